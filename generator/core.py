@@ -1,0 +1,169 @@
+"""Shared types every stage speaks. A diagnostic is data until the CLI prints it.
+
+Modelled on pydantic's error objects (a location, a type, a message) and on the
+compiler form editors already know how to click: ``file:line:col: error: message``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    """One problem found in the knowledge base, located as precisely as the stage can."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    field: str = ""
+    hint: str = ""
+    code: str = "error"
+    severity: str = "error"  # "error" stops a build; "warning" is shown and allowed
+
+    def as_text(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}"
+        field = f" [{self.field}]" if self.field else ""
+        text = f"{where}: {self.severity}: {self.message}{field}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+    def as_github(self) -> str:
+        message = self.message + (f" [{self.field}]" if self.field else "")
+        if self.hint:
+            message += f". Hint: {self.hint}"
+        # GitHub workflow commands need %, CR and LF escaped in the message part.
+        message = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        props = f"file={_gh_prop(self.file)},line={self.line},col={self.column}"
+        return f"::{self.severity} {props},title=kb {self.code}::{message}"
+
+
+def _gh_prop(value: str) -> str:
+    return (
+        value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+        .replace(":", "%3A").replace(",", "%2C")
+    )
+
+
+class KnowledgeBaseError(Exception):
+    """Raised by the build when a stage reported errors; carries them all."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = sorted(diagnostics)
+        super().__init__(format_text(self.diagnostics))
+
+
+def errors_of(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    return [d for d in diagnostics if d.severity == "error"]
+
+
+def format_text(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n".join(d.as_text() for d in sorted(diagnostics))
+
+
+def format_github(diagnostics: Iterable[Diagnostic]) -> str:
+    return "\n".join(d.as_github() for d in sorted(diagnostics))
+
+
+def format_json(diagnostics: Iterable[Diagnostic]) -> str:
+    items = [asdict(d) for d in sorted(diagnostics)]
+    return json.dumps({"errors": sum(d["severity"] == "error" for d in items),
+                       "diagnostics": items}, indent=2, ensure_ascii=False)
+
+
+def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
+    """Nearest spellings, for "did you mean" hints."""
+    import difflib
+
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
+
+
+Path_ = tuple  # a path of keys and list indexes, like pydantic's ``loc``
+
+
+@dataclass
+class SourceDocument:
+    """One record file as loaded: its data plus where each value sits in the file."""
+
+    kind: str
+    record_id: str
+    path: str
+    data: dict
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    number_texts: dict[Path_, str] = field(default_factory=dict)
+    body: str | None = None
+    body_line: int = 0
+
+    def position(self, path: Iterable) -> tuple[int, int]:
+        """Line and column of the value at ``path``, or of its nearest located parent."""
+        path = tuple(path)
+        while path:
+            if path in self.positions:
+                return self.positions[path]
+            path = path[:-1]
+        return self.positions.get((), (1, 1))
+
+    def key_position(self, path: Iterable) -> tuple[int, int]:
+        path = tuple(path)
+        return self.key_positions.get(path) or self.position(path)
+
+    def diagnostic(self, path: Iterable, message: str, hint: str = "", code: str = "error",
+                   *, at_key: bool = False, severity: str = "error") -> Diagnostic:
+        path = tuple(path)
+        line, column = self.key_position(path) if at_key else self.position(path)
+        return Diagnostic(self.path, line, column, message, dotted(path), hint, code, severity)
+
+
+def dotted(path: Iterable) -> str:
+    """('positions', 0, 'claim') -> 'positions[0].claim'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+@dataclass(frozen=True)
+class ProseLink:
+    """``[[target]]`` or ``[[target|text]]`` written in a topic's prose."""
+
+    target: str
+    text: str | None
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A line ``[[table:name]]`` or ``[[diagram:name]]``: data placed in the prose."""
+
+    what: str
+    name: str
+    line: int
+
+
+@dataclass
+class Prose:
+    blocks: list  # Markdown text (str) and Directive, in page order
+    links: list[ProseLink]
+
+
+@dataclass
+class Entry:
+    """A validated record: the model instance, where it came from, and its parsed prose."""
+
+    kind: str
+    record: Any
+    document: SourceDocument
+    prose: Prose | None = None
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.display_name

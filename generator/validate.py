@@ -1,0 +1,339 @@
+"""Stage 2, validate: loaded documents to typed records, each fault located in its file.
+
+pydantic does the checking; this module translates its error objects into diagnostics an
+editor can act on: the file, the line and column of the offending value (from the loader's
+position table), the field path, and a hint of what to write instead.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ValidationError
+
+from .core import Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted
+from .kinds import KINDS
+from .models import SLUG_PATTERN
+
+_SLUG = re.compile(SLUG_PATTERN)
+
+
+def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Diagnostic]]:
+    """Stage entry point."""
+    entries: list[Entry] = []
+    problems: list[Diagnostic] = []
+    for document in documents:
+        entry, found = validate_document(document)
+        problems.extend(found)
+        if entry is not None:
+            entries.append(entry)
+    return entries, problems
+
+
+def validate_document(document: SourceDocument) -> tuple[Entry | None, list[Diagnostic]]:
+    kind = KINDS[document.kind]
+    problems = _check_id(document)
+    record, model_problems = _validate_model(kind.model, document)
+    problems += model_problems
+    prose = None
+    if kind.markdown and document.body is not None:
+        prose, prose_problems = parse_prose(document, record)
+        problems += prose_problems
+    if record is None or problems:
+        return None, problems
+    return Entry(document.kind, record, document, prose), problems
+
+
+def _check_id(document: SourceDocument) -> list[Diagnostic]:
+    stem = document.record_id
+    suffix = KINDS[document.kind].suffix
+    problems = []
+    if not _SLUG.match(stem):
+        problems.append(Diagnostic(document.path, 1, 1, f"file name '{stem}{suffix}' is not a valid id",
+                                   "id", f"rename it to '{_slugify(stem)}{suffix}': lowercase letters, "
+                                   "digits and single hyphens", "id"))
+    record_id = document.data.get("id")
+    if isinstance(record_id, str) and record_id != stem and _SLUG.match(record_id):
+        problems.append(document.diagnostic(("id",), f"id '{record_id}' does not match the file name "
+                                            f"'{stem}{suffix}'",
+                                            f"rename the file to '{record_id}{suffix}' or set id: {stem}",
+                                            "id"))
+    return problems
+
+
+def _slugify(text: str) -> str:
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "record"
+
+
+def _validate_model(model: type[BaseModel], document: SourceDocument):
+    data = document.data
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    # YAML turned an unquoted 1.10 into 1.1; where a field wants text, give back what was written.
+    restored = _restore_number_texts(data, errors, document.number_texts)
+    if restored is not data:
+        try:
+            return model.model_validate(restored), []
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+    return None, [_translate(error, model, document) for error in errors]
+
+
+def _restore_number_texts(data: dict, errors: list[dict], texts: dict) -> dict:
+    wanted = [tuple(e["loc"]) for e in errors
+              if e["type"] == "string_type" and tuple(e["loc"]) in texts]
+    if not wanted:
+        return data
+    import copy
+
+    data = copy.deepcopy(data)
+    for loc in wanted:
+        target: Any = data
+        for part in loc[:-1]:
+            target = target[part]
+        target[loc[-1]] = texts[loc]
+    return data
+
+
+_TYPE_WORDS = {
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "list_type": "a list", "dict_type": "a mapping of fields", "model_type": "a mapping of fields",
+    "model_attributes_type": "a mapping of fields", "date_type": "a date (YYYY-MM-DD)",
+}
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Names of the fields allowed in the mapping at ``loc`` (for "did you mean")."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        current = _model_in(field.annotation) if field else None
+    return list(getattr(current, "model_fields", {}))
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 60 else text[:57] + "...'"
+
+
+def _translate(error: dict, model: type[BaseModel], document: SourceDocument) -> Diagnostic:
+    loc = tuple(error["loc"])
+    kind, value = error["type"], error.get("input")
+    context = error.get("ctx") or {}
+    field_name = next((p for p in reversed(loc) if isinstance(p, str)), "record")
+    if kind == "missing":
+        hint = ""
+        field = getattr(_model_for(model, loc[:-1]), "model_fields", {}).get(loc[-1])
+        if field is not None and field.description:
+            hint = field.description
+        line, column = document.key_position(loc[:-1]) if loc[:-1] else (1, 1)
+        return Diagnostic(document.path, line, column, f"missing required field '{loc[-1]}'",
+                          dotted(loc), hint or f"add a line '{loc[-1]}: ...'", "missing")
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        guess = closest(str(loc[-1]), allowed)
+        hint = f"did you mean '{guess[0]}'?" if guess else "allowed here: " + ", ".join(allowed)
+        return document.diagnostic(loc, f"unknown field '{loc[-1]}'", hint, "unknown-field", at_key=True)
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", context.get("expected", ""))
+        guess = closest(str(value), choices)
+        hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(choices)
+        return document.diagnostic(loc, f"{_show(value)} is not an allowed {field_name}", hint, "choice")
+    if kind == "string_pattern_mismatch":
+        pattern = context.get("pattern", "")
+        if pattern == SLUG_PATTERN:
+            return document.diagnostic(loc, f"{_show(value)} is not an id", f"ids are lowercase letters, digits "
+                                       f"and single hyphens, e.g. '{_slugify(str(value))}'", "id")
+        if "https?" in pattern:
+            return document.diagnostic(loc, f"{_show(value)} is not a web address",
+                                       "write a full address starting with https://", "url")
+        if r"\d{4}" in pattern:
+            return document.diagnostic(loc, f"{_show(value)} is not a date",
+                                       "write a year (2024), a year and month (2024-08) or a date "
+                                       "(2024-08-12)", "date")
+        return document.diagnostic(loc, f"{_show(value)} does not have the expected form", "", "pattern")
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return document.diagnostic(loc, f"{_show(value)} is not a date", "write it as YYYY-MM-DD, e.g. 2025-12-28",
+                                   "date")
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        bound = next(iter(context.values()), "")
+        words = {"greater_than_equal": "at least", "less_than_equal": "at most",
+                 "greater_than": "more than", "less_than": "less than"}[kind]
+        return document.diagnostic(loc, f"{_show(value)} is out of range: {field_name} must be {words} {bound}",
+                                   "", "range")
+    if kind in ("too_short", "too_long", "string_too_long"):
+        return document.diagnostic(loc, f"{field_name}: {error['msg'].lower()}", "", "length")
+    if kind in _TYPE_WORDS:
+        hint = ""
+        if kind == "string_type" and isinstance(value, (bool, int, float)) or value is None:
+            hint = "put the value in quotes" if value is not None else "write a value after the colon"
+        return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[kind]}, found {_show(value)}",
+                                   hint, "type")
+    message = error["msg"].removeprefix("Value error, ")
+    return document.diagnostic(loc, message, "", "invalid")
+
+
+def _model_for(model: type[BaseModel], loc: tuple):
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        current = _model_in(field.annotation) if field else None
+    return current
+
+
+# ---------------------------------------------------------------------------- prose
+
+_LINK = re.compile(r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]")
+_DIRECTIVE = re.compile(r"^\[\[(table|diagram):([^\]\s]+)\]\]\s*$")
+_FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnostic]]:
+    """Split a topic's Markdown into text blocks and directives; collect its record links."""
+    blocks: list = []
+    links: list[ProseLink] = []
+    problems: list[Diagnostic] = []
+    chunk: list[str] = []
+    in_fence = False
+    placed: dict[tuple[str, str], int] = {}
+    for offset, line in enumerate((document.body or "").split("\n")):
+        number = document.body_line + offset
+        if _FENCE.match(line):
+            in_fence = not in_fence
+        directive = None if in_fence else _DIRECTIVE.match(line)
+        if directive:
+            blocks.append("\n".join(chunk))
+            chunk = []
+            what, name = directive.groups()
+            blocks.append(Directive(what, name, number))
+            if (what, name) in placed:
+                problems.append(Diagnostic(document.path, number, 1,
+                                           f"{what} '{name}' is already placed on line {placed[(what, name)]}",
+                                           "body", "place each table and diagram once", "directive"))
+            placed[(what, name)] = number
+            continue
+        chunk.append(line)
+        if in_fence:
+            continue
+        for match in _LINK.finditer(_strip_code_spans(line)):
+            target = match.group(1).strip()
+            if ":" in target:
+                problems.append(Diagnostic(document.path, number, match.start() + 1,
+                                           f"'[[{target}]]' must stand alone on its own line",
+                                           "body", "put tables and diagrams on a line of their own",
+                                           "directive"))
+                continue
+            links.append(ProseLink(target, match.group(2), number, match.start() + 1))
+    blocks.append("\n".join(chunk))
+    if record is not None:
+        problems += _check_directives(document, record, placed)
+    return Prose([b for b in blocks if not (isinstance(b, str) and not b.strip())], links), problems
+
+
+def _strip_code_spans(line: str) -> str:
+    """Blank out `code spans` so links shown as code are not links (positions kept)."""
+    return re.sub(r"`[^`]*`", lambda m: " " * len(m.group(0)), line)
+
+
+def available_tables(record) -> dict[str, bool]:
+    """Table names a topic may place, and whether it has rows for them."""
+    tables = {
+        "assessment": bool(record.assessment),
+        "positions": bool(record.featured.positions),
+        "systems": bool(record.featured.systems),
+        "risks": bool(record.featured.risks),
+        "metrics": bool(record.featured.metrics),
+        "responses": bool(record.featured.responses),
+        "milestones": bool(record.milestones),
+        "scenarios": bool(record.scenarios),
+        "counter-evidence": bool(record.counter_evidence),
+    }
+    tables.update({name: True for name in record.tables})
+    return tables
+
+
+def _check_directives(document: SourceDocument, record, placed: dict) -> list[Diagnostic]:
+    problems = []
+    tables = available_tables(record)
+    for (what, name), line in placed.items():
+        known = tables if what == "table" else record.diagrams
+        if name not in known:
+            guess = closest(name, known)
+            hint = f"did you mean '{guess[0]}'?" if guess else "known: " + ", ".join(sorted(known)) if known else \
+                f"declare it under '{what}s:' in the front matter"
+            problems.append(Diagnostic(document.path, line, 1, f"no {what} named '{name}' on this topic",
+                                       "body", hint, "directive"))
+        elif what == "table" and not tables[name]:
+            problems.append(Diagnostic(document.path, line, 1, f"table '{name}' has no rows",
+                                       "body", f"fill in its rows in the front matter, or remove the line",
+                                       "directive"))
+    for name, has_rows in tables.items():
+        if has_rows and ("table", name) not in placed:
+            problems.append(document.diagnostic(_table_path(name, record), f"table '{name}' is never placed "
+                                                "in the page", f"add a line [[table:{name}]] where it belongs",
+                                                "directive", at_key=True))
+    for name in record.diagrams:
+        if ("diagram", name) not in placed:
+            problems.append(document.diagnostic(("diagrams", name), f"diagram '{name}' is never placed in the page",
+                                                f"add a line [[diagram:{name}]] where it belongs", "directive",
+                                                at_key=True))
+    for name, diagram in record.diagrams.items():
+        for message in mermaid_problems(diagram.mermaid):
+            problems.append(document.diagnostic(("diagrams", name, "mermaid"), message,
+                                                "see https://mermaid.js.org/syntax/flowchart.html", "mermaid"))
+    return problems
+
+
+def _table_path(name: str, record) -> tuple:
+    if name in record.tables:
+        return ("tables", name)
+    if name in ("positions", "systems", "risks", "metrics", "responses"):
+        return ("featured", name)
+    return (name.replace("-", "_"),)
+
+
+MERMAID_TYPES = ("flowchart", "graph", "sequenceDiagram", "classDiagram", "stateDiagram",
+                 "stateDiagram-v2", "erDiagram", "gantt", "pie", "journey", "mindmap", "timeline",
+                 "quadrantChart", "gitGraph", "xychart-beta", "sankey-beta", "block-beta")
+
+
+def mermaid_problems(source: str) -> list[str]:
+    """Obvious syntax faults in an authored diagram; mermaid itself is the final judge."""
+    lines = [line for line in source.strip().splitlines() if line.strip() and not line.strip().startswith("%%")]
+    if not lines:
+        return ["the diagram is empty"]
+    first = lines[0].split()[0]
+    problems = []
+    if first not in MERMAID_TYPES:
+        guess = closest(first, MERMAID_TYPES)
+        problems.append(f"unknown diagram type '{first}'" + (f"; did you mean '{guess[0]}'?" if guess else ""))
+    for number, line in enumerate(lines, start=1):
+        if line.count('"') % 2:
+            problems.append(f"unbalanced quote on diagram line {number}: {line.strip()}")
+            continue
+        unquoted = re.sub(r'"[^"]*"', "", line)
+        for opening, closing in ("[]", "()", "{}"):
+            if unquoted.count(opening) != unquoted.count(closing):
+                problems.append(f"unbalanced '{opening}{closing}' on diagram line {number}: {line.strip()}")
+                break
+    return problems
