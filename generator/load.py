@@ -240,7 +240,7 @@ def discover(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
         relative = path.relative_to(root)
         if any(part.startswith(".") for part in relative.parts) or path.is_dir():
             continue
-        display = _display(path)
+        display = display_path(path)
         kind = kind_for_folder(relative.parts[0]) if len(relative.parts) == 2 else None
         if kind is None:
             folders = ", ".join(f"{k.folder}/" for k in KINDS.values())
@@ -258,7 +258,7 @@ def discover(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
     return found, problems
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -270,7 +270,7 @@ def load(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     files, problems = discover(root)
     documents = []
     for path, kind in files:
-        document, file_problems = load_file(path, _display(path), kind)
+        document, file_problems = load_file(path, display_path(path), kind)
         problems.extend(file_problems)
         if document is not None:
             documents.append(document)

@@ -1,0 +1,143 @@
+"""``kb``: a command line of short verbs, each a thin shell over a library function.
+
+Exit codes: 0 success, 1 the knowledge base has errors, 2 a usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import pipeline
+from .core import errors_of, format_github, format_json, format_text
+from .kinds import KINDS
+
+FORMATS = {"text": format_text, "json": format_json, "github": format_github}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kb", description="Curated knowledge base: validate, build, export.")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    check = verbs.add_parser("validate", help="check records; report every error with file and line")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help="content folder(s) or record files (default: content); with files, only "
+                            "their errors are reported, checked against the whole base")
+    check.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or github")
+    check.set_defaults(run=_validate)
+
+    schema = verbs.add_parser("schema", help="write schemas/<kind>.schema.json from the models")
+    schema.add_argument("--out", type=Path, default=Path("schemas"), help="folder (default: schemas)")
+    schema.add_argument("--check", action="store_true", help="exit 1 if the written files would change")
+    schema.set_defaults(run=_schema)
+
+    new = verbs.add_parser("new", help="start a record: id from the name, required fields as placeholders")
+    new.add_argument("kind", choices=sorted(KINDS), help="kind of record")
+    new.add_argument("name", help="the record's name (topics: title)")
+    new.add_argument("--content", type=Path, default=Path("content"), help="content folder")
+    new.set_defaults(run=_new)
+
+    build = verbs.add_parser("build", help="validate, generate and build the site (atomic: site/ is "
+                                           "replaced only when the new one is complete)")
+    build.add_argument("--config", type=Path, default=Path("mkdocs.yml"))
+    build.add_argument("--site", type=Path, default=None, help="output folder (default: site_dir of mkdocs.yml)")
+    build.set_defaults(run=_build)
+
+    export = verbs.add_parser("export", help="write the base as JSON, CSV or SQLite")
+    export.add_argument("--format", choices=("json", "csv", "sqlite"), action="append", dest="formats",
+                        help="repeatable; default: all three")
+    export.add_argument("--out", type=Path, default=Path("site/data"))
+    export.add_argument("--content", type=Path, default=Path("content"))
+    export.set_defaults(run=_export)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"kb {args.verb}: {exc}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def _validate(args) -> int:
+    paths = args.paths or [Path("content")]
+    roots: dict[Path, list[Path] | None] = {}
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"no such file or folder: {path}")
+        if path.is_dir():
+            roots[path] = None
+            continue
+        root = path.parent.parent
+        if path.parent.name not in KINDS:
+            raise UsageError(f"{path} is not inside a kind folder ({', '.join(KINDS)}) of a content folder")
+        if roots.get(root, []) is not None:
+            roots.setdefault(root, []).append(path)
+    diagnostics = []
+    for root, only in roots.items():
+        found = pipeline.check(root).diagnostics
+        if only is not None:
+            wanted = {pipeline.display_path(p) for p in only}
+            found = [d for d in found if d.file in wanted]
+        diagnostics.extend(found)
+    output = FORMATS[args.format](diagnostics)
+    if output:
+        print(output)
+    errors = len(errors_of(diagnostics))
+    if args.format == "text":
+        print(f"{errors} error{'s' * (errors != 1)} in {len({d.file for d in errors_of(diagnostics)})} file(s)"
+              if errors else "content is valid", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _schema(args) -> int:
+    from .schemas import write_schemas
+
+    changed = write_schemas(args.out, dry_run=args.check)
+    for path in changed:
+        print(("would change " if args.check else "wrote ") + str(path))
+    return 1 if (args.check and changed) else 0
+
+
+def _new(args) -> int:
+    from .scaffold import new_record
+
+    try:
+        path = new_record(args.content, args.kind, args.name)
+    except FileExistsError as exc:
+        raise UsageError(f"{exc} already exists") from None
+    print(path)
+    return 0
+
+
+def _build(args) -> int:
+    from .build import build_site
+
+    result = build_site(args.config, args.site)
+    if result.diagnostics:
+        print(format_text(result.diagnostics), file=sys.stderr)
+    if not result.ok:
+        print("build stopped: the previous site (if any) is untouched", file=sys.stderr)
+        return 1
+    print(json.dumps(result.summary), file=sys.stderr)
+    return 0
+
+
+def _export(args) -> int:
+    from .export import export
+
+    checked = pipeline.check(args.content)
+    if errors_of(checked.diagnostics):
+        print(format_text(checked.diagnostics), file=sys.stderr)
+        return 1
+    for path in export(checked.graph, args.out, args.formats or ["json", "csv", "sqlite"]):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

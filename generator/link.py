@@ -1,0 +1,244 @@
+"""Stage 3, link: resolve every reference and build the graph of the whole base in one pass.
+
+An edge comes from every reference field (read off the models' ``Ref`` annotations), every
+typed relation, every position's topic, every citation and every ``[[id]]`` in prose. Each
+edge reads one way from its source ("developed by") and the other way on its target
+("develops"). The cost is linear in the number of references.
+"""
+from __future__ import annotations
+
+import types
+import typing
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Annotated, Any, Iterable, Iterator
+
+from pydantic import BaseModel
+
+from .core import Diagnostic, Entry, closest, dotted
+from .kinds import KINDS
+from .models import RELATION_TYPES, RefTo
+
+PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    label: str  # read from the source: "developed by"
+    inverse: str  # read on the target: "develops"
+    path: str  # where the source says it: "developer", "relations[2]", "body"
+
+
+@dataclass
+class Graph:
+    entries: dict[str, Entry]
+    outgoing: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    tags: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def by_kind(self, kind: str) -> list[Entry]:
+        return [entry for entry in self.entries.values() if entry.kind == kind]
+
+    def kind_of(self, record_id: str) -> str:
+        return self.entries[record_id].kind
+
+    def backlinks(self, record_id: str) -> list[Edge]:
+        """Every edge pointing at the record, from other records, one per (source, label)."""
+        seen, result = set(), []
+        for edge in self.incoming.get(record_id, ()):
+            key = (edge.source, edge.inverse)
+            if edge.source != record_id and key not in seen:
+                seen.add(key)
+                result.append(edge)
+        return result
+
+    def backlink_sources(self, record_id: str) -> list[str]:
+        return list(dict.fromkeys(edge.source for edge in self.backlinks(record_id)))
+
+
+# ---------------------------------------------------------------------------- reference walk
+
+
+def _ref_of(metadata: Iterable) -> RefTo | None:
+    return next((item for item in metadata if isinstance(item, RefTo)), None)
+
+
+@lru_cache(maxsize=None)
+def _has_refs(annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _ref_of(annotation.__metadata__) is not None or _has_refs(typing.get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_field_has_refs(f) for f in annotation.model_fields.values())
+    return any(_has_refs(arg) for arg in typing.get_args(annotation))
+
+
+def _field_has_refs(field_info) -> bool:
+    return _ref_of(field_info.metadata) is not None or _has_refs(field_info.annotation)
+
+
+def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
+    """Every (path, RefTo, target id) in a record, nested models and lists included."""
+    for name, field_info in type(model).model_fields.items():
+        if not _field_has_refs(field_info):
+            continue
+        value = getattr(model, name)
+        ref = _ref_of(field_info.metadata)
+        yield from _walk(value, field_info.annotation, ref, path + (name,))
+
+
+def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
+    if value is None:
+        return
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        ref = _ref_of(annotation.__metadata__) or ref
+        annotation = typing.get_args(annotation)[0]
+        origin = typing.get_origin(annotation)
+    if isinstance(value, str):
+        if ref is not None:
+            yield path, ref, value
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(annotation):
+                yield from _walk(value, arg, None, path)
+        return
+    if isinstance(value, BaseModel):
+        yield from iter_references(value, path)
+        return
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            if arg is not type(None):
+                yield from _walk(value, arg, ref, path)
+                return
+    if isinstance(value, (list, tuple)):
+        item_type = args[0] if args else Any
+        for index, item in enumerate(value):
+            yield from _walk(item, item_type, ref, path + (index,))
+    elif isinstance(value, dict):
+        item_type = args[1] if len(args) == 2 else Any
+        for key, item in value.items():
+            yield from _walk(item, item_type, ref, path + (key,))
+
+
+# ---------------------------------------------------------------------------- the stage
+
+
+def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
+    """Stage entry point: index ids, resolve references, collect edges."""
+    problems: list[Diagnostic] = []
+    index: dict[str, Entry] = {}
+    for entry in entries:
+        if entry.id in index:
+            first = index[entry.id]
+            line, column = first.document.position(("id",))
+            problems.append(entry.document.diagnostic(
+                ("id",), f"id '{entry.id}' is already used by {first.document.path}:{line}",
+                "ids are unique across all kinds: rename this record and its file", "duplicate-id"))
+            continue
+        index[entry.id] = entry
+    ids_by_kind: dict[str, list[str]] = defaultdict(list)
+    for record_id, entry in index.items():
+        ids_by_kind[entry.kind].append(record_id)
+
+    graph = Graph(index)
+    for record_id, entry in index.items():
+        for tag in entry.record.tags:
+            graph.tags[tag].append(record_id)
+
+    def resolve(entry: Entry, path: tuple, target: str, kinds: tuple[str, ...], what: str) -> bool:
+        found = index.get(target)
+        if found is None:
+            pool = [i for k in (kinds or KINDS) for i in ids_by_kind.get(k, ())]
+            guess = closest(target, pool)
+            hint = f"did you mean '{guess[0]}'?" if guess else \
+                f"create content/{(kinds or ('<kind>',))[0]}/{target}{KINDS[kinds[0]].suffix if kinds else '.yaml'}"
+            problems.append(entry.document.diagnostic(path, f"{what} '{target}' does not exist", hint,
+                                                      "unknown-reference"))
+            return False
+        if kinds and found.kind not in kinds:
+            wanted = " or ".join(KINDS[k].singular for k in kinds)
+            guess = closest(target, [i for k in kinds for i in ids_by_kind.get(k, ())])
+            hint = f"did you mean '{guess[0]}'?" if guess else f"name a {wanted} here"
+            problems.append(entry.document.diagnostic(
+                path, f"'{target}' is a {KINDS[found.kind].singular}, but {dotted(path)} needs a {wanted}",
+                hint, "wrong-kind"))
+            return False
+        if found is entry:
+            problems.append(entry.document.diagnostic(path, "a record cannot refer to itself", "",
+                                                      "self-reference"))
+            return False
+        return True
+
+    def add(source: str, target: str, label: str, inverse: str, path: str) -> None:
+        edge = Edge(source, target, label, inverse, path)
+        graph.outgoing[source].append(edge)
+        graph.incoming[target].append(edge)
+
+    for entry in index.values():
+        for path, ref, target in iter_references(entry.record):
+            if path[0] == "relations":
+                continue  # typed below, with the relation's own labels
+            what = KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1 else "record"
+            if resolve(entry, path, target, ref.kinds, what):
+                add(entry.id, target, ref.label, ref.inverse, dotted(path))
+        for number, relation in enumerate(entry.record.relations):
+            path = ("relations", number, "target")
+            if resolve(entry, path, relation.target, (), "record"):
+                add(entry.id, relation.target, relation.type.replace("-", " "),
+                    RELATION_TYPES[relation.type], dotted(path[:2]))
+        if entry.prose is not None:
+            for prose_link in entry.prose.links:
+                target = index.get(prose_link.target)
+                if target is None or target is entry:
+                    guess = closest(prose_link.target, index)
+                    problems.append(Diagnostic(
+                        entry.document.path, prose_link.line, prose_link.column,
+                        f"[[{prose_link.target}]] links to no record" if target is None
+                        else "a page cannot link to itself", "body",
+                        f"did you mean [[{guess[0]}]]?" if guess else "link a record by its id",
+                        "unknown-reference"))
+                    continue
+                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body")
+    return graph, problems
+
+
+# ---------------------------------------------------------------------------- related records
+
+HUB_LIMIT = 60  # neighbours or tags shared by more records than this say little about likeness
+
+
+def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[str]]:
+    """Explicit relations first, then records sharing neighbours or tags, ranked, per kind."""
+    entry = graph.entries[record_id]
+    explicit = [edge.target for edge in graph.outgoing.get(record_id, ()) if edge.path.startswith("relations")]
+    explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.path.startswith("relations")]
+    neighbours = _neighbours(graph, record_id)
+    scores: Counter = Counter()
+    for neighbour in neighbours:
+        around = _neighbours(graph, neighbour)
+        if len(around) > HUB_LIMIT:
+            continue
+        for candidate in around:
+            scores[candidate] += 1
+    for tag in entry.record.tags:
+        members = graph.tags.get(tag, ())
+        if len(members) <= HUB_LIMIT:
+            for candidate in members:
+                scores[candidate] += 1
+    ranked = list(dict.fromkeys(explicit)) + [c for c, _ in sorted(scores.items(), key=lambda i: (-i[1], i[0]))]
+    result: dict[str, list[str]] = defaultdict(list)
+    for candidate in dict.fromkeys(ranked):
+        if candidate == record_id or candidate not in graph.entries:
+            continue
+        bucket = result[graph.entries[candidate].kind]
+        if len(bucket) < per_kind:
+            bucket.append(candidate)
+    return dict(result)
+
+
+def _neighbours(graph: Graph, record_id: str) -> set[str]:
+    return {e.target for e in graph.outgoing.get(record_id, ())} | {e.source for e in graph.incoming.get(record_id, ())}
