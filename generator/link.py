@@ -72,18 +72,18 @@ def _has_refs(annotation) -> bool:
     if origin is Annotated:
         return _ref_of(annotation.__metadata__) is not None or _has_refs(typing.get_args(annotation)[0])
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return any(_field_has_refs(f) for f in annotation.model_fields.values())
+        return any(field_has_refs(f) for f in annotation.model_fields.values())
     return any(_has_refs(arg) for arg in typing.get_args(annotation))
 
 
-def _field_has_refs(field_info) -> bool:
+def field_has_refs(field_info) -> bool:
     return _ref_of(field_info.metadata) is not None or _has_refs(field_info.annotation)
 
 
 def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
     """Every (path, RefTo, target id) in a record, nested models and lists included."""
     for name, field_info in type(model).model_fields.items():
-        if not _field_has_refs(field_info):
+        if not field_has_refs(field_info):
             continue
         value = getattr(model, name)
         ref = _ref_of(field_info.metadata)

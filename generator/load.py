@@ -150,14 +150,23 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
         node = parser.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 1 if mark else 1) + line_offset
-        column = mark.column + 1 if mark else 1
         problem = exc.problem or exc.context or "invalid YAML"
         hint = ""
+        opened = exc.context_mark if exc.context and exc.problem else None
+        if opened is not None and "end of stream" in problem:
+            # The end of the file is no place to look: point at what was left open there.
+            mark = opened
+            problem += f" {exc.context}"
+            hint = "close the quote opened here" if "quoted" in exc.context else ""
+        elif opened is not None and (opened.line, opened.column) != (mark.line, mark.column):
+            hint = f"the parser was {exc.context.removeprefix('while ')} that starts on line " \
+                   f"{opened.line + 1 + line_offset}, column {opened.column + 1}"
         if "\\t" in problem or "\t" in problem or "tab" in problem:
             hint = "indent with spaces; YAML does not allow tab characters for indentation"
         elif "expected a single document" in (exc.context or "") + problem:
             problem, hint = "a record file holds one YAML document", "remove the extra '---' line"
+        line = (mark.line + 1 if mark else 1) + line_offset
+        column = mark.column + 1 if mark else 1
         raise _LoadError(line, column, f"YAML syntax error: {problem}", hint) from None
     except yaml.YAMLError as exc:
         raise _LoadError(1 + line_offset, 1, f"YAML error: {exc}") from None

@@ -53,6 +53,8 @@ def _check_id(document: SourceDocument) -> list[Diagnostic]:
                                    "id", f"rename it to '{_slugify(stem)}{suffix}': lowercase letters, "
                                    "digits and single hyphens", "id"))
     record_id = document.data.get("id")
+    # An id written as a number (id: 2024) becomes text in validation; compare that text.
+    record_id = document.number_texts.get(("id",), record_id)
     if isinstance(record_id, str) and record_id != stem and _SLUG.match(record_id):
         problems.append(document.diagnostic(("id",), f"id '{record_id}' does not match the file name "
                                             f"'{stem}{suffix}'",
@@ -102,6 +104,7 @@ def _restore_number_texts(data: dict, errors: list[dict], texts: dict) -> dict:
 
 _TYPE_WORDS = {
     "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
     "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
     "list_type": "a list", "dict_type": "a mapping of fields", "model_type": "a mapping of fields",
     "model_attributes_type": "a mapping of fields", "date_type": "a date (YYYY-MM-DD)",
@@ -324,6 +327,8 @@ def mermaid_problems(source: str) -> list[str]:
         return ["the diagram is empty"]
     first = lines[0].split()[0]
     problems = []
+    if "kb:generated" in source:
+        problems.append("'kb:generated' marks diagrams drawn by the generator; remove it")
     if first not in MERMAID_TYPES:
         guess = closest(first, MERMAID_TYPES)
         problems.append(f"unknown diagram type '{first}'" + (f"; did you mean '{guess[0]}'?" if guess else ""))

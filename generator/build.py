@@ -1,0 +1,133 @@
+"""Stage 6, build: write the rendered Markdown where MkDocs reads it, then run MkDocs.
+
+Only files whose content changed are written, so a rebuild after one edited record touches
+one record's page plus the pages that show it, and ``mkdocs serve`` reloads fast. The site
+folder is replaced only when a new one is complete: a failed build leaves the old site.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import render, score
+from .core import Diagnostic, errors_of
+from .pipeline import Checked, check
+
+log = logging.getLogger("kb")
+
+GENERATED_DIR = Path("build") / "docs"
+
+
+@dataclass
+class Generated:
+    checked: Checked
+    rendered: render.Rendered | None
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.checked.ok
+
+
+def today() -> dt.date:
+    """The build's day; KB_TODAY=YYYY-MM-DD pins it for reproducible builds and tests."""
+    pinned = os.environ.get("KB_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+def generate(content: Path, out: Path) -> Generated:
+    """check -> score -> render, then write the pages that changed into ``out``."""
+    checked = check(content)
+    if not checked.ok:
+        return Generated(checked, None)
+    start = time.perf_counter()
+    assessments = score.assess(checked.graph, today())
+    checked.timings["score"] = time.perf_counter() - start
+    start = time.perf_counter()
+    rendered = render.render(checked.graph, assessments, today())
+    checked.timings["render"] = time.perf_counter() - start
+    start = time.perf_counter()
+    written, removed = write_changed(out, {path: page.markdown for path, page in rendered.pages.items()})
+    checked.timings["write"] = time.perf_counter() - start
+    log.info("write     %6d pages changed, %d removed", len(written), len(removed))
+    return Generated(checked, rendered, written, removed)
+
+
+def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for relative, text in pages.items():
+        target = out / relative
+        data = text.encode("utf-8")
+        try:
+            if target.read_bytes() == data:
+                continue
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(relative)
+    removed = []
+    for existing in out.rglob("*.md"):
+        relative = existing.relative_to(out).as_posix()
+        if relative not in pages:
+            existing.unlink()
+            removed.append(relative)
+    return written, removed
+
+
+@dataclass
+class BuildResult:
+    ok: bool
+    diagnostics: list[Diagnostic]
+    summary: dict
+
+
+def build_site(config_file: Path, site_dir: Path | None = None) -> BuildResult:
+    """Validate and generate, run MkDocs into a fresh folder, then swap it into place."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    root = config_file.resolve().parent
+    started = time.perf_counter()
+    generated = generate(root / "content", root / GENERATED_DIR)
+    if not generated.ok:
+        return BuildResult(False, generated.checked.diagnostics, {})
+    config = load_config(str(config_file))
+    final = Path(site_dir or config.site_dir).resolve()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
+    config = load_config(str(config_file), site_dir=str(staging))
+    config.extra["kb_pregenerated"] = True
+    mkdocs_start = time.perf_counter()
+    try:
+        build(config)
+    except (MkDocsException, SystemExit) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        return BuildResult(False, [Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")], {})
+    mkdocs_seconds = time.perf_counter() - mkdocs_start
+    _swap(staging, final)
+    timings = {k: round(v, 3) for k, v in generated.checked.timings.items()}
+    timings["mkdocs"] = round(mkdocs_seconds, 3)
+    summary = {"records": len(generated.checked.entries), "pages": len(generated.rendered.pages),
+               "written": len(generated.written), "seconds": round(time.perf_counter() - started, 2),
+               "stages": timings, "site": str(final)}
+    return BuildResult(True, generated.checked.diagnostics, summary)
+
+
+def _swap(staging: Path, final: Path) -> None:
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+    staging.rename(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

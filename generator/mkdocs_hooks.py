@@ -1,0 +1,46 @@
+"""MkDocs hooks: `mkdocs build` and `mkdocs serve` run the generator as part of the build.
+
+on_config validates and generates (a bad record stops the build before MkDocs cleans the
+site folder), on_files hands MkDocs the generated pages, on_serve watches the records and
+templates so an edit rebuilds the site.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from generator.build import GENERATED_DIR, generate
+from generator.core import format_text
+
+os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+
+def _root(config) -> Path:
+    return Path(config.config_file_path).resolve().parent
+
+
+def on_config(config):
+    if config.extra.get("kb_pregenerated"):
+        return config
+    generated = generate(_root(config) / "content", _root(config) / GENERATED_DIR)
+    if not generated.ok:
+        raise PluginError("the knowledge base has errors; the site was not touched\n"
+                          + format_text(generated.checked.diagnostics))
+    return config
+
+
+def on_files(files: Files, config) -> Files:
+    out = _root(config) / GENERATED_DIR
+    for path in sorted(out.rglob("*.md")):
+        files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
+    return files
+
+
+def on_serve(server, config, builder):
+    root = _root(config)
+    for watched in ("content", "generator/templates", "generator/theme"):
+        server.watch(str(root / watched))
+    return server

@@ -1,0 +1,722 @@
+"""Stage 5, render: the linked, scored base to Markdown pages, through Jinja2 templates.
+
+Templates receive finished values: every string from a record is escaped here (``md``) for
+the Markdown context it lands in, every link is resolved, every figure formatted. So a name
+like ``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor typed.
+The output is plain Markdown plus front matter, so another MkDocs-compatible engine can
+take it as it is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import posixpath
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import jinja2
+from pydantic import BaseModel
+
+from . import score as scoring
+from .core import Directive, Entry
+from .kinds import KINDS
+from .link import Graph, field_has_refs, related
+from .models import Quantity
+from .validate import available_tables
+
+# ---------------------------------------------------------------------------- escaping
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|-])")
+
+
+def md(value: Any) -> str:
+    """Escape text for any inline Markdown context, table cells included."""
+    text = " ".join(str(value).split())
+    text = html.escape(text, quote=False)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def attr(value: Any) -> str:
+    """Escape text for an HTML attribute value."""
+    return html.escape(" ".join(str(value).split()), quote=True)
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_RAW_LINK = re.compile(r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]")
+
+
+def prose(text: str, link_for) -> str:
+    """An editor's Markdown with raw HTML neutralised and ``[[id]]`` links resolved.
+
+    Markdown formatting is kept (that is what prose is written in); ``<`` and ``&`` outside
+    code are escaped so no HTML from a record reaches the page.
+    """
+    out, in_fence = [], False
+    for line in text.split("\n"):
+        if re.match(r"^\s*(```|~~~)", line):
+            in_fence = not in_fence
+            out.append(line)
+            continue
+        if in_fence:
+            out.append(line)
+            continue
+        pieces, last = [], 0
+        for span in _CODE_SPAN.finditer(line):
+            pieces.append(_prose_text(line[last:span.start()], link_for))
+            pieces.append(span.group(0))
+            last = span.end()
+        pieces.append(_prose_text(line[last:], link_for))
+        out.append("".join(pieces))
+    return "\n".join(out)
+
+
+def _prose_text(text: str, link_for) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    text = re.sub(r"\{\{|\{%|\{#", lambda m: "\\" + m.group(0)[0] + m.group(0)[1:], text)
+    return _RAW_LINK.sub(lambda m: link_for(m.group(1).strip(), m.group(2)), text)
+
+
+# ---------------------------------------------------------------------------- mermaid
+
+# Diagrams the generator draws carry this mark; only they may have clickable nodes (kb.js).
+GENERATED_MARK = "  %% kb:generated"
+_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,_'/()-]")
+MAX_LABEL = 48
+
+
+def mermaid_label(text: str) -> str:
+    """A node or edge label that no name can break: everything but plain characters as
+    Mermaid entity codes (``#60;``), long names cut."""
+    text = " ".join(str(text).split())
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL - 1] + "…"
+    return "".join(ch if _MERMAID_SAFE.match(ch) else f"#{ord(ch)};" for ch in text)
+
+
+# ---------------------------------------------------------------------------- values
+
+SCALE_FIELDS = {"severity", "effectiveness", "safety_relevance", "level", "status"}
+
+
+def label(value: str) -> str:
+    """'medium-high' -> 'Medium-High' on scales; 'frontier-lab' -> 'Frontier lab' elsewhere."""
+    return value.replace("-", " ").capitalize()
+
+
+def scale_label(value: str) -> str:
+    return "-".join(part.capitalize() for part in value.split("-"))
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:,.0f}"
+
+
+def quantity(q: Quantity) -> str:
+    """1.2 (range: 0.4-3.6); ~8 months (95% CI: 5-14 months); 23%; text as written."""
+    if q.value is None:
+        text = q.text
+    else:
+        unit = q.unit
+        joined = f"{_number(q.value)}{unit}" if unit in ("%", "x", "×") or not unit else f"{_number(q.value)} {unit}"
+        text = ("~" if q.approximate else "") + joined
+        if q.low is not None:
+            span = f"{_number(q.low)}-{_number(q.high)}"
+            if unit and unit not in ("%", "x", "×"):
+                span += f" {unit}"
+            elif unit:
+                span = f"{_number(q.low)}{unit}-{_number(q.high)}{unit}"
+            text += f" ({q.confidence:g}% CI: {span})" if q.confidence else f" (range: {span})"
+        if q.text:
+            text += f" {q.text}"
+    if q.qualifier:
+        text += f" ({q.qualifier})" if q.value is not None else f" {q.qualifier}"
+    return text
+
+
+def percent_range(low: float, high: float) -> str:
+    return f"{low:g}-{high:g}%"
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+@dataclass
+class Page:
+    path: str
+    markdown: str
+    diagrams: bool = False
+
+
+@dataclass
+class Rendered:
+    pages: dict[str, Page] = field(default_factory=dict)
+    structures: dict[str, scoring.Structure] = field(default_factory=dict)
+
+
+def page_path(entry: Entry) -> str:
+    return f"{entry.kind}/{entry.id}.md"
+
+
+class _Renderer:
+    def __init__(self, graph: Graph, assessments: dict[str, scoring.Assessment], today: dt.date):
+        self.graph = graph
+        self.assessments = assessments
+        self.today = today
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("generator", "templates"),
+            autoescape=False,  # values arrive escaped by md()/attr(); templates lay out Markdown
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(md=md, attr=attr)
+
+    # links ---------------------------------------------------------------
+    def href(self, from_page: str, to_page: str) -> str:
+        return posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
+
+    def link(self, from_page: str, record_id: str, text: str | None = None) -> str:
+        entry = self.graph.entries[record_id]
+        return f"[{md(text or entry.name)}]({self.href(from_page, page_path(entry))})"
+
+    def links(self, from_page: str, ids: Iterable[str]) -> str:
+        return ", ".join(self.link(from_page, i) for i in ids)
+
+    # values --------------------------------------------------------------
+    def value(self, from_page: str, name: str, value: Any, annotation_ref: bool) -> str:
+        """One field's value, formatted for an infobox cell."""
+        if value is None or value == [] or value == {}:
+            return ""
+        if isinstance(value, Quantity):
+            return md(quantity(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, (list, tuple)):
+            if all(isinstance(v, str) for v in value):
+                if annotation_ref:
+                    return self.links(from_page, value)
+                return ", ".join(md(v) for v in value)
+            return ""
+        if isinstance(value, BaseModel):
+            return md(self.model_summary(value))
+        if isinstance(value, str) and annotation_ref and value in self.graph.entries:
+            return self.link(from_page, value)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return f"[{md(value)}](<{value.replace('>', '%3E')}>)"
+        if name in SCALE_FIELDS:
+            return md(scale_label(value))
+        if isinstance(value, str) and re.fullmatch(r"[a-z]+(?:-[a-z]+)+|[a-z]+", value) and name in (
+                "type", "kind", "entity_type"):
+            return md(label(value))
+        return md(value)
+
+    def model_summary(self, model: BaseModel) -> str:
+        if hasattr(model, "level"):
+            text = scale_label(model.level)
+            if getattr(model, "low", None) is not None:
+                text += f" ({percent_range(model.low, model.high)})"
+            if getattr(model, "note", None):
+                text += f"; {model.note}"
+            return text
+        return ", ".join(f"{k}: {v}" for k, v in model.model_dump(exclude_none=True).items())
+
+    def infobox_rows(self, entry: Entry) -> list[tuple[str, str]]:
+        page = page_path(entry)
+        skip = {"id", "name", "title", "summary", "sources", "relations", "positions", "tags", "aliases",
+                "featured", "assessment", "milestones", "scenarios", "counter_evidence", "tables",
+                "diagrams", "quality", "last_edited", "review_by", "importance", "effectiveness_note"}
+        rows = []
+        record = entry.record
+        for name, info in type(record).model_fields.items():
+            if name in skip:
+                continue
+            value = getattr(record, name)
+            is_ref = field_has_refs(info)
+            text = self.value(page, name, value, is_ref)
+            if name == "effectiveness" and record.effectiveness_note:
+                text += f" ({md(record.effectiveness_note)})"
+            if text:
+                rows.append((label(name.replace("_", " ")), text))
+        if record.importance is not None:
+            rows.append(("Importance", f"{record.importance} ({scoring.band(record.importance, scoring.IMPORTANCE_BANDS)})"))
+        if record.aliases:
+            rows.append(("Also known as", ", ".join(md(a) for a in record.aliases)))
+        if record.tags:
+            rows.append(("Tags", ", ".join(f"[{md(t)}]({self.href(page, 'tags.md')}#{t})" for t in record.tags)))
+        return rows
+
+    # header --------------------------------------------------------------
+    def status(self, entry: Entry, structure: scoring.Structure | None) -> dict:
+        record = entry.record
+        assessment = self.assessments[entry.id]
+        if structure is not None and entry.kind == "topics":
+            score = scoring.structure_score(structure)
+            suggested = scoring.suggested_quality(score)
+        else:
+            score = None
+            suggested = assessment.suggested
+        quality = record.quality if record.quality is not None else suggested
+        return {
+            "quality": quality,
+            "quality_band": scoring.band(quality),
+            "quality_is_suggested": record.quality is None,
+            "suggested": suggested,
+            "warning": record.quality is not None and abs(record.quality - suggested) >= scoring.QUALITY_WARNING_GAP,
+            "importance": record.importance,
+            "importance_band": scoring.band(record.importance, scoring.IMPORTANCE_BANDS)
+            if record.importance is not None else None,
+            "last_edited": record.last_edited.isoformat() if record.last_edited else None,
+            "age": scoring.age_text((self.today - record.last_edited).days) if record.last_edited else None,
+            "words": _words(structure.words) if structure else None,
+            "backlinks": assessment.backlinks,
+            "structure": structure,
+            "score": score,
+            "max_score": scoring.MAX_SCORE,
+            "bullet_percent": round(structure.bullet_ratio * 100) if structure else None,
+            "missing": [label(f.replace("_", " ")) for f in assessment.missing_fields],
+            "figures": assessment.figures,
+            "cited_figures": assessment.cited_figures,
+            "status": scale_label(record.status) if record.status else None,
+        }
+
+    # backlinks and relations ---------------------------------------------
+    def backlink_groups(self, entry: Entry) -> list[tuple[str, list[str]]]:
+        """'What links here', grouped by kind: each line a link and how it links."""
+        page = page_path(entry)
+        by_source: dict[str, list[str]] = defaultdict(list)
+        for edge in self.graph.backlinks(entry.id):
+            by_source[edge.source].append(edge.inverse)
+        groups: dict[str, list[str]] = defaultdict(list)
+        for source, labels in by_source.items():
+            kind = self.graph.kind_of(source)
+            groups[kind].append(f"{self.link(page, source)} — {md(', '.join(dict.fromkeys(labels)))}")
+        return [(KINDS[k].title, sorted(groups[k], key=str.lower)) for k in KINDS if k in groups]
+
+    def outgoing_groups(self, entry: Entry) -> list[tuple[str, str]]:
+        page = page_path(entry)
+        by_label: dict[str, list[str]] = defaultdict(list)
+        for edge in self.graph.outgoing.get(entry.id, ()):
+            if edge.path == "body" or edge.label in ("cites",):
+                continue
+            if edge.target not in by_label[edge.label]:
+                by_label[edge.label].append(edge.target)
+        return [(label(name), self.links(page, targets)) for name, targets in by_label.items()]
+
+    def related_groups(self, entry: Entry) -> list[tuple[str, str]]:
+        page = page_path(entry)
+        return [(KINDS[kind].title, self.links(page, ids))
+                for kind, ids in sorted(related(self.graph, entry.id).items(), key=lambda i: list(KINDS).index(i[0]))]
+
+    def references(self, entry: Entry) -> list[str]:
+        """Numbered references: every source the record cites, in order of first mention."""
+        page = page_path(entry)
+        ids = [edge.target for edge in self.graph.outgoing.get(entry.id, ())
+               if self.graph.kind_of(edge.target) == "sources"]
+        result = []
+        for source_id in dict.fromkeys(ids):
+            source = self.graph.entries[source_id].record
+            parts = [self.link(page, source_id, source.title)]
+            if source.authors:
+                parts.append(md(", ".join(source.authors)))
+            if source.publisher or source.year:
+                parts.append(md(" ".join(str(p) for p in (source.publisher, source.year) if p)))
+            if source.url:
+                parts.append(f"[{md(_host(source.url))}](<{source.url.replace('>', '%3E')}>)")
+            result.append(". ".join(parts))
+        return result
+
+    def topics_of(self, entry: Entry) -> str:
+        page = page_path(entry)
+        ids = [e.target for e in self.graph.outgoing.get(entry.id, ()) if self.graph.kind_of(e.target) == "topics"]
+        ids += [e.source for e in self.graph.incoming.get(entry.id, ()) if self.graph.kind_of(e.source) == "topics"]
+        return self.links(page, dict.fromkeys(i for i in ids if i != entry.id))
+
+    # neighbourhood diagram ------------------------------------------------
+    def neighbourhood(self, entry: Entry, limit: int = 14) -> tuple[str, int]:
+        page = page_path(entry)
+        nodes = {entry.id: "n0"}
+        lines = ["flowchart LR", GENERATED_MARK]
+        edges = []
+        for edge in self.graph.outgoing.get(entry.id, ()):
+            if edge.target != entry.id:
+                edges.append((entry.id, edge.target, edge.label))
+        for edge in self.graph.backlinks(entry.id):
+            edges.append((edge.source, entry.id, edge.label))
+        seen, kept = set(), []
+        for source, target, text in edges:
+            other = target if source == entry.id else source
+            if (source, target) in seen or (other not in nodes and len(nodes) > limit):
+                continue
+            seen.add((source, target))
+            nodes.setdefault(other, f"n{len(nodes)}")
+            kept.append((source, target, text))
+        for record_id, node in nodes.items():
+            other = self.graph.entries[record_id]
+            lines.append(f'  {node}["{mermaid_label(other.name)}"]:::{other.kind}')
+        for source, target, text in kept:
+            lines.append(f'  {nodes[source]} -->|"{mermaid_label(text)}"| {nodes[target]}')
+        for record_id, node in nodes.items():
+            if record_id != entry.id:
+                target = self.href(page, page_path(self.graph.entries[record_id])).replace(".md", ".html")
+                lines.append(f'  click {node} "{attr(target)}"')
+        lines += _class_defs()
+        more = len({t if s == entry.id else s for s, t, _ in edges}) - (len(nodes) - 1)
+        return "\n".join(lines), max(more, 0)
+
+    # topic tables ---------------------------------------------------------
+    def topic_table(self, entry: Entry, name: str) -> dict:
+        page = page_path(entry)
+        record = entry.record
+        link = lambda i: self.link(page, i)  # noqa: E731
+        rec = lambda i: self.graph.entries[i].record  # noqa: E731
+        if name == "assessment":
+            return _table(["Dimension", "Assessment", "Notes"],
+                          [[md(r.dimension), f"**{md(r.rating)}**", md(r.note)] for r in record.assessment])
+        if name == "positions":
+            rows = []
+            for holder_id in record.featured.positions:
+                holder = rec(holder_id)
+                for position in holder.positions:
+                    if position.topic != entry.id:
+                        continue
+                    rows.append([link(holder_id), self._role(page, holder), self._claim(position)])
+            return _table(["Expert", "Position", "Key claim"], rows)
+        if name == "systems":
+            rows = []
+            for system_id in record.featured.systems:
+                system = rec(system_id)
+                developer = self.link(page, system.developer) if system.developer else "Research"
+                if system.announced:
+                    developer += f" ({md(_month_year(system.announced))})"
+                rows.append([link(system_id), developer, md(system.capability), md(system.achievement),
+                             md(system.significance or "")])
+            return _table(["System", "Developer", "Capability", "Achievement", "Significance"], rows)
+        if name == "risks":
+            return _table(["Risk mechanism", "Description", "Current evidence", "Severity"],
+                          [[link(i), md(rec(i).description), md(rec(i).evidence), md(scale_label(rec(i).severity))]
+                           for i in record.featured.risks])
+        if name == "metrics":
+            return _table(["Metric", "Estimate", "Source", "Implications"],
+                          [[link(i), md(quantity(rec(i).estimate)), link(rec(i).source), md(rec(i).implication)]
+                           for i in record.featured.metrics])
+        if name == "responses":
+            rows = []
+            for i in record.featured.responses:
+                response = rec(i)
+                effect = scale_label(response.effectiveness)
+                if response.effectiveness_note:
+                    effect += f" ({response.effectiveness_note})"
+                rows.append([link(i), md(response.mechanism), md(response.current_status), md(effect)])
+            return _table(["Response", "Mechanism", "Current status", "Effectiveness"], rows)
+        if name == "milestones":
+            return _table(["Milestone", "Conservative", "Median", "Aggressive", "Key dependencies"],
+                          [[md(m.milestone), md(m.conservative), md(m.median), md(m.aggressive), md(m.dependencies)]
+                           for m in record.milestones])
+        if name == "scenarios":
+            return _table(["Scenario", "Duration", "Probability", "Characteristics"],
+                          [[md(s.name), md(s.duration), md(percent_range(s.probability.low, s.probability.high)),
+                            md(s.characteristics)] for s in record.scenarios])
+        if name == "counter-evidence":
+            return _table(["Observation", "Data", "Implication"],
+                          [[md(o.observation), md(o.data) + (f" ({link(o.source)})" if o.source else ""),
+                            md(o.implication)] for o in record.counter_evidence])
+        table = record.tables[name]
+        result = _table([md(c) for c in table.columns], [[md(c) for c in row] for row in table.rows])
+        result["caption"] = md(table.title)
+        if table.source:
+            result["source"] = link(table.source)
+        return result
+
+    def _role(self, page: str, holder) -> str:
+        if hasattr(holder, "affiliation"):
+            parts = [self.link(page, holder.affiliation)] if holder.affiliation else []
+            if holder.role:
+                parts.append(md(holder.role))
+            return ", ".join(parts)
+        return md(label(holder.type))
+
+    def _claim(self, position) -> str:
+        parts = []
+        if position.quote:
+            parts.append(f"“{md(position.quote)}”")
+        if position.claim:
+            parts.append(md(position.claim))
+        if position.estimate:
+            parts.append(f"(estimate: {md(quantity(position.estimate))})")
+        return " ".join(parts)
+
+    # whole pages ------------------------------------------------------------
+    def article(self, entry: Entry) -> tuple[str, bool]:
+        """A topic's own content: prose with its tables and diagrams in place."""
+        page = page_path(entry)
+        parts, has_diagram = [], False
+        for block in entry.prose.blocks:
+            if isinstance(block, Directive):
+                if block.what == "diagram":
+                    diagram = entry.record.diagrams[block.name]
+                    parts.append(self.env.get_template("diagram.md.j2").render(
+                        title=md(diagram.title), source=diagram.mermaid.strip(),
+                        caption=md(diagram.caption) if diagram.caption else ""))
+                    has_diagram = True
+                else:
+                    parts.append(self.env.get_template("table.md.j2").render(
+                        table=self.topic_table(entry, block.name)))
+            else:
+                parts.append(prose(block, lambda target, text: self.link(page, target, text)))
+        return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n", has_diagram
+
+    def record_page(self, entry: Entry) -> Page:
+        page = page_path(entry)
+        kind = KINDS[entry.kind]
+        article, has_authored = ("", False)
+        structure = None
+        if entry.prose is not None:
+            article, has_authored = self.article(entry)
+            structure = scoring.measure(article)
+        diagram, hidden = self.neighbourhood(entry)
+        context = {
+            "entry": entry,
+            "title": md(entry.name),
+            "kind": kind,
+            "kind_index": self.href(page, f"{entry.kind}/index.md"),
+            "home": self.href(page, "index.md"),
+            "summary": md(entry.record.summary),
+            "status": self.status(entry, structure),
+            "infobox": self.infobox_rows(entry),
+            "article": article,
+            "outgoing": self.outgoing_groups(entry),
+            "backlinks": self.backlink_groups(entry),
+            "related": self.related_groups(entry),
+            "topics": self.topics_of(entry),
+            "references": self.references(entry),
+            "neighbourhood": diagram,
+            "neighbourhood_hidden": hidden,
+            "positions": self._positions(entry),
+            "addressed_by": self._addressed_by(entry),
+            "relations_json": "",
+        }
+        markdown = self.env.get_template(kind.template).render(**context, ctx=context)
+        self.structures[entry.id] = structure or scoring.measure(article)
+        return Page(page, markdown, diagrams=True)
+
+    def _positions(self, entry: Entry) -> dict | None:
+        positions = getattr(entry.record, "positions", None)
+        if not positions:
+            return None
+        page = page_path(entry)
+        return _table(["Topic", "Position", "Date", "Source"],
+                      [[self.link(page, p.topic), self._claim(p), md(p.date or ""),
+                        self.link(page, p.source) if p.source else ""] for p in positions])
+
+    def _addressed_by(self, entry: Entry) -> dict | None:
+        if entry.kind != "risks":
+            return None
+        page = page_path(entry)
+        responses = [e.source for e in self.graph.incoming.get(entry.id, ()) if e.inverse == "addressed by"]
+        rows = []
+        for response_id in dict.fromkeys(responses):
+            response = self.graph.entries[response_id].record
+            rows.append([self.link(page, response_id), md(response.mechanism),
+                         md(scale_label(response.effectiveness))])
+        return _table(["Response", "Mechanism", "Effectiveness"], rows) if rows else {"columns": [], "rows": []}
+
+    def render_all(self) -> Rendered:
+        self.structures: dict[str, scoring.Structure] = {}
+        rendered = Rendered()
+        for entry in self.graph.entries.values():
+            page = self.record_page(entry)
+            rendered.pages[page.path] = page
+        rendered.structures = self.structures
+        for kind in KINDS.values():
+            page = self.kind_index(kind)
+            rendered.pages[page.path] = page
+        for page in (self.home(), self.tags_page(), self.dashboard(), self.risk_map(), self.topic_map()):
+            rendered.pages[page.path] = page
+        return rendered
+
+    # index pages -------------------------------------------------------------
+    def kind_index(self, kind) -> Page:
+        page = f"{kind.folder}/index.md"
+        entries = sorted(self.graph.by_kind(kind.folder), key=lambda e: e.name.lower())
+        columns = ["Name"] + [label(c.replace("_", " ")) for c in kind.columns]
+        rows = []
+        for entry in entries:
+            cells = [(entry.name.lower(), f'<a href="{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}">'
+                      f"{attr(entry.name)}</a>")]
+            for column in kind.columns:
+                cells.append(self._index_cell(entry, column, page))
+            rows.append({"tags": " ".join(entry.record.tags), "cells": cells})
+        tags = sorted({t for e in entries for t in e.record.tags})
+        markdown = self.env.get_template("index.md.j2").render(
+            kind=kind, columns=columns, rows=rows, tags=tags, count=len(entries),
+            data_json=f"../data/{kind.folder}.json", data_csv=f"../data/{kind.folder}.csv")
+        return Page(page, markdown)
+
+    def _index_cell(self, entry: Entry, column: str, page: str) -> tuple[str, str]:
+        """(sort key, HTML) of one index cell; scales sort by their order, not alphabetically."""
+        record = entry.record
+        value = getattr(record, column, None)
+        if column == "quality":
+            status = self.status(entry, self.structures.get(entry.id))
+            mark = "*" if status["quality_is_suggested"] else ""
+            return f"{status['quality']:03d}", f"{status['quality']}{mark}"
+        if value is None or value == []:
+            return "", ""
+        if column in ("severity", "effectiveness"):
+            order = _scale_order(type(record), column)
+            return f"{order.index(value):02d}", attr(scale_label(value))
+        if isinstance(value, Quantity):
+            return (f"{value.value:020.6f}" if value.value is not None else ""), attr(quantity(value))
+        if isinstance(value, list):
+            return attr(", ".join(value)).lower(), attr(", ".join(value))
+        if isinstance(value, str) and value in self.graph.entries and column in ("developer", "affiliation", "source"):
+            target = self.graph.entries[value]
+            href = attr(self.href(page, page_path(target)).replace(".md", ".html"))
+            return target.name.lower(), f'<a href="{href}">{attr(target.name)}</a>'
+        if isinstance(value, int):
+            return f"{value:06d}", str(value)
+        text = label(value) if column in ("type", "kind", "entity_type", "safety_relevance") else str(value)
+        return attr(text.lower()), attr(text)
+
+    def home(self) -> Page:
+        page = "index.md"
+        kinds = [(kind, len(self.graph.by_kind(kind.folder))) for kind in KINDS.values()]
+        topics = sorted(self.graph.by_kind("topics"), key=lambda e: (-(e.record.importance or 0), e.name))
+        markdown = self.env.get_template("home.md.j2").render(
+            kinds=kinds, topics=[(self.link(page, t.id), md(t.record.summary)) for t in topics],
+            records=len(self.graph.entries))
+        return Page(page, markdown)
+
+    def tags_page(self) -> Page:
+        page = "tags.md"
+        tags = [(tag, [self.link(page, i) for i in sorted(ids, key=lambda i: self.graph.entries[i].name.lower())])
+                for tag, ids in sorted(self.graph.tags.items())]
+        return Page(page, self.env.get_template("tags.md.j2").render(tags=tags))
+
+    def dashboard(self) -> Page:
+        page = "quality.md"
+        rows = []
+        for entry in sorted(self.graph.entries.values(), key=lambda e: (e.kind, e.name.lower())):
+            status = self.status(entry, self.structures.get(entry.id))
+            assessment = self.assessments[entry.id]
+            target = scoring.next_band(status["quality"])
+            lacks: list[str] = []
+            if target:
+                if entry.kind == "topics":
+                    needed = -(-target[0] * scoring.MAX_SCORE // 100)
+                    lacks = scoring.advice(self.structures[entry.id], needed)
+                else:
+                    lacks = [f"fill in {', '.join(status['missing'])}".lower()] if status["missing"] else []
+                    if assessment.cited_figures < assessment.figures:
+                        lacks.append(f"cite a source for {assessment.figures - assessment.cited_figures} figure(s)")
+            rows.append([self.link(page, entry.id), md(KINDS[entry.kind].singular),
+                         f"{status['score']}/15" if status["score"] is not None else f"{assessment.completeness}% complete",
+                         f"{status['quality']}{'*' if status['quality_is_suggested'] else ''} ({status['quality_band']})"
+                         + (" ⚠" if status["warning"] else ""),
+                         md(f"{target[1]}: " + "; ".join(lacks)) if target and lacks else ""])
+        values = list(self.graph.entries.values())
+        overdue = [self.link(page, e.id) + f" (review by {e.record.review_by})" for e in values
+                   if self.assessments[e.id].past_review]
+        stale = [self.link(page, e.id) + f" (last edited {e.record.last_edited})" for e in values
+                 if self.assessments[e.id].stale]
+        orphans = [self.link(page, e.id) for e in values if not self.assessments[e.id].backlinks]
+        uncited = [self.link(page, e.id) for e in values if self.assessments[e.id].uncited_source]
+        warnings = [self.link(page, e.id) for e in values
+                    if self.status(e, self.structures.get(e.id))["warning"]]
+        markdown = self.env.get_template("quality.md.j2").render(
+            table=_table(["Page", "Kind", "Score", "Quality", "To reach the next band"], rows),
+            overdue=overdue, stale=stale, orphans=orphans, uncited=uncited, warnings=warnings,
+            today=self.today.isoformat())
+        return Page(page, markdown)
+
+    def risk_map(self) -> Page:
+        page = "maps/risks.md"
+        lines = ["flowchart LR", GENERATED_MARK]
+        nodes: dict[str, str] = {}
+        for entry in sorted(self.graph.by_kind("risks"), key=lambda e: e.name.lower()):
+            nodes[entry.id] = f"n{len(nodes)}"
+        unaddressed = []
+        for risk_id in list(nodes):
+            sources = [e.source for e in self.graph.incoming.get(risk_id, ()) if e.inverse == "addressed by"]
+            if not sources:
+                unaddressed.append(risk_id)
+            for response_id in dict.fromkeys(sources):
+                nodes.setdefault(response_id, f"n{len(nodes)}")
+                lines.append(f'  {nodes[response_id]} -->|"addresses"| {nodes[risk_id]}')
+        for record_id, node in nodes.items():
+            entry = self.graph.entries[record_id]
+            style = "unaddressed" if record_id in unaddressed else entry.kind
+            lines.insert(2, f'  {node}["{mermaid_label(entry.name)}"]:::{style}')
+            lines.append(f'  click {node} "{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}"')
+        lines += _class_defs()
+        markdown = self.env.get_template("map.md.j2").render(
+            title="Risks and the responses that address them", source="\n".join(lines),
+            intro="Every risk mechanism, with an arrow from each response that addresses it. Risks that no "
+                  "response addresses are drawn with a dashed red border.",
+            unaddressed=[self.link(page, i) for i in unaddressed])
+        return Page(page, markdown, diagrams=True)
+
+    def topic_map(self) -> Page:
+        page = "maps/topics.md"
+        topics = sorted(self.graph.by_kind("topics"), key=lambda e: e.name.lower())
+        nodes = {t.id: f"n{i}" for i, t in enumerate(topics)}
+        lines = ["flowchart LR", GENERATED_MARK]
+        for topic in topics:
+            lines.append(f'  {nodes[topic.id]}["{mermaid_label(topic.name)}"]:::topics')
+        seen = set()
+        for topic in topics:
+            for edge in self.graph.outgoing.get(topic.id, ()):
+                if edge.target in nodes and (topic.id, edge.target) not in seen and edge.target != topic.id:
+                    seen.add((topic.id, edge.target))
+                    lines.append(f'  {nodes[topic.id]} -->|"{mermaid_label(edge.label)}"| {nodes[edge.target]}')
+        for topic in topics:
+            lines.append(f'  click {nodes[topic.id]} "{attr(self.href(page, page_path(topic)).replace(".md", ".html"))}"')
+        lines += _class_defs()
+        markdown = self.env.get_template("map.md.j2").render(
+            title="Map of topics", source="\n".join(lines),
+            intro="Every topic page and how the topics link to one another.", unaddressed=None)
+        return Page(page, markdown, diagrams=True)
+
+
+def _class_defs() -> list[str]:
+    lines = [f"  classDef {name} fill:{kind.colour},stroke:{kind.colour},color:#ffffff" for name, kind in KINDS.items()]
+    lines.append("  classDef unaddressed fill:#ffffff,stroke:#c62828,stroke-width:3px,stroke-dasharray:6 3,color:#b71c1c")
+    return lines
+
+
+def _scale_order(model, column: str) -> list[str]:
+    import typing
+
+    annotation = model.model_fields[column].annotation
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if typing.get_origin(candidate) is typing.Literal:
+            return list(typing.get_args(candidate))
+    return []
+
+
+def _table(columns: list[str], rows: list[list[str]]) -> dict:
+    return {"columns": columns, "rows": rows}
+
+
+def _words(count: int) -> str:
+    return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
+
+
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def _month_year(partial: str) -> str:
+    parts = partial.split("-")
+    return f"{_MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
+
+
+def _host(url: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
+
+
+def render(graph: Graph, assessments: dict[str, scoring.Assessment], today: dt.date) -> Rendered:
+    """Stage entry point: every page of the site as Markdown."""
+    return _Renderer(graph, assessments, today).render_all()
