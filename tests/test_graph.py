@@ -1,0 +1,94 @@
+"""The link stage: one graph, edges with labels both ways, backlinks equal to the header count."""
+from generator import pipeline, score
+from generator.link import related
+
+BASE = {
+    "organizations/lab.yaml": """
+        id: lab
+        name: Lab
+        summary: A lab.
+        type: frontier-lab
+    """,
+    "systems/model-a.yaml": """
+        id: model-a
+        name: Model A
+        summary: A model.
+        capability: Coding
+        achievement: Wins
+        developer: lab
+        topics: [coding]
+        tags: [llm]
+        relations:
+          - {type: builds-on, target: model-b}
+    """,
+    "systems/model-b.yaml": """
+        id: model-b
+        name: Model B
+        summary: Another model.
+        capability: Coding
+        achievement: Wins less
+        developer: lab
+        tags: [llm]
+    """,
+    "risks/drift.yaml": """
+        id: drift
+        name: Drift
+        summary: Goals drift.
+        description: Objectives shift.
+        evidence: Some.
+        severity: high
+    """,
+    "responses/audits.yaml": """
+        id: audits
+        name: Audits
+        summary: Outside audits.
+        mechanism: Review
+        current_status: Pilots
+        effectiveness: low
+        addresses: [drift]
+        organizations: [lab]
+    """,
+    "topics/coding.md": """
+        ---
+        id: coding
+        title: AI coding
+        summary: Models that write code.
+        ---
+        ## Overview
+
+        See [[model-a]] and [[lab|the lab]].
+    """,
+}
+
+
+def test_backlinks_carry_the_inverse_label(write_records):
+    checked = pipeline.check(write_records(BASE))
+    assert checked.ok, checked.diagnostics
+    incoming = {(e.source, e.inverse) for e in checked.graph.backlinks("lab")}
+    assert incoming == {("model-a", "develops"), ("model-b", "develops"), ("audits", "backs"),
+                        ("coding", "mentioned in")}
+    assert {(e.source, e.inverse) for e in checked.graph.backlinks("drift")} == {("audits", "addressed by")}
+    assert ("model-a", "built on by") in {(e.source, e.inverse) for e in checked.graph.backlinks("model-b")}
+
+
+def test_backlink_count_in_header_is_the_set_listed(write_records):
+    checked = pipeline.check(write_records(BASE))
+    assessments = score.assess(checked.graph, __import__("datetime").date(2026, 1, 7))
+    assert assessments["lab"].backlinks == len(checked.graph.backlink_sources("lab")) == 4
+
+
+def test_prose_link_to_missing_record_is_an_error_with_line(write_records):
+    files = dict(BASE)
+    files["topics/coding.md"] = BASE["topics/coding.md"].replace("[[model-a]]", "[[model-z]]")
+    checked = pipeline.check(write_records(files))
+    (problem,) = [d for d in checked.diagnostics if d.code == "unknown-reference"]
+    assert problem.file.endswith("topics/coding.md")
+    assert problem.line == 8 and problem.column == 5
+    assert "did you mean [[model-" in problem.hint
+
+
+def test_related_lists_explicit_relations_first(write_records):
+    checked = pipeline.check(write_records(BASE))
+    found = related(checked.graph, "model-a")
+    assert found["systems"][0] == "model-b"
+    assert "lab" in found["organizations"]

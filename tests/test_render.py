@@ -1,0 +1,62 @@
+"""Escaping and formatting in the render stage: a record's text reaches the page as typed."""
+import markdown
+import pytest
+
+from generator.models import Quantity
+from generator.render import md, mermaid_label, prose, quantity
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "a | b | c",
+    "**not bold** _not em_ `not code`",
+    "[not a link](javascript:alert(1))",
+    "{{ 7*7 }} {% if x %}",
+    "# not a heading",
+    "Gödel — 漢字 😀 & <b>",
+]
+
+
+def _html(text: str) -> str:
+    return markdown.markdown(text, extensions=["tables", "attr_list", "md_in_html"])
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_md_renders_as_the_text_typed(text):
+    html = _html(f"| x |\n| --- |\n| {md(text)} |")
+    import html as html_lib
+    import re
+
+    cell = re.search(r"<td>(.*)</td>", html).group(1)
+    assert html_lib.unescape(cell) == text
+    assert "<script" not in html and "<b>" not in html
+
+
+def test_prose_keeps_markdown_but_not_html():
+    html = _html(prose("**bold** <script>x()</script> `<code>` [[a]]", lambda target, text: f"[A](a.md)"))
+    assert "<strong>bold</strong>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<code>&lt;code&gt;</code>" in html
+    assert '<a href="a.md">A</a>' in html
+
+
+@pytest.mark.parametrize("name", ['say "hi"', "a [b] (c) {d}", "x | y", "A --> B", "%% c", "#1; two",
+                                  "Gödel 漢字", "x" * 300])
+def test_mermaid_label_has_only_safe_characters(name):
+    label = mermaid_label(name)
+    assert all(ch.isascii() for ch in label)
+    for dangerous in ('"', "[", "]", "{", "}", "|", "-->", "%%", "<", ">"):
+        assert dangerous not in label
+    assert len(label) < 48 * 8
+
+
+@pytest.mark.parametrize("fields, expected", [
+    ({"value": 1.2, "low": 0.4, "high": 3.6}, "1.2 (range: 0.4-3.6)"),
+    ({"value": 8, "unit": "months", "approximate": True, "low": 5, "high": 14, "confidence": 95},
+     "~8 months (95% CI: 5-14 months)"),
+    ({"value": 23, "unit": "%"}, "23%"),
+    ({"value": 50, "unit": "%", "approximate": True}, "~50%"),
+    ({"value": 9, "unit": "months", "approximate": True, "qualifier": "2012-2022"}, "~9 months (2012-2022)"),
+    ({"text": "First since 1969"}, "First since 1969"),
+])
+def test_quantity_formats_like_the_seed(fields, expected):
+    assert quantity(Quantity(**fields)) == expected
