@@ -127,8 +127,12 @@ def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
 # ---------------------------------------------------------------------------- the stage
 
 
-def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
-    """Stage entry point: index ids, resolve references, collect edges."""
+def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tuple[Graph, list[Diagnostic]]:
+    """Stage entry point: index ids, resolve references, collect edges.
+
+    ``failed_ids`` are records that exist but did not validate: their own errors are already
+    reported, so a reference to them is left unresolved without a second, misleading error.
+    """
     problems: list[Diagnostic] = []
     index: dict[str, Entry] = {}
     for entry in entries:
@@ -151,6 +155,8 @@ def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
 
     def resolve(entry: Entry, path: tuple, target: str, kinds: tuple[str, ...], what: str) -> bool:
         found = index.get(target)
+        if found is None and target in failed_ids:
+            return False
         if found is None:
             pool = [i for k in (kinds or KINDS) for i in ids_by_kind.get(k, ())]
             guess = closest(target, pool)
@@ -160,11 +166,11 @@ def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
                                                       "unknown-reference"))
             return False
         if kinds and found.kind not in kinds:
-            wanted = " or ".join(KINDS[k].singular for k in kinds)
+            wanted = _a(" or ".join(KINDS[k].singular for k in kinds))
             guess = closest(target, [i for k in kinds for i in ids_by_kind.get(k, ())])
-            hint = f"did you mean '{guess[0]}'?" if guess else f"name a {wanted} here"
+            hint = f"did you mean '{guess[0]}'?" if guess else f"name {wanted} here"
             problems.append(entry.document.diagnostic(
-                path, f"'{target}' is a {KINDS[found.kind].singular}, but {dotted(path)} needs a {wanted}",
+                path, f"'{target}' is {_a(KINDS[found.kind].singular)}, but {dotted(path)} needs {wanted}",
                 hint, "wrong-kind"))
             return False
         if found is entry:
@@ -193,6 +199,8 @@ def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
         if entry.prose is not None:
             for prose_link in entry.prose.links:
                 target = index.get(prose_link.target)
+                if target is None and prose_link.target in failed_ids:
+                    continue
                 if target is None or target is entry:
                     guess = closest(prose_link.target, index)
                     problems.append(Diagnostic(
@@ -204,6 +212,11 @@ def link(entries: list[Entry]) -> tuple[Graph, list[Diagnostic]]:
                     continue
                 add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body")
     return graph, problems
+
+
+def _a(noun: str) -> str:
+    """'organization' -> 'an organization', 'system' -> 'a system'."""
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
 
 
 # ---------------------------------------------------------------------------- related records

@@ -50,7 +50,8 @@ def check(root: Path) -> Checked:
     documents, diagnostics = timed("load", load.load, Path(root))
     entries, found = timed("validate", validate.validate, documents)
     diagnostics += found
-    graph, found = timed("link", link.link, entries)
+    failed = frozenset(d.record_id for d in documents) - {e.id for e in entries}
+    graph, found = timed("link", link.link, entries, failed)
     diagnostics += found
     return Checked(entries, graph, sorted(diagnostics), timings)
 

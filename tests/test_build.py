@@ -1,0 +1,77 @@
+"""The build: generation inside MkDocs, strict, atomic, and incremental."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.build import build_site, generate
+
+REPO = Path(__file__).resolve().parent.parent
+
+FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A project folder: the repo's mkdocs.yml and generator beside a copy of the valid fixtures."""
+    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "generator").symlink_to(REPO / "generator")
+    shutil.copytree(FIXTURE, tmp_path / "content")
+    return tmp_path
+
+
+def test_build_produces_every_page_and_loads_mermaid_only_with_a_diagram(project):
+    result = build_site(project / "mkdocs.yml")
+    assert result.ok, result.diagnostics
+    site = project / "site"
+    for page in ("index.html", "tags.html", "quality.html", "maps/risks.html", "maps/topics.html",
+                 "systems/index.html", "systems/gpt-4.html", "topics/ai-alignment.html"):
+        assert (site / page).is_file(), page
+    assert "mermaid-11.17.2.min.js" in (site / "systems/gpt-4.html").read_text()
+    assert "mermaid-11.17.2.min.js" not in (site / "systems/index.html").read_text()
+    assert "mermaid-11.17.2.min.js" not in (site / "index.html").read_text()
+    for html in site.rglob("*.html"):
+        text = html.read_text()
+        assert "unpkg.com" not in text and "fonts.googleapis" not in text and "cdn.jsdelivr" not in text, html
+
+
+def test_a_bad_record_stops_the_build_and_leaves_the_old_site(project):
+    assert build_site(project / "mkdocs.yml").ok
+    marker = project / "site" / "index.html"
+    before = marker.read_bytes()
+    bad = project / "content" / "systems" / "gpt-4.yaml"
+    bad.write_text(bad.read_text().replace("developer: openai", "developer: opnai"))
+    result = build_site(project / "mkdocs.yml")
+    assert not result.ok
+    (problem,) = [d for d in result.diagnostics if d.severity == "error"]
+    assert problem.file.endswith("content/systems/gpt-4.yaml") and problem.field == "developer"
+    assert marker.read_bytes() == before
+    assert not [p for p in project.iterdir() if p.name.startswith(".site.")]
+
+
+def test_mkdocs_build_runs_the_generator_and_fails_on_bad_records(project, monkeypatch, caplog):
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import Abort
+
+    monkeypatch.chdir(project)
+    build(load_config(str(project / "mkdocs.yml")))
+    assert (project / "site" / "systems" / "gpt-4.html").is_file()
+    (project / "content" / "systems" / "gpt-4.yaml").write_text("id: gpt-4\n")
+    with pytest.raises(Abort):
+        build(load_config(str(project / "mkdocs.yml")))
+    assert "content/systems/gpt-4.yaml:1:1: error: missing required field 'name'" in caplog.text
+    assert (project / "site" / "systems" / "gpt-4.html").is_file()
+
+
+def test_second_generation_writes_only_what_changed(project):
+    out = project / "build" / "docs"
+    first = generate(project / "content", out)
+    assert len(first.written) == len(first.rendered.pages)
+    again = generate(project / "content", out)
+    assert again.written == []
+    record = project / "content" / "risks" / "deceptive-alignment.yaml"
+    record.write_text(record.read_text().replace("summary: ", "summary: Edited. ", 1))
+    edited = generate(project / "content", out)
+    assert "risks/deceptive-alignment.md" in edited.written
+    assert 1 <= len(edited.written) < len(first.written) / 2
