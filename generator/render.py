@@ -227,7 +227,8 @@ class _Renderer:
         page = page_path(entry)
         skip = {"id", "name", "title", "summary", "sources", "relations", "positions", "tags", "aliases",
                 "featured", "assessment", "milestones", "scenarios", "counter_evidence", "tables",
-                "diagrams", "quality", "last_edited", "review_by", "importance", "effectiveness_note"}
+                "diagrams", "quality", "last_edited", "review_by", "importance", "effectiveness_note",
+                "status"}
         rows = []
         record = entry.record
         for name, info in type(record).model_fields.items():
@@ -289,11 +290,12 @@ class _Renderer:
         by_source: dict[str, list[str]] = defaultdict(list)
         for edge in self.graph.backlinks(entry.id):
             by_source[edge.source].append(edge.inverse)
-        groups: dict[str, list[str]] = defaultdict(list)
+        groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for source, labels in by_source.items():
-            kind = self.graph.kind_of(source)
-            groups[kind].append(f"{self.link(page, source)} — {md(', '.join(dict.fromkeys(labels)))}")
-        return [(KINDS[k].title, sorted(groups[k], key=str.lower)) for k in KINDS if k in groups]
+            # The inverse label reads from this page: "[Google DeepMind] develops [AlphaEvolve]".
+            line = f"{md(', '.join(dict.fromkeys(labels)).capitalize())} {self.link(page, source)}"
+            groups[self.graph.kind_of(source)].append((self.graph.entries[source].name.lower(), line))
+        return [(KINDS[k].title, [line for _, line in sorted(groups[k])]) for k in KINDS if k in groups]
 
     def outgoing_groups(self, entry: Entry) -> list[tuple[str, str]]:
         page = page_path(entry)

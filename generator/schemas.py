@@ -19,8 +19,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pyd
 
 
 def schema_for(kind: Kind) -> dict[str, Any]:
-    schema = kind.model.model_json_schema()
-    _constrain_dict_keys(schema)
+    schema = _agree_with_validator(kind.model.model_json_schema())
     what = "front matter of a topic page" if kind.markdown else f"{kind.singular} record"
     schema["$schema"] = JSON_SCHEMA_DIALECT
     # A URN, not a web address: the schemas are files in the repository, served by no one.
@@ -29,23 +28,37 @@ def schema_for(kind: Kind) -> dict[str, Any]:
     return schema
 
 
-def _constrain_dict_keys(node: Any) -> None:
-    """Make a mapping's key pattern binding.
+def _agree_with_validator(node: Any) -> Any:
+    """Adjust pydantic's schema where it would judge a record differently from ``kb validate``.
 
-    pydantic writes ``dict[Slug, X]`` as ``patternProperties`` plus ``propertyNames`` without
-    the pattern, so a key that misses the pattern would pass unchecked. Moving the pattern into
-    ``propertyNames`` makes the schema reject such a key, as the validator does.
+    * Text fields also accept numbers: the loader keeps the text of a plain number and the
+      validator gives it back where a field wants text (``announced: 2024``, ``rating: 2.50``).
+      Fields with a fixed set of values or a format (dates) are left as they are.
+    * pydantic writes ``dict[Slug, X]`` as ``patternProperties`` whose pattern does not bind
+      keys that miss it; the pattern is added to ``propertyNames`` so such a key is rejected.
+    * JSON Schema patterns are ECMA-262 regexes, in which ``\\"`` (fine in Python) is an
+      invalid escape; a quote needs no escape in either dialect.
     """
-    if isinstance(node, dict):
-        patterns = node.get("patternProperties")
-        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
-            (pattern,) = patterns
+    if isinstance(node, list):
+        return [_agree_with_validator(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _agree_with_validator(value) for key, value in node.items()}
+    if node.get("type") == "string" and not {"enum", "const", "format"} & node.keys():
+        node["type"] = ["number", "string"]
+    if isinstance(node.get("pattern"), str):
+        node["pattern"] = _ecma_pattern(node["pattern"])
+    patterns = node.get("patternProperties")
+    if isinstance(patterns, dict):
+        node["patternProperties"] = {_ecma_pattern(key): value for key, value in patterns.items()}
+        if len(patterns) == 1 and "additionalProperties" not in node:
+            (pattern,) = node["patternProperties"]
             node["propertyNames"] = {**node.get("propertyNames", {}), "pattern": pattern}
-        for value in node.values():
-            _constrain_dict_keys(value)
-    elif isinstance(node, list):
-        for value in node:
-            _constrain_dict_keys(value)
+    return node
+
+
+def _ecma_pattern(pattern: str) -> str:
+    return pattern.replace('\\"', '"')
 
 
 def render_schema(kind: Kind) -> str:

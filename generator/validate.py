@@ -157,6 +157,9 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         return document.diagnostic(loc, f"unknown field '{loc[-1]}'", hint, "unknown-field", at_key=True)
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", context.get("expected", ""))
+        if value is None:
+            return document.diagnostic(loc, f"{field_name} is empty", "one of: " + ", ".join(choices),
+                                       "choice")
         guess = closest(str(value), choices)
         hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(choices)
         return document.diagnostic(loc, f"{_show(value)} is not an allowed {field_name}", hint, "choice")
@@ -185,9 +188,10 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
     if kind in ("too_short", "too_long", "string_too_long"):
         return document.diagnostic(loc, f"{field_name}: {error['msg'].lower()}", "", "length")
     if kind in _TYPE_WORDS:
-        hint = ""
-        if kind == "string_type" and isinstance(value, (bool, int, float)) or value is None:
-            hint = "put the value in quotes" if value is not None else "write a value after the colon"
+        if value is None:
+            return document.diagnostic(loc, f"{field_name} is empty",
+                                       f"write {_TYPE_WORDS[kind]} after the colon", "type")
+        hint = "put the value in quotes" if kind == "string_type" and isinstance(value, (bool, int, float)) else ""
         return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[kind]}, found {_show(value)}",
                                    hint, "type")
     message = error["msg"].removeprefix("Value error, ")

@@ -1,0 +1,79 @@
+"""The seed's topic, regenerated from the records: its structure and backlinks pinned."""
+import re
+
+import pytest
+
+from generator.build import generate
+from generator.score import measure, structure_score
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+SEED_BACKLINKS = sorted("""
+ai-coding ai-safety-institutes ai-scientist alignment-capability-gap alphacode alphaevolve
+alphaevolve-compute-recovery alphaevolve-flashattention-speedup alphaevolve-matrix-multiply-speedup
+automl-zero capability-overhang claude compute-governance corrigibility-research daniel-kokotajlo
+dario-amodei efficientnet elicit eliezer-yudkowsky fast-takeoff forethought-foundation
+formal-verification github-copilot goal-drift godel-agent gpt-4 ij-good
+imagenet-training-efficiency-doubling intelligence-explosion interpretability-research
+irreversibility language-model-efficiency-doubling leopold-aschenbrenner loss-of-oversight metr
+nick-bostrom o1 o3 parker-whitfill recursive-acceleration responsible-scaling-policies
+self-rewarding-language-models semantic-scholar software-feedback-multiplier
+software-loop-acceleration-probability stop-framework strassen-improvement stuart-armstrong
+stuart-russell superintelligence tom-davidson
+""".split())
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    result = generate(REPO / "content", tmp_path_factory.mktemp("docs"))
+    assert result.ok, result.checked.diagnostics
+    return result
+
+
+@pytest.fixture(scope="module")
+def page(generated):
+    return generated.rendered.pages["topics/self-improvement.md"].markdown
+
+
+def _article(markdown: str) -> str:
+    return markdown.split('<div class="kb-article" markdown>', 1)[1].split("\n</div>\n", 1)[0]
+
+
+def test_structure_counted_on_the_generated_page_matches_the_seed(page, generated):
+    measured = measure(_article(page))
+    # The seed: 11 tables, 2 diagrams, 0 external links, score 12/15. Our page links every entity
+    # in its tables, so it has more internal links (the seed had 30) and more words (tables included).
+    assert (measured.tables, measured.diagrams, measured.external_links) == (11, 2, 0)
+    assert measured.internal_links == 174
+    assert measured.has_overview and measured.bullet_ratio < 0.3
+    assert structure_score(measured) == 12
+    assert generated.rendered.structures["self-improvement"] == measured
+
+
+def test_status_header_shows_the_measured_structure(page):
+    header = page.split('<div class="kb-status" markdown>', 1)[1].split("</div>", 1)[0]
+    assert "Quality: **82** (Comprehensive)" in header
+    assert "Importance: **85** (High)" in header
+    assert 'datetime="2025-12-28"' in header
+    for shown in ("📊 11", "📈 2", "🔗 174", "📚 0", "Score: **12/15**"):
+        assert shown in header
+    words = measure(_article(page)).words
+    assert f"Words: {words / 1000:.1f}k" in header
+
+
+def test_backlinks_of_the_seed_topic(page, generated):
+    graph = generated.checked.graph
+    assert sorted(graph.backlink_sources("self-improvement")) == SEED_BACKLINKS
+    assert f"Backlinks: {len(SEED_BACKLINKS)}" in page
+    what_links_here = page.split("## What links here", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"\]\(\.\./\w+/([a-z0-9-]+)\.md\)|\]\(([a-z0-9-]+)\.md\)", what_links_here))
+    assert {a or b for a, b in listed} == set(SEED_BACKLINKS)
+
+
+def test_backlinks_say_how_each_record_links(page):
+    what_links_here = page.split("## What links here", 1)[1].split("\n## ", 1)[0]
+    assert "- Covers, exemplified by [AlphaEvolve](../systems/alphaevolve.md)" in what_links_here
+    assert "- Has a position from [Nick Bostrom](../experts/nick-bostrom.md)" in what_links_here
+    assert "- Related to, mentioned in [Fast Takeoff](fast-takeoff.md)" in what_links_here
