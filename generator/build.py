@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import render, score
+from . import diagrams, render, score
 from .core import Diagnostic, errors_of
 from .pipeline import Checked, check
 
 log = logging.getLogger("kb")
 
 GENERATED_DIR = Path("build") / "docs"
+DIAGRAM_CACHE = Path("build") / "diagrams"
 
 
 @dataclass
@@ -42,8 +43,8 @@ def today() -> dt.date:
     return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
 
 
-def generate(content: Path, out: Path) -> Generated:
-    """check -> score -> render, then write the pages that changed into ``out``."""
+def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
+    """check -> score -> render, draw the diagrams, then write the pages that changed into ``out``."""
     checked = check(content)
     if not checked.ok:
         return Generated(checked, None)
@@ -54,10 +55,27 @@ def generate(content: Path, out: Path) -> Generated:
     rendered = render.render(checked.graph, assessments, today())
     checked.timings["render"] = time.perf_counter() - start
     start = time.perf_counter()
-    written, removed = write_changed(out, {path: page.markdown for path, page in rendered.pages.items()})
+    drawn = diagrams.draw({path: page.markdown for path, page in rendered.pages.items()},
+                          cache or out.parent / DIAGRAM_CACHE.name)
+    checked.timings["diagrams"] = time.perf_counter() - start
+    log.info("diagrams  %6d drawn, %d from cache, %d left to the browser", drawn.drawn, drawn.cached,
+             len(drawn.client_side))
+    for failure in drawn.failed:
+        log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
+    pages = {path: _with_mermaid_flag(text, path in drawn.client_side) for path, text in drawn.pages.items()}
+    start = time.perf_counter()
+    written, removed = write_changed(out, pages)
     checked.timings["write"] = time.perf_counter() - start
     log.info("write     %6d pages changed, %d removed", len(written), len(removed))
     return Generated(checked, rendered, written, removed)
+
+
+def _with_mermaid_flag(markdown: str, needs_mermaid: bool) -> str:
+    """Pages whose diagrams are left to the browser say so in their front matter; the theme
+    then loads Mermaid on those pages only."""
+    if needs_mermaid and markdown.startswith("---\n"):
+        return "---\nkb_diagrams: true\n" + markdown[4:]
+    return markdown
 
 
 def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -100,9 +100,13 @@ def mermaid_label(text: str) -> str:
 SCALE_FIELDS = {"severity", "effectiveness", "safety_relevance", "level", "status"}
 
 
+_ACRONYMS = {"url": "URL", "Url": "URL"}
+
+
 def label(value: str) -> str:
-    """'medium-high' -> 'Medium-High' on scales; 'frontier-lab' -> 'Frontier lab' elsewhere."""
-    return value.replace("-", " ").capitalize()
+    """'frontier-lab' -> 'Frontier lab'; field names read as words ('as_of' -> 'As of', 'url' -> 'URL')."""
+    text = value.replace("-", " ").replace("_", " ").capitalize()
+    return " ".join(_ACRONYMS.get(word, word) for word in text.split(" "))
 
 
 def scale_label(value: str) -> str:

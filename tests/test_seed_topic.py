@@ -57,7 +57,8 @@ def test_status_header_shows_the_measured_structure(page):
     assert "Quality: **82** (Comprehensive)" in header
     assert "Importance: **85** (High)" in header
     assert 'datetime="2025-12-28"' in header
-    for shown in ("📊 11", "📈 2", "🔗 174", "📚 0", "Score: **12/15**"):
+    for shown in ("📊 11 tables", "📈 2 diagrams", "🔗 174 internal links", "📚 0 external links",
+                  "1% bullet lines", "Score: **12/15**"):
         assert shown in header
     words = measure(_article(page)).words
     assert f"Words: {words / 1000:.1f}k" in header
