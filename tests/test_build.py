@@ -20,19 +20,36 @@ def project(tmp_path):
     return tmp_path
 
 
-def test_build_produces_every_page_and_loads_mermaid_only_with_a_diagram(project):
+def test_build_produces_every_page_and_nothing_from_elsewhere(project):
     result = build_site(project / "mkdocs.yml")
     assert result.ok, result.diagnostics
     site = project / "site"
     for page in ("index.html", "tags.html", "quality.html", "maps/risks.html", "maps/topics.html",
                  "systems/index.html", "systems/gpt-4.html", "topics/ai-alignment.html"):
         assert (site / page).is_file(), page
-    assert "mermaid-11.17.2.min.js" in (site / "systems/gpt-4.html").read_text()
-    assert "mermaid-11.17.2.min.js" not in (site / "systems/index.html").read_text()
-    assert "mermaid-11.17.2.min.js" not in (site / "index.html").read_text()
     for html in site.rglob("*.html"):
         text = html.read_text()
         assert "unpkg.com" not in text and "fonts.googleapis" not in text and "cdn.jsdelivr" not in text, html
+
+
+def test_diagrams_are_drawn_at_build_time_and_mermaid_is_not_loaded(project):
+    if not shutil.which("chromium"):
+        pytest.skip("needs Debian's chromium, which ./dev test installs")
+    assert build_site(project / "mkdocs.yml").ok
+    page = (project / "site" / "systems" / "gpt-4.html").read_text()
+    assert 'class="kb-diagram kb-diagram--static"><svg' in page
+    assert "mermaid-11.17.2.min.js" not in page and 'class="kb-mermaid"' not in page
+    assert list((project / "build" / "diagrams").glob("*.svg"))
+
+
+def test_without_chromium_mermaid_loads_only_where_a_diagram_is(project, monkeypatch):
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    assert build_site(project / "mkdocs.yml").ok
+    site = project / "site"
+    assert "mermaid-11.17.2.min.js" in (site / "systems/gpt-4.html").read_text()
+    assert 'class="kb-mermaid"' in (site / "systems/gpt-4.html").read_text()
+    assert "mermaid-11.17.2.min.js" not in (site / "systems/index.html").read_text()
+    assert "mermaid-11.17.2.min.js" not in (site / "index.html").read_text()
 
 
 def test_a_bad_record_stops_the_build_and_leaves_the_old_site(project):
