@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagrams, render, score
-from .core import Diagnostic, errors_of
+from . import diagrams, export, render, score, schemas
+from .core import Diagnostic
+from .kinds import KINDS
 from .pipeline import Checked, check
 
 log = logging.getLogger("kb")
@@ -132,13 +133,25 @@ def build_site(config_file: Path, site_dir: Path | None = None) -> BuildResult:
         shutil.rmtree(staging, ignore_errors=True)
         return BuildResult(False, [Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")], {})
     mkdocs_seconds = time.perf_counter() - mkdocs_start
+    export_start = time.perf_counter()
+    publish_data(generated.checked.graph, staging)
+    export_seconds = time.perf_counter() - export_start
     _swap(staging, final)
     timings = {k: round(v, 3) for k, v in generated.checked.timings.items()}
     timings["mkdocs"] = round(mkdocs_seconds, 3)
+    timings["export"] = round(export_seconds, 3)
     summary = {"records": len(generated.checked.entries), "pages": len(generated.rendered.pages),
                "written": len(generated.written), "seconds": round(time.perf_counter() - started, 2),
                "stages": timings, "site": str(final)}
     return BuildResult(True, generated.checked.diagnostics, summary)
+
+
+def publish_data(graph, site: Path) -> None:
+    """Stage 7, export, into the site: data/ (JSON, CSV, SQLite) and schemas/ (one per kind)."""
+    export.export(graph, site / "data", export.FORMATS)
+    (site / "schemas").mkdir(exist_ok=True)
+    for kind in KINDS.values():
+        (site / "schemas" / f"{kind.folder}.schema.json").write_text(schemas.render_schema(kind), encoding="utf-8")
 
 
 def _swap(staging: Path, final: Path) -> None:

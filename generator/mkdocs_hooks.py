@@ -1,8 +1,8 @@
 """MkDocs hooks: `mkdocs build` and `mkdocs serve` run the generator as part of the build.
 
 on_config validates and generates (a bad record stops the build before MkDocs cleans the
-site folder), on_files hands MkDocs the generated pages, on_serve watches the records and
-templates so an edit rebuilds the site.
+site folder), on_files hands MkDocs the generated pages, on_post_build exports the data,
+on_serve watches the records and templates so an edit rebuilds the site.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator.build import GENERATED_DIR, generate
+from generator.build import GENERATED_DIR, generate, publish_data
 from generator.core import format_text
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -22,13 +22,18 @@ def _root(config) -> Path:
     return Path(config.config_file_path).resolve().parent
 
 
+_graph = None  # the linked base of this build, for on_post_build's export
+
+
 def on_config(config):
+    global _graph
     if config.extra.get("kb_pregenerated"):
         return config
     generated = generate(_root(config) / "content", _root(config) / GENERATED_DIR)
     if not generated.ok:
         raise PluginError("the knowledge base has errors; the site was not touched\n"
                           + format_text(generated.checked.diagnostics))
+    _graph = generated.checked.graph
     return config
 
 
@@ -37,6 +42,12 @@ def on_files(files: Files, config) -> Files:
     for path in sorted(out.rglob("*.md")):
         files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
     return files
+
+
+def on_post_build(config):
+    """Export after MkDocs has written the site (it empties site_dir when it starts)."""
+    if _graph is not None and not config.extra.get("kb_pregenerated"):
+        publish_data(_graph, Path(config.site_dir))
 
 
 def on_serve(server, config, builder):

@@ -489,6 +489,7 @@ class _Renderer:
             "kind": kind,
             "kind_index": self.href(page, f"{entry.kind}/index.md"),
             "home": self.href(page, "index.md"),
+            "root": "../",
             "summary": md(entry.record.summary),
             "status": self.status(entry, structure),
             "infobox": self.infobox_rows(entry),

@@ -92,3 +92,26 @@ def test_second_generation_writes_only_what_changed(project):
     edited = generate(project / "content", out)
     assert "risks/deceptive-alignment.md" in edited.written
     assert 1 <= len(edited.written) < len(first.written) / 2
+
+
+def test_every_build_publishes_the_data_and_schemas_the_pages_link_to(project, monkeypatch):
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    assert build_site(project / "mkdocs.yml").ok
+    site = project / "site"
+    page = (site / "systems" / "gpt-4.html").read_text()
+    assert 'href="../data/systems/gpt-4.json"' in page and (site / "data/systems/gpt-4.json").is_file()
+    index = (site / "systems" / "index.html").read_text()
+    for link in ("../data/systems.json", "../data/systems.csv", "../schemas/systems.schema.json"):
+        assert f'href="{link}"' in index and (site / "systems" / link).resolve().is_file(), link
+    assert (site / "data" / "knowledge.sqlite").is_file()
+
+
+def test_plain_mkdocs_build_exports_too(project, monkeypatch):
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.chdir(project)
+    build(load_config(str(project / "mkdocs.yml")))
+    assert (project / "site" / "data" / "all.json").is_file()
+    assert (project / "site" / "schemas" / "topics.schema.json").is_file()

@@ -1,0 +1,452 @@
+"""`kb export`: JSON, CSV and SQLite (+ Datasette metadata) written from the real content.
+
+JSON records are validated against ``schemas/<kind>.schema.json`` after removing the three keys
+the export adds (``page_url``, ``backlinks``, ``references``): the schemas forbid unknown keys,
+and the test also checks that those three are the only additions.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator import export as export_module
+from generator.cli import main
+from generator.export import ADDED_KEYS, DATABASE, LIST_SEPARATOR, METADATA, columns_of, export
+from generator.kinds import KINDS
+from generator.pipeline import check
+
+REPO = Path(__file__).resolve().parent.parent
+CONTENT = REPO / "content"
+SCHEMAS = REPO / "schemas"
+VALID = Path(__file__).parent / "fixtures" / "valid" / "content"
+
+TRICKY = 'Comma, "double quotes", \'single\'; semicolon\nsecond line — naïve Zürich 東京 ✓\n\ttabbed, end'
+TRICKY_ALIASES = ['Alias, with comma', 'Say "hi"', 'Ünïcödé 名前']
+TRICKY_SUMMARY = 'A model stays naïve, "quiet" and, at first, harmless.\nThen it changes — über-careful.'
+
+
+# ---------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def real():
+    checked = check(CONTENT)
+    assert checked.ok, [d.as_text() for d in checked.diagnostics]
+    return checked
+
+
+@pytest.fixture(scope="module")
+def exported(real, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data")
+    written = export(real.graph, out, ["json", "csv", "sqlite"])
+    names = {path.name for path in written}
+    assert names == ({f"{k}.json" for k in KINDS} | {f"{k}.csv" for k in KINDS} | set(KINDS)
+                     | {"all.json", DATABASE, METADATA})
+    assert all(path.parent == out and (path.is_file() or path.name in KINDS) for path in written)
+    for kind in KINDS:
+        per_record = {p.stem for p in (out / kind).glob("*.json")}
+        assert per_record == {e.id for e in real.graph.by_kind(kind)}
+        whole = {r["id"]: r for r in json.loads((out / f"{kind}.json").read_text())}
+        sample = sorted(per_record)[0]
+        assert json.loads((out / kind / f"{sample}.json").read_text()) == whole[sample]
+    return out
+
+
+@pytest.fixture(scope="module")
+def db(exported):
+    connection = sqlite3.connect(f"file:{exported / DATABASE}?mode=ro", uri=True)  # Datasette reads it too
+    yield connection
+    connection.close()
+
+
+def per_kind(checked) -> dict[str, list]:
+    return {kind: sorted(e.id for e in checked.entries if e.kind == kind) for kind in KINDS}
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def unique_summary_word(checked) -> tuple[str, str]:
+    """A word of one record's summary whose first five letters occur in no other record's name or
+    summary, so that a full-text search for it (stemmed or not) must find exactly that record."""
+    texts = {e.id: f"{e.name} {e.record.summary}".lower() for e in checked.entries}
+    for entry in sorted(checked.entries, key=lambda e: e.id):
+        for word in re.findall(r"[a-z]{8,}", entry.record.summary.lower()):
+            if not any(word[:5] in text for other, text in texts.items() if other != entry.id):
+                return word, entry.id
+    pytest.fail("no record has a word of its own in its summary")
+
+
+# ---------------------------------------------------------------------------- json
+
+
+def test_json_has_one_record_per_record_in_id_order(real, exported):
+    expected = per_kind(real)
+    everything = json.loads((exported / "all.json").read_text(encoding="utf-8"))
+    for kind, ids in expected.items():
+        records = json.loads((exported / f"{kind}.json").read_text(encoding="utf-8"))
+        assert [r["id"] for r in records] == ids
+        assert everything["kinds"][kind] == records
+    assert sum(len(ids) for ids in expected.values()) == len(real.entries) == 126
+
+
+def test_json_records_validate_against_their_schema(exported):
+    jsonschema = pytest.importorskip("jsonschema")
+    for kind in KINDS:
+        schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        for record in json.loads((exported / f"{kind}.json").read_text(encoding="utf-8")):
+            assert set(record) - set(KINDS[kind].model.model_fields) == set(ADDED_KEYS)
+            bare = {key: value for key, value in record.items() if key not in ADDED_KEYS}
+            errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(bare)]
+            assert not errors, f"{kind}/{record['id']}: {errors}"
+            assert record["page_url"] == f"{kind}/{record['id']}.html"
+
+
+def test_json_backlinks_and_references_mirror_the_graph(real, exported):
+    records = {r["id"]: r for kind in KINDS
+               for r in json.loads((exported / f"{kind}.json").read_text(encoding="utf-8"))}
+    graph = real.graph
+    relations = json.loads((exported / "all.json").read_text(encoding="utf-8"))["relations"]
+    edges = {(e.source, e.target, e.label, e.inverse, e.path)
+             for edges in graph.outgoing.values() for e in edges}
+    assert {(r["source"], r["target"], r["label"], r["inverse"], r["field"]) for r in relations} == edges
+    assert len(relations) == len(edges)  # an edge stated twice is exported once
+    for source, target, label, inverse, path in edges:
+        assert {"target": target, "kind": graph.kind_of(target), "label": label,
+                "field": path} in records[source]["references"]
+        if source != target:
+            assert {"source": source, "kind": graph.kind_of(source), "label": inverse} in records[target]["backlinks"]
+    # A known kind of edge, read from both ends: a system and its developer.
+    system = next(r for r in records.values() if r["page_url"].startswith("systems/") and r["developer"])
+    assert {"target": system["developer"], "kind": "organizations", "label": "developed by",
+            "field": "developer"} in system["references"]
+    assert {"source": system["id"], "kind": "systems", "label": "develops"} in records[system["developer"]]["backlinks"]
+
+
+# ---------------------------------------------------------------------------- csv
+
+
+def test_csv_has_a_row_per_record_and_a_column_per_field(real, exported):
+    for kind, ids in per_kind(real).items():
+        path = exported / f"{kind}.csv"
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle))
+        assert set(header) == set(KINDS[kind].model.model_fields) | {"page_url"}
+        assert header[0] == "id" and header[-1] == "page_url"
+        rows = read_csv(path)
+        assert [row["id"] for row in rows] == ids
+
+
+def test_csv_cells_give_back_the_records_text(real, exported):
+    """Every text field reads back exactly; lists of plain values are joined with '; ',
+    objects are JSON; a missing value is an empty cell."""
+    dumps = {e.id: e.record.model_dump(mode="json") for e in real.entries}
+    for kind in KINDS:
+        shapes = {column.name: column.shape for column in columns_of(KINDS[kind])}
+        for row in read_csv(exported / f"{kind}.csv"):
+            dump = dumps[row["id"]]
+            for field, value in dump.items():
+                cell = row[field]
+                if value is None:
+                    assert cell == ""
+                elif shapes[field] == "list":
+                    assert cell == LIST_SEPARATOR.join(map(str, value))
+                elif shapes[field] == "json":
+                    assert json.loads(cell) == value
+                elif isinstance(value, str):
+                    assert cell == value, (row["id"], field)
+                else:
+                    assert type(value)(cell) == value
+
+
+# ---------------------------------------------------------------------------- sqlite
+
+
+def test_sqlite_row_counts_match_the_records(real, db):
+    expected = per_kind(real)
+    for kind, ids in expected.items():
+        assert [r[0] for r in db.execute(f'SELECT id FROM "{kind}" ORDER BY id')] == ids
+        assert db.execute("SELECT count(*) FROM records WHERE kind = ?", (kind,)).fetchone()[0] == len(ids)
+    assert db.execute("SELECT count(*) FROM records").fetchone()[0] == len(real.entries)
+
+
+def test_sqlite_every_relation_resolves(db):
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT count(*) FROM relations").fetchone()[0] > 300
+    missing = db.execute("""
+        SELECT relations.source, relations.target FROM relations
+        LEFT JOIN records AS target ON target.id = relations.target
+        LEFT JOIN records AS source ON source.id = relations.source
+        WHERE target.id IS NULL OR source.id IS NULL""").fetchall()
+    assert missing == []
+    missing = db.execute("""
+        SELECT c.record_id, c.source_id FROM sources_cited AS c
+        LEFT JOIN sources ON sources.id = c.source_id WHERE sources.id IS NULL""").fetchall()
+    assert missing == []
+    assert db.execute("SELECT count(*) FROM sources_cited").fetchone()[0] > 0
+
+
+def test_sqlite_relations_match_the_graph(real, db):
+    rows = set(db.execute("SELECT source, target, label, inverse, field FROM relations"))
+    edges = {(e.source, e.target, e.label, e.inverse, e.path)
+             for edges in real.graph.outgoing.values() for e in edges}
+    assert rows == edges
+    cited = set(db.execute("SELECT record_id, source_id, field FROM sources_cited"))
+    assert cited == {(s, t, p) for s, t, _, _, p in edges if real.graph.kind_of(t) == "sources"}
+
+
+def test_sqlite_columns_are_typed_and_references_are_foreign_keys(db):
+    def types(table):
+        return {row[1]: row[2] for row in db.execute(f'PRAGMA table_info("{table}")')}
+
+    assert types("organizations")["founded"] == "INTEGER"
+    assert types("risks")["severity"] == "TEXT"
+    assert types("systems")["quality"] == "INTEGER"
+    assert types("sources")["year"] == "INTEGER"
+    assert types("metrics")["estimate"] == "TEXT"  # a nested object, as JSON
+    assert db.execute('SELECT pk FROM pragma_table_info(\'systems\') WHERE name = \'id\'').fetchone()[0] == 1
+    keys = {(row[3], row[2]) for row in db.execute('PRAGMA foreign_key_list("systems")')}
+    assert ("developer", "organizations") in keys and ("id", "records") in keys
+    assert ("source", "sources") in {(r[3], r[2]) for r in db.execute('PRAGMA foreign_key_list("metrics")')}
+    assert ("measures", "records") in {(r[3], r[2]) for r in db.execute('PRAGMA foreign_key_list("metrics")')}
+    assert ("parent", "organizations") in {(r[3], r[2]) for r in db.execute('PRAGMA foreign_key_list("organizations")')}
+    for table in ("relations", "sources_cited"):
+        assert {row[2] for row in db.execute(f"PRAGMA foreign_key_list({table})")} <= {"records", "sources"}
+    # JSON columns unnest with SQLite's JSON functions.
+    tagged = db.execute("SELECT count(*) FROM systems, json_each(systems.tags)").fetchone()[0]
+    assert tagged > 0
+
+
+def test_sqlite_constraints_guard_the_tables(exported, tmp_path):
+    copy = tmp_path / DATABASE
+    shutil.copyfile(exported / DATABASE, copy)
+    connection = sqlite3.connect(copy)
+    try:
+        connection.execute("PRAGMA foreign_keys = ON")
+        with pytest.raises(sqlite3.IntegrityError):  # the scales are CHECK constraints
+            connection.execute("UPDATE risks SET severity = 'apocalyptic'")
+        with pytest.raises(sqlite3.IntegrityError):  # bounds too
+            connection.execute("UPDATE systems SET quality = 101")
+        with pytest.raises(sqlite3.IntegrityError):  # and references, at commit (deferred keys)
+            with connection:
+                connection.execute("UPDATE systems SET developer = 'no-such-organization' "
+                                   "WHERE developer IS NOT NULL")
+        connection.execute("INSERT INTO records_fts(records_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        connection.close()
+
+
+def test_sqlite_full_text_search_finds_the_record(real, db):
+    word, record_id = unique_summary_word(real)
+    found = [row[0] for row in db.execute(
+        "SELECT records.id FROM records_fts JOIN records ON records.seq = records_fts.rowid "
+        "WHERE records_fts MATCH ? ORDER BY rank", (word,))]
+    assert found == [record_id]
+    # Names are indexed too, and the index agrees with its content table.
+    name = real.graph.entries[record_id].name
+    found = {row[0] for row in db.execute(
+        "SELECT records.id FROM records_fts JOIN records ON records.seq = records_fts.rowid "
+        "WHERE records_fts MATCH ?", ('"' + name.replace('"', '""') + '"',))}
+    assert record_id in found
+
+
+def test_sqlite_file_is_replaced_atomically(real, tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    export(real.graph, out, ["sqlite"])
+    before = (out / DATABASE).read_bytes()
+
+    def broken(data, path):
+        path.write_bytes(b"half a database")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export_module, "_fill_database", broken)
+    with pytest.raises(RuntimeError):
+        export(real.graph, out, ["sqlite"])
+    assert (out / DATABASE).read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == [DATABASE, METADATA]  # no temporary left
+
+
+def test_datasette_metadata_describes_every_column(exported, db):
+    metadata = json.loads((exported / METADATA).read_text(encoding="utf-8"))
+    assert metadata["title"] and metadata["description"] and metadata["license"] and metadata["source"]
+    tables = metadata["databases"]["knowledge"]["tables"]
+    assert tables["records"]["fts_table"] == "records_fts"
+    assert tables["records"]["fts_pk"] == "seq"
+    for table, meta in tables.items():
+        columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+        assert set(meta["columns"]) == set(columns), table
+        assert all(meta["columns"].values()), table
+        assert meta["description"]
+        for facet in meta.get("facets", []):
+            column = facet if isinstance(facet, str) else next(iter(facet.values()))
+            assert column in columns, (table, facet)
+    assert "severity" in tables["risks"]["facets"]
+    assert "effectiveness" in tables["responses"]["facets"]
+    assert "type" in tables["organizations"]["facets"]
+    assert "kind" in tables["sources"]["facets"] and "kind" in tables["records"]["facets"]
+    # pydantic descriptions are used where the models have them
+    assert tables["metrics"]["columns"]["as_of"].startswith("A year (2024)")
+
+
+# ---------------------------------------------------------------------------- awkward text
+
+
+@pytest.fixture
+def tricky(tmp_path) -> Path:
+    """The valid fixture tree with one risk whose text has commas, quotes, newlines and non-ASCII."""
+    root = tmp_path / "content"
+    shutil.copytree(VALID, root)
+    path = root / "risks" / "deceptive-alignment.yaml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    record.update(description=TRICKY, evidence=TRICKY.replace("\n", "\r\n"), summary=TRICKY_SUMMARY,
+                  aliases=TRICKY_ALIASES, name="Täuschung, \"deceptive\" alignment")
+    path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def test_awkward_text_round_trips_through_every_format(tricky, tmp_path):
+    checked = check(tricky)
+    assert checked.ok, [d.as_text() for d in checked.diagnostics]
+    record = checked.graph.entries["deceptive-alignment"].record
+    out = tmp_path / "data"
+    export(checked.graph, out, ["json", "csv", "sqlite"])
+
+    (row,) = [r for r in read_csv(out / "risks.csv") if r["id"] == "deceptive-alignment"]
+    assert row["description"] == TRICKY
+    assert row["evidence"] == record.evidence  # whatever the loader made of CRLF, byte for byte
+    assert row["summary"] == TRICKY_SUMMARY
+    assert row["name"] == "Täuschung, \"deceptive\" alignment"
+    assert row["aliases"] == LIST_SEPARATOR.join(TRICKY_ALIASES)
+    assert json.loads(row["likelihood"]) == record.likelihood.model_dump(mode="json")
+
+    text = (out / "risks.json").read_text(encoding="utf-8")
+    assert "naïve Zürich 東京" in text  # not ASCII-escaped
+    (saved,) = json.loads(text)
+    assert saved["description"] == TRICKY and saved["aliases"] == TRICKY_ALIASES
+
+    with sqlite3.connect(out / DATABASE) as connection:
+        assert connection.execute("SELECT description, aliases FROM risks").fetchone() == (
+            TRICKY, json.dumps(TRICKY_ALIASES, ensure_ascii=False, separators=(",", ":")))
+        found = [r[0] for r in connection.execute(
+            "SELECT records.id FROM records_fts JOIN records ON records.seq = records_fts.rowid "
+            "WHERE records_fts MATCH 'naive'")]
+        assert found == ["deceptive-alignment"]  # accents are folded: naive finds naïve
+
+
+def test_only_the_asked_formats_are_written(tricky, tmp_path):
+    graph = check(tricky).graph
+    out = tmp_path / "data"
+    written = export(graph, out, ["csv"])
+    assert {p.suffix for p in written} == {".csv"} and len(written) == len(KINDS)
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
+    assert export(graph, out, []) == []
+    with pytest.raises(ValueError, match="xml"):
+        export(graph, out, ["xml"])
+
+
+def test_kb_export_command(tricky, tmp_path, capsys):
+    out = tmp_path / "data"
+    assert main(["export", "--content", str(tricky), "--out", str(out), "--format", "json",
+                 "--format", "sqlite"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert {Path(p).name for p in printed} == ({f"{k}.json" for k in KINDS} | set(KINDS)
+                                               | {"all.json", DATABASE, METADATA})
+
+
+# ---------------------------------------------------------------------------- datasette
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def datasette(exported, tmp_path_factory):
+    pytest.importorskip("datasette", reason="datasette is not installed: pip install datasette==0.65.5 "
+                                            "(the test extra of pyproject.toml)")
+    port = _free_port()
+    logs = tmp_path_factory.mktemp("datasette")
+    stdout, stderr = (logs / "stdout.txt").open("wb"), (logs / "stderr.txt").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datasette", "serve", str(exported / DATABASE),
+         "--metadata", str(exported / METADATA), "--port", str(port), "--host", "127.0.0.1"],
+        stdout=stdout, stderr=stderr, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"datasette exited with {process.returncode}:\n"
+                            + (logs / "stderr.txt").read_text(errors="replace"))
+            try:
+                _get_json(f"{base}/-/versions.json")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("datasette did not answer within 60 s")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        stdout.close()
+        stderr.close()
+
+
+def test_datasette_facets_count_the_severities(datasette, exported):
+    risks = json.loads((exported / "risks.json").read_text(encoding="utf-8"))
+    data = _get_json(f"{datasette}/knowledge/risks.json?_facet=severity&_shape=objects")
+    assert sorted(row["id"] for row in data["rows"]) == sorted(r["id"] for r in risks)
+    counts = {item["value"]: item["count"] for item in data["facet_results"]["severity"]["results"]}
+    assert counts == dict(Counter(r["severity"] for r in risks))
+    assert data["license"] and data["source"]  # metadata.json was read
+
+
+def test_datasette_search_box_finds_the_record(datasette, real):
+    word, record_id = unique_summary_word(real)
+    data = _get_json(f"{datasette}/knowledge/records.json?"
+                     + urllib.parse.urlencode({"_search": word, "_shape": "objects"}))
+    assert [row["id"] for row in data["rows"]] == [record_id]
+    data = _get_json(f"{datasette}/knowledge/records.json?"
+                     + urllib.parse.urlencode({"_search": "alignment", "_shape": "objects", "_size": "max"}))
+    # every record with the word itself (stemming may add "aligned", "aligning"...; never "superalignment")
+    expected = {e.id for e in real.entries if re.search(r"\balignment\b", f"{e.name} {e.record.summary}", re.I)}
+    assert expected and expected <= {row["id"] for row in data["rows"]}
+
+
+def test_datasette_labels_foreign_keys(datasette, real):
+    data = _get_json(f"{datasette}/knowledge/systems.json?_shape=objects&_labels=on&developer__notblank=1&_size=1")
+    (row,) = data["rows"]
+    organization = real.graph.entries[row["developer"]["value"]]
+    assert row["developer"]["label"] == organization.name
