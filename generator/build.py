@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,29 @@ class Generated:
         return self.checked.ok
 
 
+class Progress:
+    """A one-line progress bar on a terminal; silent in CI and when output is piped."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() and not os.environ.get("CI")
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 200:
+            return
+        percent = 100 * done // total
+        if percent == self.shown:
+            return
+        self.shown = percent
+        bar = "#" * (percent // 4)
+        self.stream.write(f"\r{self.label:<10} [{bar:<25}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
 def today() -> dt.date:
     """The build's day; KB_TODAY=YYYY-MM-DD pins it for reproducible builds and tests."""
     pinned = os.environ.get("KB_TODAY")
@@ -57,7 +81,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     checked.timings["render"] = time.perf_counter() - start
     start = time.perf_counter()
     drawn = diagrams.draw({path: page.markdown for path, page in rendered.pages.items()},
-                          cache or out.parent / DIAGRAM_CACHE.name)
+                          cache or out.parent / DIAGRAM_CACHE.name, Progress("diagrams"))
     checked.timings["diagrams"] = time.perf_counter() - start
     log.info("diagrams  %6d drawn, %d from cache, %d left to the browser", drawn.drawn, drawn.cached,
              len(drawn.client_side))

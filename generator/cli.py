@@ -115,7 +115,14 @@ def _new(args) -> int:
 
 
 def _build(args) -> int:
+    import logging
+
     from .build import build_site
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("kb %(message)s"))
+    logging.getLogger("kb").addHandler(handler)
+    logging.getLogger("kb").setLevel(logging.INFO)
 
     result = build_site(args.config, args.site)
     if result.diagnostics:

@@ -25,6 +25,7 @@ MERMAID_VERSION = "11.17.2"
 MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-{MERMAID_VERSION}.min.js"
 GENERATED_MARK = "%% kb:generated"
 _FENCE = re.compile(r"^```mermaid\n(.*?)\n```$", re.S | re.M)
+CHUNK = 40  # diagrams per call into the page: progress shows, no call runs for minutes
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -55,7 +56,7 @@ def _chromium() -> str | None:
     return path
 
 
-def draw(pages: dict[str, str], cache: Path) -> Drawn:
+def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
     """Inline an SVG for every Mermaid block that can be drawn here; leave the rest to kb.js."""
     sources = {match.group(1) for text in pages.values() for match in _FENCE.finditer(text)}
     cache.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,7 @@ def draw(pages: dict[str, str], cache: Path) -> Drawn:
     failed: list[str] = []
     chromium = _chromium() if missing else None
     if missing and chromium:
-        for source, svg in _draw_in_chromium(chromium, missing).items():
+        for source, svg in _draw_in_chromium(chromium, missing, progress).items():
             if svg.startswith("ERROR:"):
                 failed.append(f"{svg[6:]}: {source.splitlines()[0] if source else ''}")
                 continue
@@ -110,18 +111,39 @@ _SCRIPT = """async (items) => {
 }"""
 
 
-def _draw_in_chromium(executable: str, sources: list[str]) -> dict[str, str]:
-    from playwright.sync_api import sync_playwright
+def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dict[str, str]:
+    """Draw in a few pages of one headless Chromium at once (one per core), in chunks."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
 
     items = [[_key(s), s, GENERATED_MARK in s] for s in sources]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content("<!doctype html><html><body></body></html>")
-            page.add_script_tag(path=str(MERMAID_JS))
-            by_key = page.evaluate(_SCRIPT, items)
-        finally:
-            browser.close()
+    chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
+    by_key: dict[str, str] = {}
+
+    async def worker(browser, queue: asyncio.Queue) -> None:
+        page = await browser.new_page()
+        await page.set_content("<!doctype html><html><body></body></html>")
+        await page.add_script_tag(path=str(MERMAID_JS))
+        while not queue.empty():
+            chunk = queue.get_nowait()
+            by_key.update(await page.evaluate(_SCRIPT, chunk))
+            if progress:
+                progress(len(by_key), len(items))
+        await page.close()
+
+    async def run() -> None:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                queue: asyncio.Queue = asyncio.Queue()
+                for chunk in chunks:
+                    queue.put_nowait(chunk)
+                workers = min(len(chunks), max(1, os.cpu_count() or 1), 4)
+                await asyncio.gather(*(worker(browser, queue) for _ in range(workers)))
+            finally:
+                await browser.close()
+
+    asyncio.run(run())
     # Markdown ends a raw HTML block at a blank line: keep each drawing on one line.
     return {source: by_key[key].replace("\r", "").replace("\n", " ") for key, source, _ in items}

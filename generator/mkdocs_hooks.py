@@ -12,7 +12,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator.build import GENERATED_DIR, generate, publish_data
+from generator.build import GENERATED_DIR, Progress, generate, publish_data
 from generator.core import format_text
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -37,11 +37,21 @@ def on_config(config):
     return config
 
 
+_pages = {"done": 0, "total": 0, "progress": None}
+
+
 def on_files(files: Files, config) -> Files:
     out = _root(config) / GENERATED_DIR
     for path in sorted(out.rglob("*.md")):
         files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
+    _pages.update(done=0, total=len(files.documentation_pages()), progress=Progress("pages"))
     return files
+
+
+def on_post_page(output, page, config):
+    _pages["done"] += 1
+    _pages["progress"](_pages["done"], _pages["total"])
+    return output
 
 
 def on_post_build(config):
