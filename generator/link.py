@@ -80,35 +80,34 @@ def field_has_refs(field_info) -> bool:
     return _ref_of(field_info.metadata) is not None or _has_refs(field_info.annotation)
 
 
+@lru_cache(maxsize=None)
+def _reference_fields(model_type: type[BaseModel]) -> tuple[tuple[str, Any, RefTo | None], ...]:
+    """(name, annotation, Ref) of the fields that can hold references: worked out once per model."""
+    return tuple((name, info.annotation, _ref_of(info.metadata))
+                 for name, info in model_type.model_fields.items() if field_has_refs(info))
+
+
 def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
     """Every (path, RefTo, target id) in a record, nested models and lists included."""
-    for name, field_info in type(model).model_fields.items():
-        if not field_has_refs(field_info):
-            continue
-        value = getattr(model, name)
-        ref = _ref_of(field_info.metadata)
-        yield from _walk(value, field_info.annotation, ref, path + (name,))
+    for name, annotation, ref in _reference_fields(type(model)):
+        yield from _walk(getattr(model, name), annotation, ref, path + (name,))
 
 
 def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
     if value is None:
         return
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        ref = _ref_of(annotation.__metadata__) or ref
-        annotation = typing.get_args(annotation)[0]
-        origin = typing.get_origin(annotation)
+    own_ref, origin, args = _shape(annotation)
+    ref = own_ref or ref
     if isinstance(value, str):
         if ref is not None:
             yield path, ref, value
         elif origin in (typing.Union, types.UnionType):
-            for arg in typing.get_args(annotation):
+            for arg in args:
                 yield from _walk(value, arg, None, path)
         return
     if isinstance(value, BaseModel):
         yield from iter_references(value, path)
         return
-    args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         for arg in args:
             if arg is not type(None):
@@ -122,6 +121,26 @@ def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
         item_type = args[1] if len(args) == 2 else Any
         for key, item in value.items():
             yield from _walk(item, item_type, ref, path + (key,))
+
+
+_SHAPES: dict[int, tuple] = {}
+
+
+def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
+    """(Ref, origin, type arguments) of an annotation, ``Annotated`` unwrapped.
+
+    Worked out once per annotation: the walk visits every value of every record. Keyed by id
+    because hashing a typing construct costs as much as working it out; the annotation is kept
+    in the entry so that its id is never reused.
+    """
+    shape = _SHAPES.get(id(annotation))
+    if shape is None:
+        ref, inner = None, annotation
+        if typing.get_origin(inner) is Annotated:
+            ref = _ref_of(inner.__metadata__)
+            inner = typing.get_args(inner)[0]
+        shape = _SHAPES[id(annotation)] = (ref, typing.get_origin(inner), typing.get_args(inner), annotation)
+    return shape[:3]
 
 
 # ---------------------------------------------------------------------------- the stage

@@ -15,6 +15,7 @@ wins, and an alias bomb expands without limit. Here:
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ for _tag, _pattern, _first in _IMPLICIT:
 _STR, _BOOL, _NULL, _INT, _FLOAT, _MAP, _SEQ = (
     "tag:yaml.org,2002:" + t for t in ("str", "bool", "null", "int", "float", "map", "seq")
 )
+_KEY_TAGS = frozenset((_STR, _BOOL, _NULL, _INT, _FLOAT))
 
 
 class _LoadError(Exception):
@@ -64,9 +66,11 @@ def _mark(node) -> tuple[int, int]:
 class _Builder:
     """Turns a node tree into Python values, recording positions; each node once."""
 
-    def __init__(self, line_offset: int):
+    def __init__(self, line_offset: int, may_have_aliases: bool = True):
         self.line_offset = line_offset
-        self.seen: set[int] = set()
+        # Nodes already built, to catch an alias (the same node again). Without an '&' in the
+        # text there is no anchor, so no alias: most files skip the bookkeeping.
+        self.seen: set[int] | None = set() if may_have_aliases else None
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.key_positions: dict[tuple, tuple[int, int]] = {}
         self.number_texts: dict[tuple, str] = {}
@@ -77,45 +81,52 @@ class _Builder:
         return line + self.line_offset, column
 
     def build(self, node, path: tuple = (), depth: int = 0) -> Any:
-        if id(node) in self.seen:
-            line, column = self.where(node)
-            raise _LoadError(line, column,
-                             "YAML anchors and aliases are not supported: this value is reused "
-                             f"by an alias at {dotted(path) or 'the top level'}",
-                             "write the value out in full where it is needed", dotted(path))
+        # The hot loop of loading (every value of every file): positions are worked out inline.
+        seen = self.seen
+        if seen is not None:
+            if id(node) in seen:
+                line, column = self.where(node)
+                raise _LoadError(line, column,
+                                 "YAML anchors and aliases are not supported: this value is reused "
+                                 f"by an alias at {dotted(path) or 'the top level'}",
+                                 "write the value out in full where it is needed", dotted(path))
+            seen.add(id(node))
         if depth > MAX_DEPTH:
             line, column = self.where(node)
             raise _LoadError(line, column, f"values are nested more than {MAX_DEPTH} levels deep")
-        self.seen.add(id(node))
-        self.positions[path] = self.where(node)
+        mark = node.start_mark
+        self.positions[path] = (mark.line + 1 + self.line_offset, mark.column + 1)
         if isinstance(node, ScalarNode):
-            return self.scalar(node, path)
+            return node.value if node.tag == _STR else self.scalar(node, path)
+        depth += 1
         if isinstance(node, SequenceNode):
             self.check_tag(node, _SEQ)
-            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, path + (i,), depth) for i, item in enumerate(node.value)]
         self.check_tag(node, _MAP)
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        key_positions = self.key_positions
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in (_STR, _BOOL, _NULL, _INT, _FLOAT):
+            if not isinstance(key_node, ScalarNode) or key_node.tag not in _KEY_TAGS:
                 line, column = self.where(key_node)
                 raise _LoadError(line, column, "a key must be plain text", "", dotted(path))
+            if seen is not None:
+                if id(key_node) in seen:
+                    line, column = self.where(key_node)
+                    raise _LoadError(line, column, "YAML anchors and aliases are not supported")
+                seen.add(id(key_node))
             key = key_node.value
-            if id(key_node) in self.seen:
-                line, column = self.where(key_node)
-                raise _LoadError(line, column, "YAML anchors and aliases are not supported")
-            self.seen.add(id(key_node))
-            key_line, key_column = self.where(key_node)
+            key_path = path + (key,)
+            mark = key_node.start_mark
+            where = (mark.line + 1 + self.line_offset, mark.column + 1)
             if key in result:
                 self.errors.append(_LoadError(
-                    key_line, key_column,
-                    f"duplicate key '{key}': it is already set on line {first_line[key]}",
+                    where[0], where[1],
+                    f"duplicate key '{key}': it is already set on line {key_positions[key_path][0]}",
                     "keep one of the two; YAML would silently keep only the last",
-                    dotted(path + (key,))))
+                    dotted(key_path)))
                 continue
-            first_line[key] = key_line
-            self.key_positions[path + (key,)] = (key_line, key_column)
-            result[key] = self.build(value_node, path + (key,), depth + 1)
+            key_positions[key_path] = where
+            result[key] = self.build(value_node, key_path, depth)
         return result
 
     def check_tag(self, node, expected: str) -> None:
@@ -172,7 +183,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
         raise _LoadError(1 + line_offset, 1, f"YAML error: {exc}") from None
     finally:
         parser.dispose()
-    builder = _Builder(line_offset)
+    builder = _Builder(line_offset, may_have_aliases="&" in text)
     if node is None:
         return None, builder
     return builder.build(node), builder
@@ -241,16 +252,18 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     return document, problems
 
 
-def discover(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
-    """Every record file under a content root, with its kind; stray files are errors."""
-    found: list[tuple[Path, str]] = []
+def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]:
+    """Every record file under a content root, with its kind and its name as shown to the
+    editor; stray files are errors."""
+    found: list[tuple[Path, str, str]] = []
     problems: list[Diagnostic] = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or path.is_dir():
-            continue
-        display = display_path(path)
-        kind = kind_for_folder(relative.parts[0]) if len(relative.parts) == 2 else None
+    # Resolving each file against the working folder cost more than parsing it: do it once.
+    base = display_path(root)
+    base = "" if base == "." else base + "/"
+    for parts in _files_under(root):
+        path = root.joinpath(*parts)
+        display = base + "/".join(parts)
+        kind = kind_for_folder(parts[0]) if len(parts) == 2 else None
         if kind is None:
             folders = ", ".join(f"{k.folder}/" for k in KINDS.values())
             problems.append(Diagnostic(display, 1, 1, "file is outside the kind folders",
@@ -263,8 +276,18 @@ def discover(root: Path) -> tuple[list[tuple[Path, str]], list[Diagnostic]]:
                                        f"a {KINDS[kind].singular} record must be a '{expected}' file",
                                        "", f"rename it to {path.name.split('.')[0]}{expected}", "layout"))
             continue
-        found.append((path, kind))
+        found.append((path, kind, display))
     return found, problems
+
+
+def _files_under(root: Path) -> list[tuple[str, ...]]:
+    """Relative parts of every file under root, sorted, hidden files and folders left out."""
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        relative = Path(folder).relative_to(root).parts
+        files += [relative + (name,) for name in names if not name.startswith(".")]
+    return sorted(files)
 
 
 def display_path(path: Path) -> str:
@@ -278,8 +301,8 @@ def load(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Stage entry point: the whole content root."""
     files, problems = discover(root)
     documents = []
-    for path, kind in files:
-        document, file_problems = load_file(path, display_path(path), kind)
+    for path, kind, display in files:
+        document, file_problems = load_file(path, display, kind)
         problems.extend(file_problems)
         if document is not None:
             documents.append(document)

@@ -12,7 +12,7 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator.build import GENERATED_DIR, Progress, generate, publish_data
+from generator.build import GENERATED_DIR, Progress, generate, index_search, publish_data
 from generator.core import format_text
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -57,6 +57,7 @@ def on_post_page(output, page, config):
 def on_post_build(config):
     """Export after MkDocs has written the site (it empties site_dir when it starts)."""
     if _graph is not None and not config.extra.get("kb_pregenerated"):
+        index_search(Path(config.site_dir))
         publish_data(_graph, Path(config.site_dir))
 
 

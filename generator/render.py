@@ -540,7 +540,8 @@ class _Renderer:
         for kind in KINDS.values():
             page = self.kind_index(kind)
             rendered.pages[page.path] = page
-        for page in (self.home(), self.tags_page(), self.dashboard(), self.risk_map(), self.topic_map()):
+        search = Page("search.md", self.env.get_template("search.md.j2").render())
+        for page in (self.home(), self.tags_page(), self.dashboard(), self.risk_map(), self.topic_map(), search):
             rendered.pages[page.path] = page
         return rendered
 

@@ -89,17 +89,19 @@ def _validate_model(model: type[BaseModel], document: SourceDocument):
 def _restore_number_texts(data: dict, errors: list[dict], texts: dict) -> dict:
     wanted = [tuple(e["loc"]) for e in errors
               if e["type"] == "string_type" and tuple(e["loc"]) in texts]
-    if not wanted:
-        return data
-    import copy
-
-    data = copy.deepcopy(data)
     for loc in wanted:
-        target: Any = data
-        for part in loc[:-1]:
-            target = target[part]
-        target[loc[-1]] = texts[loc]
+        data = _replaced(data, loc, texts[loc])
     return data
+
+
+def _replaced(data: Any, loc: tuple, value: Any) -> Any:
+    """A copy of ``data`` with the value at ``loc`` replaced; only the containers on the way
+    are copied (a deep copy of the whole record cost more than validating it)."""
+    if not loc:
+        return value
+    copy = list(data) if isinstance(data, list) else dict(data)
+    copy[loc[0]] = _replaced(data[loc[0]], loc[1:], value)
+    return copy
 
 
 _TYPE_WORDS = {

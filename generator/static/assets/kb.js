@@ -89,7 +89,50 @@
     })();
   }
 
+  function siteRoot() {
+    var meta = document.querySelector('meta[name="kb-root"]');
+    return meta ? meta.getAttribute("content") : "./";
+  }
+
+  /* Search is Pagefind's static, chunked index: a box in the header leads to search.html. */
+  function headerSearch() {
+    var inner = document.querySelector(".md-header__inner");
+    if (!inner || document.getElementById("kb-search")) return;
+    var form = document.createElement("form");
+    form.className = "kb-header-search";
+    form.setAttribute("role", "search");
+    form.action = siteRoot() + "search.html";
+    var input = document.createElement("input");
+    input.type = "search";
+    input.name = "q";
+    input.placeholder = "Search";
+    input.setAttribute("aria-label", "Search the knowledge base");
+    form.appendChild(input);
+    inner.appendChild(form);
+  }
+
+  function searchPage() {
+    var element = document.getElementById("kb-search");
+    if (!element) return;
+    var bundle = new URL(siteRoot() + "pagefind/", window.location.href).href;
+    var css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = bundle + "pagefind-ui.css";
+    document.head.appendChild(css);
+    var script = document.createElement("script");
+    script.src = bundle + "pagefind-ui.js";
+    script.onload = function () {
+      var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
+                                       showImages: false, autofocus: true });
+      var query = new URLSearchParams(window.location.search).get("q");
+      if (query) ui.triggerSearch(query);
+    };
+    document.head.appendChild(script);
+  }
+
   function start() {
+    headerSearch();
+    searchPage();
     showAges();
     document.querySelectorAll("[data-kb-index]").forEach(sortable);
     drawDiagrams();
