@@ -16,7 +16,7 @@ from typing import Annotated, Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
-from .core import Diagnostic, Entry, closest, dotted
+from .core import Diagnostic, Entry, closest, dotted, gc_paused
 from .kinds import KINDS
 from .models import RELATION_TYPES, RefTo
 
@@ -146,6 +146,7 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 # ---------------------------------------------------------------------------- the stage
 
 
+@gc_paused()
 def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
 

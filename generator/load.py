@@ -25,7 +25,7 @@ from yaml.cyaml import CParser
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from .core import Diagnostic, SourceDocument, dotted
+from .core import Diagnostic, SourceDocument, dotted, gc_paused
 from .kinds import KINDS, kind_for_folder
 
 MAX_FILE_BYTES = 512 * 1024
@@ -297,6 +297,7 @@ def display_path(path: Path) -> str:
         return path.as_posix()
 
 
+@gc_paused()
 def load(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     """Stage entry point: the whole content root."""
     files, problems = discover(root)

@@ -11,13 +11,15 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .core import Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted
+from .core import (Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted,
+                   gc_paused)
 from .kinds import KINDS
 from .models import SLUG_PATTERN
 
 _SLUG = re.compile(SLUG_PATTERN)
 
 
+@gc_paused()
 def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Diagnostic]]:
     """Stage entry point."""
     entries: list[Entry] = []
@@ -242,7 +244,7 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
             placed[(what, name)] = number
             continue
         chunk.append(line)
-        if in_fence:
+        if in_fence or "[[" not in line:
             continue
         for match in _LINK.finditer(_strip_code_spans(line)):
             target = match.group(1).strip()

@@ -1,0 +1,195 @@
+"""The committed JSON Schemas: generated, not hand-edited, and in agreement with `kb validate`.
+
+What JSON Schema cannot express, so only `kb validate` checks it (pinned by
+test_schema_passes_what_only_the_validator_catches below):
+
+* references: that an id names an existing record, of the right kind, and is unique across kinds;
+* that the id matches the file name, and where the file lives (kind folders, suffix);
+* real calendar dates in partial dates ("2023-13" matches the pattern); full dates *are* checked,
+  through ``format: date``;
+* a one-paragraph summary (no blank lines) and text that is not only spaces;
+* the rules across fields: a position's claim or quote, a quantity's value or text, low <= high,
+  rectangular tables;
+* topic prose: [[links]], [[table:...]] and [[diagram:...]] directives, tables never placed,
+  Mermaid syntax;
+* YAML policy: anchors and aliases (check-jsonschema's loader expands them), tags;
+* the form of a number written where patterned text is wanted: the loader keeps a number's text
+  ("2.50", not 2.5) and the schemas let text fields take numbers, so both accept
+  ``announced: 2024``; but JSON Schema applies patterns to strings only, so ``announced:
+  2023.10`` passes the schema and fails the validator's partial-date pattern.
+
+The other way round, the schema is stricter than pydantic's lax mode, which accepts a quoted
+number in a number field (``quality: "80"``), true as 1 (``importance: true``) and a number of
+seconds as a date (``last_edited: 0`` is 1970-01-01). No fixture relies on those coercions.
+
+Dates: check-jsonschema loads YAML with ruamel.yaml but turns its timestamps back into strings
+(check_jsonschema/parsers/yaml.py), so an unquoted ``last_edited: 2025-01-15`` is checked as the
+string "2025-01-15" against ``format: date``, as our loader also keeps it text. No quoting needed.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import pipeline
+from generator.kinds import KINDS
+from generator.load import split_front_matter
+from generator.schemas import write_schemas
+
+REPO = Path(__file__).resolve().parent.parent
+SCHEMAS = REPO / "schemas"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+FIXTURES = Path(__file__).parent / "fixtures"
+VALID = FIXTURES / "valid"
+INVALID = FIXTURES / "invalid"
+
+# Invalid cases whose every fault JSON Schema can express (plus parse-level faults, which both
+# reject). The alias bomb is left out on purpose: check-jsonschema's loader would expand it.
+EXPRESSIBLE = ["unknown-field", "wrong-type", "out-of-range", "wrong-choice", "missing-required-field",
+               "id-not-slug", "bad-date", "several-faults-two-files", "yaml-1-1-booleans", "yaml-syntax-error", "tab-indentation", "duplicate-key",
+               "empty-file", "list-not-record", "scalar-not-record", "not-utf8"]
+
+
+# ---------------------------------------------------------------------------- generation
+
+
+def test_committed_schemas_match_the_models():
+    assert write_schemas(SCHEMAS, dry_run=True) == [], "run `kb schema` and commit schemas/"
+
+
+def test_write_schemas_reports_only_changed_files(tmp_path):
+    written = write_schemas(tmp_path)
+    assert sorted(p.name for p in written) == sorted(f"{kind}.schema.json" for kind in KINDS)
+    assert write_schemas(tmp_path) == []
+    (tmp_path / "risks.schema.json").write_text("{}\n")
+    assert write_schemas(tmp_path, dry_run=True) == [tmp_path / "risks.schema.json"]
+    assert (tmp_path / "risks.schema.json").read_text() == "{}\n"  # dry run wrote nothing
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_schema_files_are_stable_json(kind):
+    text = (SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8")
+    schema = json.loads(text)
+    assert text == json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    assert schema["$id"] == f"urn:kb-wiki:schema:{kind}"
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert f"content/{kind}/" in schema["title"]
+    assert schema["additionalProperties"] is False
+
+
+# ---------------------------------------------------------------------------- same verdicts
+
+
+def jsonschema_failures(files: list[tuple[str, Path]], scratch: Path) -> set[Path]:
+    """Run check-jsonschema per kind; return the files it rejects (topics: their front matter)."""
+    checked: dict[str, list[tuple[Path, Path]]] = {}
+    for number, (kind, path) in enumerate(files):
+        target = path
+        if KINDS[kind].markdown:
+            parts = split_front_matter(path.read_text(encoding="utf-8"))
+            target = scratch / f"{number}-{path.stem}.yaml"
+            target.write_text(parts[0] if parts else "", encoding="utf-8")
+        checked.setdefault(kind, []).append((path, target))
+    failed: set[Path] = set()
+    for kind, pairs in checked.items():
+        result = subprocess.run(
+            [str(CHECK_JSONSCHEMA), "--output-format", "json", "--schemafile",
+             str(SCHEMAS / f"{kind}.schema.json"), *(str(target) for _, target in pairs)],
+            capture_output=True, text=True, timeout=120)
+        assert result.returncode in (0, 1), result.stdout + result.stderr
+        report = json.loads(result.stdout)
+        rejected = {item["filename"] for item in report.get("errors", []) + report.get("parse_errors", [])}
+        failed |= {source for source, target in pairs if str(target) in rejected}
+    return failed
+
+
+def validator_failures(case: Path, monkeypatch) -> set[Path]:
+    monkeypatch.chdir(case)
+    checked = pipeline.check(Path("content"))
+    return {(case / d.file).resolve() for d in checked.diagnostics if d.severity == "error"}
+
+
+def record_files(case: Path) -> list[tuple[str, Path]]:
+    return [(path.parent.name, path.resolve()) for path in sorted((case / "content").rglob("*.*"))
+            if path.parent.name in KINDS]
+
+
+def test_check_jsonschema_and_kb_validate_agree_file_by_file(tmp_path, monkeypatch):
+    cases = [VALID] + [INVALID / name for name in EXPRESSIBLE]
+    files = [item for case in cases for item in record_files(case)]
+    ours: set[Path] = set()
+    for case in cases:
+        ours |= validator_failures(case, monkeypatch)
+    theirs = jsonschema_failures(files, tmp_path)
+    verdicts = {path.relative_to(FIXTURES).as_posix(): (path in ours, path in theirs) for _, path in files}
+    disagreements = {name: v for name, v in verdicts.items() if v[0] != v[1]}
+    assert disagreements == {}, "(kb validate rejects, check-jsonschema rejects)"
+    # Both sides really judged: the valid files pass, and most invalid ones fail.
+    assert not any(failed for name, (failed, _) in verdicts.items() if name.startswith("valid/"))
+    assert sum(failed for failed, _ in verdicts.values()) >= len(EXPRESSIBLE)
+
+
+def test_schema_rejects_a_table_name_that_is_not_an_id(tmp_path, monkeypatch):
+    topic = (VALID / "content" / "topics" / "ai-alignment.md").read_text(encoding="utf-8")
+    case = tmp_path / "case"
+    for kind, path in record_files(VALID):
+        target = case / "content" / kind / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    bad = case / "content" / "topics" / "ai-alignment.md"
+    bad.write_text(topic.replace("benchmark-scores", "Benchmark_Scores"), encoding="utf-8")
+    assert validator_failures(case, monkeypatch) == {bad.resolve()}
+    assert jsonschema_failures([("topics", bad)], tmp_path) == {bad}
+
+
+SYSTEM = """id: {id}
+name: A system
+summary: A system.
+capability: Learns new tasks from a few examples.
+achievement: Showed that scale gives few-shot ability.
+{extra}
+"""
+ONLY_THE_VALIDATOR_CATCHES = {
+    "systems/partial-date.yaml": SYSTEM.format(id="partial-date", extra="announced: 2020-13"),
+    "systems/two-paragraphs.yaml": SYSTEM.format(id="two-paragraphs", extra="").replace(
+        "summary: A system.", "summary: |\n  One paragraph.\n\n  Another."),
+    "systems/blank-name.yaml": SYSTEM.format(id="blank-name", extra="").replace(
+        "name: A system", 'name: "   "'),
+    "systems/wrong-kind.yaml": SYSTEM.format(id="wrong-kind", extra="developer: gpt-4"),
+    "systems/relation-to-nothing.yaml": SYSTEM.format(
+        id="relation-to-nothing", extra="relations:\n  - {type: builds-on, target: gpt-404}"),
+    "metrics/no-figure.yaml": """id: no-figure
+name: A figure without a number
+summary: A metric whose estimate has a unit but neither a value nor a text.
+estimate: {unit: months}
+source: compute-trends-paper
+implication: None.
+""",
+}
+
+
+def test_schema_passes_what_only_the_validator_catches(tmp_path, monkeypatch):
+    """Pins the list in this module's docstring: if a line here starts failing, update it."""
+    case = tmp_path / "case"
+    for kind, path in record_files(VALID):
+        target = case / "content" / kind / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    made = []
+    for relative, text in ONLY_THE_VALIDATOR_CATCHES.items():
+        target = case / "content" / relative
+        target.write_text(text, encoding="utf-8")
+        made.append((target.parent.name, target.resolve()))
+    assert validator_failures(case, monkeypatch) == {path for _, path in made}
+    files = list(made)
+    for name in ("missing-reference", "wrong-kind-reference", "duplicate-id", "id-not-file-name",
+                 "prose-missing-link", "bad-mermaid", "undeclared-table", "anchors-and-aliases",
+                 "numbers-keep-their-text"):
+        failed = validator_failures(INVALID / name, monkeypatch)
+        assert failed, name
+        files += [(kind, path) for kind, path in record_files(INVALID / name) if path in failed]
+    assert jsonschema_failures(files, tmp_path) == set()

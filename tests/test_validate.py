@@ -1,0 +1,393 @@
+"""What `kb validate` reports for each class of bad input, pinned to file, line, column and field.
+
+Each case is a small content tree under tests/fixtures/invalid/<case>/content, so the fixtures
+double as a catalogue of what the validator catches. The checks run from inside the case's
+folder, so every diagnostic names its file as an editor sees it: content/<kind>/<file>.
+"""
+from __future__ import annotations
+
+import gc
+import shutil
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from generator import pipeline
+from generator.core import Diagnostic
+from generator.kinds import KINDS
+from generator.load import MAX_FILE_BYTES
+
+FIXTURES = Path(__file__).parent / "fixtures"
+VALID = FIXTURES / "valid"
+INVALID = FIXTURES / "invalid"
+CASES = sorted(path.name for path in INVALID.iterdir() if (path / "content").is_dir())
+
+
+@pytest.fixture
+def check(monkeypatch):
+    """Run load -> validate -> link on a fixture tree (a case name or a folder holding content/)."""
+
+    def run(case: str | Path) -> pipeline.Checked:
+        monkeypatch.chdir(INVALID / case if isinstance(case, str) else case)
+        return pipeline.check(Path("content"))
+
+    return run
+
+
+def only(checked: pipeline.Checked) -> Diagnostic:
+    assert len(checked.diagnostics) == 1, checked.diagnostics
+    return checked.diagnostics[0]
+
+
+def located(diagnostic: Diagnostic) -> tuple[str, int, int, str]:
+    return diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.field
+
+
+# ---------------------------------------------------------------------------- the good case
+
+
+def test_valid_fixtures_have_every_kind_and_no_diagnostics(check):
+    checked = check(VALID)
+    assert checked.diagnostics == []
+    assert {entry.kind for entry in checked.entries} == set(KINDS)
+    files = [p for p in (VALID / "content").rglob("*") if p.is_file()]
+    assert len(checked.entries) == len(files)
+    # The records reference each other: the graph has edges of several kinds.
+    assert {edge.label for edges in checked.graph.outgoing.values() for edge in edges} >= {
+        "developed by", "affiliated with", "addresses", "sourced from", "mentions", "builds on"}
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def test_yaml_syntax_error_points_at_the_unclosed_quote(check):
+    diagnostic = only(check("yaml-syntax-error"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 3, 10, "")
+    assert "YAML syntax error" in diagnostic.message and "quoted scalar" in diagnostic.message
+    assert "close the quote" in diagnostic.hint
+
+
+def test_tab_indentation_asks_for_spaces(check):
+    diagnostic = only(check("tab-indentation"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 8, 1, "")
+    assert "tab" in diagnostic.message
+    assert "indent with spaces" in diagnostic.hint
+
+
+def test_duplicate_key_reports_both_lines(check):
+    diagnostic = only(check("duplicate-key"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 1, "name")
+    assert "duplicate key 'name'" in diagnostic.message
+    assert "line 2" in diagnostic.message
+
+
+def test_empty_file_suggests_kb_new(check):
+    diagnostic = only(check("empty-file"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 1, 1, "")
+    assert diagnostic.message == "file is empty"
+    assert 'kb new systems "Name"' in diagnostic.hint
+
+
+@pytest.mark.parametrize("case, found", [("list-not-record", "a list"),
+                                         ("scalar-not-record", "a single value")])
+def test_a_record_must_be_a_mapping(check, case, found):
+    diagnostic = only(check(case))
+    assert located(diagnostic) == ("content/organizations/openai.yaml", 1, 1, "")
+    assert diagnostic.message == f"a record must be a mapping of fields, found {found}"
+
+
+def test_non_utf8_byte_is_located(check):
+    diagnostic = only(check("not-utf8"))
+    assert located(diagnostic) == ("content/organizations/mila.yaml", 4, 21, "")
+    assert "not valid UTF-8" in diagnostic.message and "0xe9" in diagnostic.message
+    assert "UTF-8" in diagnostic.hint
+
+
+def test_anchors_and_aliases_are_rejected_naming_the_alias(check):
+    diagnostic = only(check("anchors-and-aliases"))
+    # The line is the anchored value's; the field is where the alias reuses it.
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 2, 7, "aliases[0]")
+    assert "anchors and aliases are not supported" in diagnostic.message
+    assert "write the value out in full" in diagnostic.hint
+
+
+def test_alias_bomb_fails_fast_in_little_memory(check):
+    bomb = INVALID / "alias-bomb" / "content" / "experts" / "lol.yaml"
+    assert bomb.read_text().count("*") == 8 * 9  # 9 levels of 9: 9**9 strings if expanded
+    tracemalloc.start()
+    start = time.perf_counter()
+    checked = check("alias-bomb")
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert elapsed < 0.5
+    assert peak < 20 * 1024 * 1024
+    diagnostic = only(checked)
+    assert located(diagnostic) == ("content/experts/lol.yaml", 4, 4, "b[0]")
+    assert "aliases are not supported" in diagnostic.message
+
+
+def test_file_over_the_size_limit_is_refused_unread(check, tmp_path):
+    folder = tmp_path / "content" / "topics"
+    folder.mkdir(parents=True)
+    front = "---\nid: {id}\ntitle: Big\nsummary: A long page.\n---\n## Overview\n\n"
+    at_limit = front.format(id="at-limit")
+    (folder / "at-limit.md").write_text(at_limit + "x" * (MAX_FILE_BYTES - len(at_limit)))
+    over = front.format(id="over-limit")
+    (folder / "over-limit.md").write_text(over + "x" * (MAX_FILE_BYTES + 1 - len(over)))
+    diagnostic = only(check(tmp_path))
+    assert located(diagnostic) == ("content/topics/over-limit.md", 1, 1, "")
+    assert f"{MAX_FILE_BYTES + 1:,} bytes" in diagnostic.message
+    assert f"at most {MAX_FILE_BYTES:,}" in diagnostic.message
+
+
+def test_file_name_that_is_not_an_id(check):
+    file_name, id_value = check("id-not-slug").diagnostics
+    assert located(file_name) == ("content/systems/GPT_4.yaml", 1, 1, "id")
+    assert "file name 'GPT_4.yaml' is not a valid id" in file_name.message
+    assert "rename it to 'gpt-4.yaml'" in file_name.hint
+    assert located(id_value) == ("content/systems/GPT_4.yaml", 1, 5, "id")
+    assert id_value.message == "'GPT_4' is not an id"
+    assert "e.g. 'gpt-4'" in id_value.hint
+
+
+def test_id_must_match_the_file_name(check):
+    diagnostic = only(check("id-not-file-name"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 1, 5, "id")
+    assert diagnostic.message == "id 'gpt-four' does not match the file name 'gpt-4.yaml'"
+    assert "rename the file to 'gpt-four.yaml' or set id: gpt-4" == diagnostic.hint
+
+
+def test_id_written_as_a_number_must_match_the_file_name(check, write_records):
+    write_records({"systems/gpt-4.yaml": """
+        id: 2024
+        name: GPT-4
+        summary: A large multimodal model.
+        capability: Passes a simulated bar exam.
+        achievement: Top decile on professional exams.
+        """})
+    diagnostic = only(check(write_records({}).parent))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 1, 5, "id")
+    assert "id '2024' does not match" in diagnostic.message
+
+
+def test_files_outside_the_kind_folders(check):
+    diagnostics = check("file-outside-kind-folders").diagnostics
+    assert [(d.file, d.line, d.column) for d in diagnostics] == [
+        ("content/gpt-4.yaml", 1, 1),
+        ("content/models/gpt-4.yaml", 1, 1),
+        ("content/systems/openai/gpt-4.yaml", 1, 1),
+        ("content/topics/ai-alignment.yaml", 1, 1),
+    ]
+    assert all(d.message == "file is outside the kind folders" for d in diagnostics[:3])
+    assert "systems/" in diagnostics[0].hint
+    assert diagnostics[3].message == "a topic record must be a '.md' file"
+    assert diagnostics[3].hint == "rename it to ai-alignment.md"
+
+
+# ---------------------------------------------------------------------------- fields
+
+
+def test_dates_must_be_real_dates(check):
+    partial, full, words = check("bad-date").diagnostics
+    assert located(partial) == ("content/systems/gpt-4.yaml", 6, 12, "announced")
+    assert "'2023-13' is not a real date" in partial.message
+    assert located(full) == ("content/systems/gpt-4.yaml", 7, 14, "last_edited")
+    assert "'2025-02-30' is not a date" in full.message
+    assert located(words) == ("content/systems/gpt-4.yaml", 8, 12, "review_by")
+    assert "'next spring' is not a date" in words.message
+    assert "YYYY-MM-DD" in words.hint
+
+
+def test_number_out_of_range(check):
+    diagnostic = only(check("out-of-range"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 10, "quality")
+    assert diagnostic.message == "150 is out of range: quality must be at most 100"
+
+
+def test_unknown_field_suggests_the_closest_name(check):
+    missing, unknown = check("unknown-field").diagnostics
+    assert located(unknown) == ("content/systems/gpt-4.yaml", 4, 1, "capabilty")
+    assert unknown.message == "unknown field 'capabilty'"
+    assert unknown.hint == "did you mean 'capability'?"
+    assert located(missing) == ("content/systems/gpt-4.yaml", 1, 1, "capability")
+    assert missing.message == "missing required field 'capability'"
+
+
+def test_wrong_choice_suggests_the_closest_and_lists_all(check):
+    diagnostic = only(check("wrong-choice"))
+    assert located(diagnostic) == ("content/organizations/openai.yaml", 3, 7, "type")
+    assert diagnostic.message == "'frontier_lab' is not an allowed type"
+    assert diagnostic.hint.startswith("did you mean 'frontier-lab'?")
+    assert "one of: frontier-lab, safety-org" in diagnostic.hint
+
+
+def test_wrong_type_names_what_was_expected(check):
+    diagnostic = only(check("wrong-type"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 7, "tags")
+    assert diagnostic.message == "tags must be a list, found 'language-model'"
+
+
+def test_missing_required_field(check):
+    diagnostic = only(check("missing-required-field"))
+    assert located(diagnostic) == ("content/risks/deceptive-alignment.yaml", 1, 1, "severity")
+    assert diagnostic.message == "missing required field 'severity'"
+    assert "severity:" in diagnostic.hint
+
+
+# ---------------------------------------------------------------------------- references
+
+
+def test_reference_to_a_missing_record_suggests_the_closest_id(check):
+    diagnostic = only(check("missing-reference"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 12, "developer")
+    assert diagnostic.message == "organization 'open-ai' does not exist"
+    assert diagnostic.hint == "did you mean 'openai'?"
+
+
+def test_reference_to_a_record_of_the_wrong_kind(check):
+    diagnostic = only(check("wrong-kind-reference"))
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 12, "developer")
+    assert diagnostic.message == "'gpt-3' is a system, but developer needs an organization"
+    assert diagnostic.hint == "name an organization here"
+
+
+def test_duplicate_id_across_kinds_names_the_first_file(check):
+    diagnostic = only(check("duplicate-id"))
+    assert located(diagnostic) == ("content/topics/deceptive-alignment.md", 2, 5, "id")
+    assert diagnostic.message == ("id 'deceptive-alignment' is already used by "
+                                  "content/risks/deceptive-alignment.yaml:1")
+    assert "unique across all kinds" in diagnostic.hint
+
+
+# ---------------------------------------------------------------------------- YAML 1.1 surprises
+
+
+def test_numbers_in_text_fields_keep_the_text_written(check):
+    checked = check("numbers-keep-their-text")
+    (topic,) = checked.entries
+    assert topic.record.assessment[0].rating == "2.50"  # not 2.5
+    milestone = topic.record.milestones[0]
+    assert (milestone.conservative, milestone.median, milestone.aggressive) == ("2060", "2040", "2030")
+    diagnostic = only(checked)
+    assert located(diagnostic) == ("content/systems/gpt-4.yaml", 6, 12, "announced")
+    assert diagnostic.message == "'2023.10' is not a date"  # not 2023.1
+
+
+def test_on_no_yes_stay_text_as_keys_and_values(check):
+    checked = check("yaml-1-1-booleans")
+    (topic,) = checked.entries
+    assert topic.record.aliases == ["no", "off", "yes", "on"]
+    assert topic.record.tags == ["no", "on"]
+    assert list(topic.record.tables) == ["on"]
+    assert [row[1] for row in topic.record.tables["on"].rows] == ["no", "yes"]
+    key, value = checked.diagnostics
+    assert located(key) == ("content/systems/gpt-4.yaml", 6, 1, "on")
+    assert key.message == "unknown field 'on'"
+    assert located(value) == ("content/systems/gpt-4.yaml", 10, 15, "relations[0].strength")
+    assert value.message == "'no' is not an allowed strength"
+
+
+# ---------------------------------------------------------------------------- topic prose
+
+
+def test_prose_link_to_a_missing_record(check):
+    near, missing = check("prose-missing-link").diagnostics
+    assert located(near) == ("content/topics/ai-alignment.md", 8, 17, "body")
+    assert near.message == "[[gpt4]] links to no record"
+    assert near.hint == "did you mean [[gpt-4]]?"
+    assert located(missing) == ("content/topics/ai-alignment.md", 9, 10, "body")
+    assert missing.message == "[[missing-id]] links to no record"
+
+
+def test_authored_mermaid_with_unknown_type_and_unbalanced_bracket(check):
+    diagnostics = check("bad-mermaid").diagnostics
+    assert {located(d) for d in diagnostics} == {
+        ("content/topics/ai-alignment.md", 8, 14, "diagrams.threat-model.mermaid")}
+    messages = sorted(d.message for d in diagnostics)
+    assert messages[0].startswith("unbalanced '[]' on diagram line 2")
+    assert messages[1] == "unknown diagram type 'flowchat'; did you mean 'flowchart'?"
+
+
+def test_directive_for_an_undeclared_table(check):
+    near, unknown = check("undeclared-table").diagnostics
+    assert located(near) == ("content/topics/ai-alignment.md", 16, 1, "body")
+    assert near.message == "no table named 'benchmark-score' on this topic"
+    assert near.hint == "did you mean 'benchmark-scores'?"
+    assert located(unknown) == ("content/topics/ai-alignment.md", 18, 1, "body")
+    assert unknown.message == "no table named 'x' on this topic"
+    assert "benchmark-scores" in unknown.hint
+
+
+# ---------------------------------------------------------------------------- a whole run
+
+
+def test_all_errors_of_a_run_are_reported_together_sorted_by_file_and_line(check):
+    diagnostics = check("several-faults-two-files").diagnostics
+    assert [(d.file, d.line, d.field) for d in diagnostics] == [
+        ("content/organizations/openai.yaml", 3, "type"),
+        ("content/organizations/openai.yaml", 5, "founded"),
+        ("content/organizations/openai.yaml", 6, "website"),
+        ("content/systems/gpt-4.yaml", 7, "quality"),
+        ("content/systems/gpt-4.yaml", 8, "capabilty"),
+    ]
+    assert diagnostics[1].message == "founded must be a whole number, found 1900.5"
+    assert diagnostics[2].message == "'openai.com' is not a web address"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_invalid_case_reports_located_errors(check, case):
+    checked = check(case)
+    assert not checked.ok
+    for diagnostic in checked.diagnostics:
+        assert diagnostic.file.startswith("content/")
+        assert diagnostic.line >= 1 and diagnostic.column >= 1
+        assert diagnostic.message
+
+
+def test_truncated_records_never_raise(check, tmp_path):
+    """Every prefix of every valid file is reported as diagnostics, never as an exception."""
+    shutil.copytree(VALID / "content", tmp_path / "content")
+    for source in sorted((VALID / "content").rglob("*.*")):
+        text = source.read_text(encoding="utf-8")
+        target = tmp_path / source.relative_to(VALID)
+        for cut in range(0, len(text), max(1, len(text) // 20)):
+            target.write_text(text[:cut], encoding="utf-8")
+            checked = check(tmp_path)
+            assert all(d.file.startswith("content/") for d in checked.diagnostics)
+            if cut == 0:
+                assert not checked.ok
+        target.write_text(text, encoding="utf-8")
+
+
+def test_hidden_files_and_folders_are_ignored(check, tmp_path):
+    shutil.copytree(VALID / "content", tmp_path / "content")
+    (tmp_path / "content" / ".DS_Store").write_bytes(b"\x00\x01")
+    (tmp_path / "content" / "systems" / ".gpt-4.yaml.swp").write_bytes(b"\xff")
+    (tmp_path / "content" / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / "content" / ".git" / "objects" / "x.yaml").write_text("- not a record\n")
+    assert check(tmp_path).diagnostics == []
+
+
+def test_check_leaves_the_garbage_collector_as_it_was(check):
+    assert gc.isenabled()
+    check("several-faults-two-files")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        check("several-faults-two-files")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_benchmark_script_generates_records_that_validate():
+    script = Path(__file__).resolve().parent.parent / "scripts" / "bench_validate.py"
+    result = subprocess.run([sys.executable, str(script), "-n", "300", "--repeat", "1"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ratio (b) / (a)" in result.stdout
