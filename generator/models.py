@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Literal, Optional
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 # ---------------------------------------------------------------------------- references
 
@@ -53,9 +53,21 @@ Text = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=4
 Paragraph = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_blank_lines),
                       StringConstraints(max_length=4000)]
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
-Rating = Annotated[int, Field(ge=0, le=100)]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s<>\"]+$", max_length=2000)]
+# Whole numbers are strict: `true`, `80.5` or `"80"` are not a rating.
+Rating = Annotated[int, Field(ge=0, le=100, strict=True)]
+Year = Annotated[int, Field(ge=1000, le=2100, strict=True)]
+Url = Annotated[str, StringConstraints(pattern=r'^https?://[^\s<>"]+$', max_length=2000)]
 Percent = Annotated[float, Field(ge=0, le=100)]
+
+
+def _date_text(value):
+    if not isinstance(value, (str, dt.date)):
+        raise ValueError("must be a date written as YYYY-MM-DD")
+    return value
+
+
+# A date is written as text (YYYY-MM-DD); a bare number such as 0 is not 1970-01-01.
+Date = Annotated[dt.date, BeforeValidator(_date_text)]
 
 
 def _partial_date(text: str) -> str:
@@ -174,8 +186,8 @@ class Record(Strict):
     importance: Optional[Rating] = None
     quality: Optional[Rating] = None
     status: Optional[Status] = None
-    last_edited: Optional[dt.date] = None
-    review_by: Optional[dt.date] = None
+    last_edited: Optional[Date] = None
+    review_by: Optional[Date] = None
     relations: list[Relation] = []
 
     @property
@@ -231,7 +243,7 @@ OrganizationType = Literal["frontier-lab", "safety-org", "research-org", "academ
 class Organization(Named):
     type: OrganizationType
     website: Optional[Url] = None
-    founded: Optional[Annotated[int, Field(ge=1000, le=2100)]] = None
+    founded: Optional[Year] = None
     headquarters: Optional[Text] = None
     parent: Optional[Ref("organizations", label="part of", inverse="has part")] = None
     positions: list[Position] = []
@@ -279,7 +291,7 @@ class Source(Named):
     title: Text
     kind: SourceKind
     authors: list[Text] = []
-    year: Optional[Annotated[int, Field(ge=1000, le=2100)]] = None
+    year: Optional[Year] = None
     publisher: Optional[Text] = None
     organization: Optional[Ref("organizations", label="published by", inverse="publishes")] = None
     url: Optional[Url] = None

@@ -391,3 +391,15 @@ def test_benchmark_script_generates_records_that_validate():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ratio (b) / (a)" in result.stdout
+
+
+@pytest.mark.parametrize("line, message", [
+    ("importance: true", "importance must be a whole number, found True"),
+    ('quality: "80"', "quality must be a whole number, found '80'"),
+    ("founded: 1900.5", "founded must be a whole number, found 1900.5"),
+    ("last_edited: 0", "must be a date written as YYYY-MM-DD"),
+])
+def test_numbers_and_dates_are_not_coerced(write_records, line, message):
+    root = write_records({"organizations/x.yaml": f"id: x\nname: X\nsummary: s\ntype: academic\n{line}\n"})
+    (problem,) = pipeline.check(root).diagnostics
+    assert problem.line == 5 and problem.message == message
