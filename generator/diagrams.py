@@ -88,7 +88,8 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
             if svg is None:
                 client_side.add(path)
                 return match.group(0)
-            return f'<div class="kb-diagram kb-diagram--static">{svg}</div>'
+            # Focusable: a wide drawing scrolls sideways, and keyboard users must reach it too.
+            return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{svg}</div>'
         result[path] = _FENCE.sub(inline, text)
     drawn = len(missing) - len(failed) if chromium else 0
     return Drawn(result, client_side, drawn, len(sources) - len(missing), failed)
