@@ -83,24 +83,15 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     drawn = diagrams.draw({path: page.markdown for path, page in rendered.pages.items()},
                           cache or out.parent / DIAGRAM_CACHE.name, Progress("diagrams"))
     checked.timings["diagrams"] = time.perf_counter() - start
-    log.info("diagrams  %6d drawn, %d from cache, %d left to the browser", drawn.drawn, drawn.cached,
-             len(drawn.client_side))
+    log.info("diagrams  %6d drawn, %d from cache, %d left to the browser", drawn.drawn, drawn.cached, drawn.left)
     for failure in drawn.failed:
         log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
-    pages = {path: _with_mermaid_flag(text, path in drawn.client_side) for path, text in drawn.pages.items()}
+    pages = {path: page.markdown for path, page in rendered.pages.items()}
     start = time.perf_counter()
     written, removed = write_changed(out, pages)
     checked.timings["write"] = time.perf_counter() - start
     log.info("write     %6d pages changed, %d removed", len(written), len(removed))
     return Generated(checked, rendered, written, removed)
-
-
-def _with_mermaid_flag(markdown: str, needs_mermaid: bool) -> str:
-    """Pages whose diagrams are left to the browser say so in their front matter; the theme
-    then loads Mermaid on those pages only."""
-    if needs_mermaid and markdown.startswith("---\n"):
-        return "---\nkb_diagrams: true\n" + markdown[4:]
-    return markdown
 
 
 def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -179,7 +170,8 @@ def index_search(site: Path) -> None:
     chunks, not an index of the whole site."""
     import subprocess
 
-    done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--silent"],
+    done = subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--silent",
+                           "--exclude-selectors", ".headerlink"],
                           capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"pagefind failed: {done.stderr or done.stdout}")

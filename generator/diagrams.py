@@ -2,9 +2,10 @@
 
 The source wiki shows "Loading diagram..." until a 3.5 MB script has run. Here, when Chromium
 is on the build machine, each ```mermaid block of the rendered Markdown is drawn once by the
-same pinned Mermaid in headless Chromium and inlined as SVG: readable at once, no script to
-download, links in generated diagrams work without JavaScript. Drawings are cached by a hash
-of Mermaid's version and the source, so a rebuild draws only new or changed diagrams.
+same pinned Mermaid in headless Chromium (``draw``), and the MkDocs hook puts the SVG in place
+of the block in the page's HTML (``inline``): readable at once, no script to download, links
+in generated diagrams work without JavaScript. Drawings are cached by a hash of Mermaid's
+version and the source, so a rebuild draws only new or changed diagrams.
 
 Without Chromium (or with KB_DIAGRAMS=client) the blocks stay as they are and kb.js draws
 them in the reader's browser with the same Mermaid, shipped with the site.
@@ -12,6 +13,7 @@ them in the reader's browser with the same Mermaid, shipped with the site.
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import os
 import re
@@ -30,17 +32,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+DRAWING = "3"  # bump when the drawing settings change: every cache key changes with it
+
+
 @dataclass
 class Drawn:
-    pages: dict[str, str]  # path -> Markdown with diagrams inlined as SVG where they could be drawn
-    client_side: set[str]  # pages that still need Mermaid in the browser
     drawn: int  # diagrams drawn in this run (cache misses)
     cached: int
+    left: int  # diagrams left to the reader's browser
     failed: list[str]
 
 
 def _key(source: str) -> str:
-    return hashlib.sha256(f"{MERMAID_VERSION}\n{source}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{MERMAID_VERSION}\n{DRAWING}\n{source.strip()}".encode()).hexdigest()[:16]
 
 
 def _chromium() -> str | None:
@@ -57,17 +61,14 @@ def _chromium() -> str | None:
 
 
 def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
-    """Inline an SVG for every Mermaid block that can be drawn here; leave the rest to kb.js."""
-    sources = {match.group(1) for text in pages.values() for match in _FENCE.finditer(text)}
+    """Make sure the cache holds a drawing of every Mermaid block of the rendered pages.
+
+    The Markdown itself keeps its ```mermaid blocks (portable to any engine); ``inline`` puts
+    the drawings into the HTML that MkDocs makes of them.
+    """
+    sources = {match.group(1).strip() for text in pages.values() for match in _FENCE.finditer(text)}
     cache.mkdir(parents=True, exist_ok=True)
-    svgs: dict[str, str] = {}
-    missing = []
-    for source in sources:
-        path = cache / f"{_key(source)}.svg"
-        if path.exists():
-            svgs[source] = path.read_text(encoding="utf-8")
-        else:
-            missing.append(source)
+    missing = [source for source in sorted(sources) if not (cache / f"{_key(source)}.svg").exists()]
     failed: list[str] = []
     chromium = _chromium() if missing else None
     if missing and chromium:
@@ -76,30 +77,38 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
                 failed.append(f"{svg[6:]}: {source.splitlines()[0] if source else ''}")
                 continue
             (cache / f"{_key(source)}.svg").write_text(svg, encoding="utf-8")
-            svgs[source] = svg
-    elif missing:
-        log.info("diagrams  %d left to the reader's browser (no Chromium here, or KB_DIAGRAMS=client)",
-                 len(missing))
-    result: dict[str, str] = {}
-    client_side: set[str] = set()
-    for path, text in pages.items():
-        def inline(match: re.Match) -> str:
-            svg = svgs.get(match.group(1))
-            if svg is None:
-                client_side.add(path)
-                return match.group(0)
-            # Focusable: a wide drawing scrolls sideways, and keyboard users must reach it too.
-            return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{svg}</div>'
-        result[path] = _FENCE.sub(inline, text)
     drawn = len(missing) - len(failed) if chromium else 0
-    return Drawn(result, client_side, drawn, len(sources) - len(missing), failed)
+    return Drawn(drawn, len(sources) - len(missing), len(missing) - drawn, failed)
+
+
+_DRAWN_BLOCK = re.compile(r'<pre class="kb-mermaid"><code>(.*?)</code></pre>', re.S)
+
+
+def inline(page_html: str, cache: Path) -> tuple[str, bool]:
+    """Replace each Mermaid block of a page's HTML with its drawing from the cache.
+
+    Returns the HTML and whether a block is left for the browser to draw (then the page loads
+    Mermaid). Done on HTML, after Markdown: an SVG pasted into Markdown would be parsed as such.
+    """
+    left = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal left
+        path = cache / f"{_key(html.unescape(match.group(1)))}.svg"
+        if not path.exists():
+            left = True
+            return match.group(0)
+        # Focusable: a wide drawing scrolls sideways, and keyboard users must reach it too.
+        return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{path.read_text(encoding="utf-8")}</div>'
+
+    return _DRAWN_BLOCK.sub(replace, page_html), left
 
 
 _SCRIPT = """async (items) => {
   const out = {};
   for (const [key, source, generated] of items) {
     mermaid.initialize({startOnLoad: false, securityLevel: generated ? "loose" : "strict",
-                        theme: "default", flowchart: {htmlLabels: false, useMaxWidth: true}});
+                        theme: "default", flowchart: {useMaxWidth: true}});
     try {
       const result = await mermaid.render("kb-" + key, source);
       out[key] = result.svg;
@@ -146,5 +155,4 @@ def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dic
                 await browser.close()
 
     asyncio.run(run())
-    # Markdown ends a raw HTML block at a blank line: keep each drawing on one line.
-    return {source: by_key[key].replace("\r", "").replace("\n", " ") for key, source, _ in items}
+    return {source: by_key[key] for key, source, _ in items}

@@ -1,7 +1,8 @@
 """MkDocs hooks: `mkdocs build` and `mkdocs serve` run the generator as part of the build.
 
 on_config validates and generates (a bad record stops the build before MkDocs cleans the
-site folder), on_files hands MkDocs the generated pages, on_post_build exports the data,
+site folder), on_files hands MkDocs the generated pages, on_page_content puts the drawn
+diagrams in place, on_post_build indexes the search and exports the data,
 on_serve watches the records and templates so an edit rebuilds the site.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator.build import GENERATED_DIR, Progress, generate, index_search, publish_data
+from generator import diagrams
+from generator.build import DIAGRAM_CACHE, GENERATED_DIR, Progress, generate, index_search, publish_data
 from generator.core import format_text
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -46,6 +48,14 @@ def on_files(files: Files, config) -> Files:
         files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
     _pages.update(done=0, total=len(files.documentation_pages()), progress=Progress("pages"))
     return files
+
+
+def on_page_content(html, page, config, files):
+    """Diagrams drawn at build time replace their Mermaid blocks; a page with a block left
+    over loads Mermaid (see theme/main.html)."""
+    html, left = diagrams.inline(html, _root(config) / DIAGRAM_CACHE)
+    page.meta["kb_diagrams"] = left
+    return html
 
 
 def on_post_page(output, page, config):

@@ -38,6 +38,15 @@ def md(value: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
+def front_matter_title(value: Any) -> str:
+    """A page title for YAML front matter. Material prints it into the page head unescaped, so
+    it is HTML-escaped here; JSON quoting is valid YAML, and non-ASCII stays as written (an
+    escaped astral character such as an emoji is not)."""
+    import json
+
+    return json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
+
+
 def attr(value: Any) -> str:
     """Escape text for an HTML attribute value."""
     return html.escape(" ".join(str(value).split()), quote=True)
@@ -73,9 +82,31 @@ def prose(text: str, link_for) -> str:
 
 
 def _prose_text(text: str, link_for) -> str:
+    """Escape one stretch of prose outside code; ``[[id]]`` links are resolved, not escaped twice."""
+    pieces, last = [], 0
+    for match in _RAW_LINK.finditer(text):
+        pieces.append(_escape_prose(text[last:match.start()]))
+        pieces.append(link_for(match.group(1).strip(), match.group(2)))
+        last = match.end()
+    pieces.append(_escape_prose(text[last:]))
+    return "".join(pieces)
+
+
+_SAFE_SCHEME = re.compile(r"^(?:https?:|mailto:|#|\.{0,2}/|[\w.-]+(?:[/#?]|$))", re.I)
+_INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
+_REFERENCE_LINK = re.compile(r"^(\s{0,3})\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s|$)")
+
+
+def _escape_prose(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;")
     text = re.sub(r"\{\{|\{%|\{#", lambda m: "\\" + m.group(0)[0] + m.group(0)[1:], text)
-    return _RAW_LINK.sub(lambda m: link_for(m.group(1).strip(), m.group(2)), text)
+    # A link may go to the web, to mail or within the site; any other scheme (javascript:,
+    # data:) is shown as text: the bracket that would open the link is escaped.
+    text = _INLINE_LINK.sub(lambda m: m.group(0) if _SAFE_SCHEME.match(m.group(1)) else "]\\(" + m.group(0)[2:], text)
+    reference = _REFERENCE_LINK.match(text)
+    if reference and not _SAFE_SCHEME.match(reference.group(3)):
+        text = reference.group(1) + "\\[" + text[len(reference.group(1)) + 1:]
+    return text
 
 
 # ---------------------------------------------------------------------------- mermaid
@@ -176,7 +207,7 @@ class _Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(md=md, attr=attr)
+        self.env.filters.update(md=md, attr=attr, title=front_matter_title)
 
     # links ---------------------------------------------------------------
     def href(self, from_page: str, to_page: str) -> str:
@@ -552,7 +583,7 @@ class _Renderer:
         columns = ["Name"] + [label(c.replace("_", " ")) for c in kind.columns]
         rows = []
         for entry in entries:
-            cells = [(entry.name.lower(), f'<a href="{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}">'
+            cells = [(attr(entry.name.lower()), f'<a href="{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}">'
                       f"{attr(entry.name)}</a>")]
             for column in kind.columns:
                 cells.append(self._index_cell(entry, column, page))
@@ -583,7 +614,7 @@ class _Renderer:
         if isinstance(value, str) and value in self.graph.entries and column in ("developer", "affiliation", "source"):
             target = self.graph.entries[value]
             href = attr(self.href(page, page_path(target)).replace(".md", ".html"))
-            return target.name.lower(), f'<a href="{href}">{attr(target.name)}</a>'
+            return attr(target.name.lower()), f'<a href="{href}">{attr(target.name)}</a>'
         if isinstance(value, int):
             return f"{value:06d}", str(value)
         text = label(value) if column in ("type", "kind", "entity_type", "safety_relevance") else str(value)

@@ -68,7 +68,7 @@
         startOnLoad: false,
         securityLevel: generated ? "loose" : "strict",
         theme: dark ? "dark" : "default",
-        flowchart: { htmlLabels: false, useMaxWidth: true }
+        flowchart: { useMaxWidth: true }
       });
       var id = "kb-diagram-" + index;
       index += 1;
@@ -123,14 +123,23 @@
     script.src = bundle + "pagefind-ui.js";
     script.onload = function () {
       var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
-                                       showImages: false, autofocus: true });
+                                       showImages: false, autofocus: true,
+                                       baseUrl: new URL(siteRoot(), window.location.href).pathname });
       var query = new URLSearchParams(window.location.search).get("q");
       if (query) ui.triggerSearch(query);
     };
     document.head.appendChild(script);
   }
 
+  /* Tables and drawings that scroll sideways must be reachable by keyboard (axe: scrollable-region-focusable). */
+  function focusableScrollers() {
+    document.querySelectorAll(".md-typeset__scrollwrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth) wrap.setAttribute("tabindex", "0");
+    });
+  }
+
   function start() {
+    focusableScrollers();
     headerSearch();
     searchPage();
     showAges();
