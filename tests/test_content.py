@@ -87,7 +87,7 @@ REQUIRED = {
                 "alphaevolve-compute-recovery", "strassen-improvement"},
     "responses": {"responsible-scaling-policies", "ai-safety-institutes", "compute-governance",
                   "interpretability-research", "formal-verification", "corrigibility-research"},
-    "sources": {"davidson-houlden-2025", "epoch-ai-2023", "epoch-ai-imagenet", "erdil-besiroglu-2025",
+    "sources": {"davidson-houlden-2025", "epoch-ai-2023", "epoch-ai-imagenet", "whitfill-wu-2025",
                 "mckenzie-2025", "metr-re-bench-2024", "alignment-faking-2024", "alphaevolve-2025",
                 "ai-scientist-2024", "self-rewarding-2024", "stop-2023", "godel-agent-2024", "good-1965",
                 "bostrom-superintelligence-2014", "russell-human-compatible-2019",
@@ -200,7 +200,7 @@ def test_compute_labor_table_has_both_models(records):
     assert table.columns == ["Model", "Compute-labor relationship", "Implication for RSI"]
     assert [row[0] for row in table.rows] == ["Baseline CES model", "Frontier experiments model"]
     assert "σ > 1" in table.rows[0][1] and "σ ≈ 0" in table.rows[1][1]
-    assert table.source == "erdil-besiroglu-2025"
+    assert table.source == "whitfill-wu-2025"
 
 
 def test_both_diagrams_are_flowcharts(records):
@@ -249,7 +249,7 @@ def test_prose_links_every_featured_and_named_record(records):
     featured = record(records, "self-improvement").featured
     wanted = set(featured.systems) | set(featured.positions) | set(featured.risks) | set(featured.responses)
     wanted |= {"automl-zero", "efficientnet", "alphacode", "github-copilot", "gpt-4", "o1", "eliezer-yudkowsky",
-               "stuart-armstrong", "metr", "epoch-ai", "rand", "erdil-besiroglu-2025", "mckenzie-2025",
+               "stuart-armstrong", "metr", "epoch-ai", "rand", "whitfill-wu-2025", "mckenzie-2025",
                "alignment-faking-2024", "situational-awareness-2024", "ai-2027", "davidson-houlden-2025"}
     assert not wanted - linked, sorted(wanted - linked)
 
