@@ -37,7 +37,7 @@ def test_diagrams_are_drawn_at_build_time_and_mermaid_is_not_loaded(project):
         pytest.skip("needs Debian's chromium, which ./dev test installs")
     assert build_site(project / "mkdocs.yml").ok
     page = (project / "site" / "systems" / "gpt-4.html").read_text()
-    assert 'class="kb-diagram kb-diagram--static"><svg' in page
+    assert 'class="kb-diagram kb-diagram--static" tabindex="0"><svg' in page
     assert "mermaid-11.17.2.min.js" not in page and 'class="kb-mermaid"' not in page
     assert list((project / "build" / "diagrams").glob("*.svg"))
 

@@ -33,7 +33,7 @@ def generated(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(generated):
+def topic_page(generated):
     return generated.rendered.pages["topics/self-improvement.md"].markdown
 
 
@@ -41,8 +41,8 @@ def _article(markdown: str) -> str:
     return markdown.split('<div class="kb-article" markdown>', 1)[1].split("\n</div>\n", 1)[0]
 
 
-def test_structure_counted_on_the_generated_page_matches_the_seed(page, generated):
-    measured = measure(_article(page))
+def test_structure_counted_on_the_generated_page_matches_the_seed(topic_page, generated):
+    measured = measure(_article(topic_page))
     # The seed: 11 tables, 2 diagrams, 0 external links, score 12/15. Our page links every entity
     # in its tables, so it has more internal links (the seed had 30) and more words (tables included).
     assert (measured.tables, measured.diagrams, measured.external_links) == (11, 2, 0)
@@ -52,29 +52,29 @@ def test_structure_counted_on_the_generated_page_matches_the_seed(page, generate
     assert generated.rendered.structures["self-improvement"] == measured
 
 
-def test_status_header_shows_the_measured_structure(page):
-    header = page.split('<div class="kb-status" markdown>', 1)[1].split("</div>", 1)[0]
+def test_status_header_shows_the_measured_structure(topic_page):
+    header = topic_page.split('<div class="kb-status" markdown>', 1)[1].split("</div>", 1)[0]
     assert "Quality: **82** (Comprehensive)" in header
     assert "Importance: **85** (High)" in header
     assert 'datetime="2025-12-28"' in header
     for shown in ("📊 11 tables", "📈 2 diagrams", "🔗 174 internal links", "📚 0 external links",
                   "1% bullet lines", "Score: **12/15**"):
         assert shown in header
-    words = measure(_article(page)).words
+    words = measure(_article(topic_page)).words
     assert f"Words: {words / 1000:.1f}k" in header
 
 
-def test_backlinks_of_the_seed_topic(page, generated):
+def test_backlinks_of_the_seed_topic(topic_page, generated):
     graph = generated.checked.graph
     assert sorted(graph.backlink_sources("self-improvement")) == SEED_BACKLINKS
-    assert f"Backlinks: {len(SEED_BACKLINKS)}" in page
-    what_links_here = page.split("## What links here", 1)[1].split("\n## ", 1)[0]
+    assert f"Backlinks: {len(SEED_BACKLINKS)}" in topic_page
+    what_links_here = topic_page.split("## What links here", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"\]\(\.\./\w+/([a-z0-9-]+)\.md\)|\]\(([a-z0-9-]+)\.md\)", what_links_here))
     assert {a or b for a, b in listed} == set(SEED_BACKLINKS)
 
 
-def test_backlinks_say_how_each_record_links(page):
-    what_links_here = page.split("## What links here", 1)[1].split("\n## ", 1)[0]
+def test_backlinks_say_how_each_record_links(topic_page):
+    what_links_here = topic_page.split("## What links here", 1)[1].split("\n## ", 1)[0]
     assert "- Covers, exemplified by [AlphaEvolve](../systems/alphaevolve.md)" in what_links_here
     assert "- Has a position from [Nick Bostrom](../experts/nick-bostrom.md)" in what_links_here
     assert "- Related to, mentioned in [Fast Takeoff](fast-takeoff.md)" in what_links_here
