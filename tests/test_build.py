@@ -115,3 +115,23 @@ def test_plain_mkdocs_build_exports_too(project, monkeypatch):
     build(load_config(str(project / "mkdocs.yml")))
     assert (project / "site" / "data" / "all.json").is_file()
     assert (project / "site" / "schemas" / "topics.schema.json").is_file()
+
+
+def test_serve_watches_records_templates_and_theme(project):
+    import importlib.util
+
+    from mkdocs.config import load_config
+
+    spec = importlib.util.spec_from_file_location("kb_hooks", REPO / "generator" / "mkdocs_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+
+    class Server:
+        watched: list = []
+
+        def watch(self, path):
+            self.watched.append(path)
+
+    server = hooks.on_serve(Server(), load_config(str(project / "mkdocs.yml")), None)
+    assert {Path(p).relative_to(project).as_posix() for p in server.watched} >= {
+        "content", "generator/templates", "generator/theme"}
