@@ -60,3 +60,23 @@ def test_mermaid_label_has_only_safe_characters(name):
 ])
 def test_quantity_formats_like_the_seed(fields, expected):
     assert quantity(Quantity(**fields)) == expected
+
+
+@pytest.mark.parametrize("text", ["- not a list", "+ not a list", "# not a heading", "1. not numbered",
+                                  "12) not numbered", "2023-03-14", "---"])
+def test_md_at_the_start_of_a_paragraph_stays_text(text):
+    import html as html_lib
+
+    rendered = _html(md(text))
+    assert rendered.startswith("<p>") and html_lib.unescape(rendered[3:-4]) == text
+
+
+@pytest.mark.parametrize("source, target", [("systems/a.md", "systems/b.md"), ("systems/a.md", "risks/b.md"),
+                                            ("index.md", "risks/b.md"), ("maps/risks.md", "index.md"),
+                                            ("quality.md", "tags.md"), ("maps/topics.md", "topics/x.md")])
+def test_href_is_the_relative_path(source, target):
+    import posixpath
+
+    from generator.render import _Renderer
+
+    assert _Renderer.href(source, target) == posixpath.relpath(target, posixpath.dirname(source) or ".")
