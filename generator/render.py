@@ -565,7 +565,7 @@ class _Renderer:
         if entry.kind != "risks":
             return None
         page = page_path(entry)
-        responses = [e.source for e in self.graph.incoming.get(entry.id, ()) if e.inverse == "addressed by"]
+        responses = _responses_addressing(self.graph, entry.id)
         rows = []
         for response_id in dict.fromkeys(responses):
             response = self.graph.entries[response_id].record
@@ -691,7 +691,7 @@ class _Renderer:
             nodes[entry.id] = f"n{len(nodes)}"
         unaddressed = []
         for risk_id in list(nodes):
-            sources = [e.source for e in self.graph.incoming.get(risk_id, ()) if e.inverse == "addressed by"]
+            sources = _responses_addressing(self.graph, risk_id)
             if not sources:
                 unaddressed.append(risk_id)
             for response_id in dict.fromkeys(sources):
@@ -730,6 +730,13 @@ class _Renderer:
             title="Map of topics", source="\n".join(lines),
             intro="Every topic page and how the topics link to one another.", unaddressed=None)
         return Page(page, markdown, diagrams=True)
+
+
+def _responses_addressing(graph: Graph, risk_id: str) -> list[str]:
+    """Responses whose `addresses` field names the risk (a typed relation "addresses" from any
+    other record is listed under What links here, not as a response)."""
+    return [e.source for e in graph.incoming.get(risk_id, ())
+            if e.path.startswith("addresses") and graph.kind_of(e.source) == "responses"]
 
 
 def _class_defs() -> list[str]:

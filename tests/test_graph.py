@@ -92,3 +92,21 @@ def test_related_lists_explicit_relations_first(write_records):
     found = related(checked.graph, "model-a")
     assert found["systems"][0] == "model-b"
     assert "lab" in found["organizations"]
+
+
+def test_a_relation_named_addresses_is_not_taken_for_a_response(write_records):
+    import datetime
+
+    from generator import render, score
+
+    files = dict(BASE)
+    files["systems/model-b.yaml"] = (BASE["systems/model-b.yaml"].rstrip(" ")
+                                     + "        relations:\n          - {type: addresses, target: drift}\n")
+    checked = pipeline.check(write_records(files))
+    assert checked.ok, checked.diagnostics
+    today = datetime.date(2026, 1, 7)
+    pages = render.render(checked.graph, score.assess(checked.graph, today), today).pages
+    risk = pages["risks/drift.md"].markdown
+    responses = risk.split("## Responses that address it", 1)[1].split("\n## ", 1)[0]
+    assert "[Audits]" in responses and "Model B" not in responses
+    assert "Addresses [Model B]" not in risk and "Addressed by [Model B]" in risk

@@ -1,0 +1,1416 @@
+#!/usr/bin/env python3
+"""Benchmark of the whole build: a synthetic knowledge base of N records, built stage by stage.
+
+    .venv/bin/python scripts/benchmark.py --records 1000 --records 10000 --json bench.json
+    .venv/bin/python scripts/benchmark.py --records 1000 --diagrams build
+    .venv/bin/python scripts/benchmark.py --compare-mermaid2
+
+For each size it writes a knowledge base that is valid under the schemas (every kind, references
+of the right kinds, positions on topics, typed relations, topics with prose links, tables and
+authored diagrams; seeded, so the same arguments give the same files) into a throw-away project
+(a copy of mkdocs.yml and a symlink to generator/), then runs one fresh worker process per size
+that measures, in that one process:
+
+* the bare parse of every file with PyYAML's C loader (topics: their front matter),
+* the real build, ``generator.build.build_site()``: load, validate, link, score, render, diagrams
+  and write (``generate()``'s own timings), then MkDocs, the search index and the export,
+  whatever stages build_site() reports (wall and CPU seconds, memory high-water after each),
+* the site: bytes, files, the largest page, the search index; what a reader downloads for a
+  topic page and a record page (the HTML and every same-site asset it references) and for a
+  first search; with --browser, the same measured in Chromium from a local HTTP server,
+* the validation cost against the bare parse (best of --repeat runs, wall and CPU seconds),
+* an incremental rebuild after one record's summary changes: files written, wall time;
+
+and the parent reads the worker's peak resident memory from wait4(). It prints one Markdown
+table (a column per size), the targets as PASS/FAIL lines, and can write everything as JSON.
+--profile adds a cProfile of the slowest generator stage, --profile-mkdocs one of MkDocs.
+--compare-mermaid2 builds one base with our Mermaid fence and with the mkdocs-mermaid2 plugin.
+
+Wall times depend on what else runs on the machine; CPU seconds are printed beside them and the
+load average at the start of each run is recorded, so a slow run can be told from a loaded one.
+Others may edit generator/ while a long run goes on: --snapshot builds every size with a copy
+of generator/ and mkdocs.yml taken at the start.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import io
+import json
+import logging
+import os
+import posixpath
+import pstats
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+GENERATOR_STAGES = ("load", "validate", "link", "score", "render", "diagrams", "write")
+SITE_STAGES = ("mkdocs", "search", "export")  # after generate(); "search" when the build indexes with Pagefind
+PROJECT_MARK = ".kb-benchmark-project"
+TODAY = "2026-01-07"  # KB_TODAY for the builds: ages and review dates do not move between runs
+GIB = 1024 ** 3
+
+# ============================================================================ synthetic records
+#
+# The layout follows scripts/bench_validate.py (same kinds, ids planned first so that every
+# reference can be drawn from ids of the right kind); the values have the lengths of content/'s
+# 126 real records. Records fill most optional fields, so a file averages 1.0-1.6 KB (real ones
+# 0.5-1.0 KB); every topic is about as rich as the richest real one (self-improvement.md: every
+# table kind, two diagrams, 1,000-3,000 words, dozens of [[links]]), some 37 KB each.
+
+SHARES = {"organizations": 8, "experts": 15, "systems": 16, "risks": 10, "metrics": 12,
+          "responses": 15}  # per cent of the records; sources take the rest, topics one in 50
+RECORDS_PER_TOPIC = 50
+TAGGED_SHARE = 0.05  # records that carry tags, drawn from a small shared vocabulary
+
+WORDS = """ai model models system systems training compute data research researchers lab labs
+alignment oversight evaluation evaluations benchmark benchmarks capability capabilities agent agents
+policy governance safety risk risks reward feedback loop scaling inference reasoning planning code
+software hardware chips cluster clusters deployment release access audit audits standard standards
+evidence estimate estimates forecast forecasts progress efficiency algorithm algorithms architecture
+search optimisation experiment experiments result results method methods paper report finding
+findings human humans expert experts decision decisions control incentive incentives market markets
+government regulator regulators treaty export controls monitoring interpretability robustness
+deception misuse autonomy autonomous recursive improvement self acceleration threshold bottleneck
+trend trends uncertainty confidence range interval median scenario scenarios timeline timelines
+frontier open weights fine tuning preference preferences objective objectives proxy specification
+verification testing red teaming incident incidents response responses institution institutions
+international national public private funding investment cost costs energy supply chain language
+vision robotics biology chemistry cyber security critical infrastructure economy labour automation
+""".split()
+LINKERS = ["and", "but", "while", "because", "so", "although", "whereas", "since", "as", "yet"]
+FIRST = ("Ada Alan Amara Anika Ben Carla Chen Daniel Dana Elena Emeka Farah Grace Hiro Ines Jonas "
+         "Kai Laila Lena Marco Maya Nadia Omar Priya Rafael Sara Tomas Uma Victor Wen Yara Zoe").split()
+LAST = ("Okafor Lindqvist Tanaka Moreau Novak Haddad Ivanova Mensah Kowalski Rossi Schmidt Park "
+        "Fernandes Nakamura Osei Petrov Quinn Rahman Silva Takahashi Umar Varga Weber Xu Yilmaz "
+        "Zhang Abara Brandt Castillo Dubois Eriksen Fontaine").split()
+ORG_WORDS = ("Northbridge Meridian Lumen Aster Halcyon Vantage Cobalt Solace Tessellate Arcadia "
+             "Kestrel Beacon Quorum Sable Fathom Polaris").split()
+ORG_SUFFIX = ["AI", "Labs", "Institute", "Research", "Foundation", "Council", "Center", "Group"]
+ORG_TYPES = ["frontier-lab", "safety-org", "research-org", "academic", "government", "funder",
+             "policy", "company", "nonprofit"]
+SYSTEM_WORDS = ("Helios Orion Atlas Nimbus Vega Lyra Corvid Quasar Pulsar Zephyr Tempest Cirrus "
+                "Kepler Hubble Juno Sirius").split()
+SYSTEM_SUFFIX = ["Coder", "Reasoner", "Agent", "Scientist", "Vision", "Chat", "Planner", "Evolve"]
+RISK_ADJ = ["Deceptive", "Runaway", "Emergent", "Silent", "Compounding", "Unverified", "Latent",
+            "Strategic", "Irreversible", "Distributed"]
+RISK_NOUN = ["goal drift", "power seeking", "reward hacking", "oversight loss", "capability jump",
+             "misuse", "collusion", "value erosion", "lock-in", "escalation"]
+RESPONSE_NOUN = ["compute reporting", "model evaluations", "incident disclosure", "licensing",
+                 "interpretability audits", "staged deployment", "export controls", "red teaming",
+                 "safety cases", "whistleblower protection"]
+SOURCE_KINDS = ["paper", "report", "article", "dataset", "book", "essay", "blog-post", "website",
+                "benchmark"]
+SEVERITIES = ["low", "low-medium", "medium", "medium-high", "high", "critical", "existential"]
+EFFECTIVENESS = ["very-low", "low", "low-medium", "medium", "medium-high", "high", "very-high"]
+LEVELS = ["very-unlikely", "unlikely", "uncertain", "likely", "very-likely"]
+RELATIONS = ["related-to", "causes", "mitigates", "enables", "requires", "measures", "part-of",
+             "cites", "addresses", "supports", "contradicts", "exemplifies", "builds-on", "succeeds"]
+ENTITY_TYPES = ["capability", "risk", "response", "concept", "scenario", "governance", "research-area"]
+RELEVANCE = ["low", "medium", "high", "critical", "existential"]
+UNITS = ["months", "%", "x", "days", "FLOP", "USD billion", "points"]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class Synth:
+    """Deterministic generator of record texts; every random draw goes through ``self.rng``."""
+
+    def __init__(self, total: int, seed: int):
+        self.total = total
+        self.rng = random.Random(seed)
+        self.counts = plan_counts(total)
+        self.names: dict[str, str] = {}
+        self.ids: dict[str, list[str]] = {kind: [] for kind in ("topics", *SHARES, "sources")}
+        self._make_ids()
+        # Mildly skewed popularity: the first organizations, sources and topics are cited more,
+        # as real hubs are (the busiest page grows about with the square root of the base).
+        self.weights = {kind: _cumulative([1 / (rank + 1) ** 0.5 for rank in range(len(ids))])
+                        for kind, ids in self.ids.items()}
+        self.everything = [i for ids in self.ids.values() for i in ids]
+        pool = max(5, total // 100)
+        self.tag_pool = [f"{self.rng.choice(WORDS)}-{self.rng.choice(WORDS)}-{n}" for n in range(pool)]
+        self.positions: dict[str, list[str]] = {t: [] for t in self.ids["topics"]}  # topic -> holders
+
+    # -- ids and names ---------------------------------------------------------------------
+    def _make_ids(self) -> None:
+        rng = self.rng
+        makers = {
+            "topics": lambda n: f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} and {rng.choice(WORDS)}",
+            "organizations": lambda n: f"{rng.choice(ORG_WORDS)} {rng.choice(WORDS).capitalize()} {rng.choice(ORG_SUFFIX)}",
+            "experts": lambda n: f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            "systems": lambda n: f"{rng.choice(SYSTEM_WORDS)}-{rng.randint(1, 9)} {rng.choice(SYSTEM_SUFFIX)}",
+            "risks": lambda n: f"{rng.choice(RISK_ADJ)} {rng.choice(RISK_NOUN)}",
+            "metrics": lambda n: f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} doubling time",
+            "responses": lambda n: f"{rng.choice(RESPONSE_NOUN).capitalize()} for {rng.choice(WORDS)}",
+            "sources": lambda n: f"{rng.choice(LAST)} et al. {rng.randint(1995, 2025)}",
+        }
+        for kind, count in self.counts.items():
+            for number in range(count):
+                name = makers[kind](number)
+                record_id = f"{slug(name)}-{number}"
+                self.ids[kind].append(record_id)
+                self.names[record_id] = name
+
+    # -- random helpers ----------------------------------------------------------------------
+    def pick(self, kind: str, k: int = 1, exclude: str = "") -> list[str]:
+        ids = self.ids[kind]
+        k = min(k, len(ids) - (exclude in ids))
+        chosen: dict[str, None] = {}
+        while len(chosen) < k:
+            for candidate in self.rng.choices(ids, cum_weights=self.weights[kind], k=k):
+                if candidate != exclude:
+                    chosen[candidate] = None
+        return list(chosen)[:k]
+
+    def any_other(self, record_id: str, k: int = 1) -> list[str]:
+        chosen: dict[str, None] = {}
+        while len(chosen) < k:
+            candidate = self.rng.choice(self.everything)
+            if candidate != record_id:
+                chosen[candidate] = None
+        return list(chosen)
+
+    def sentence(self, low: int = 9, high: int = 20) -> str:
+        rng = self.rng
+        words = rng.choices(WORDS, k=rng.randint(low, high))
+        if len(words) > 8:
+            words.insert(rng.randint(3, len(words) - 3), rng.choice(LINKERS))
+        return " ".join(words).capitalize() + "."
+
+    def text(self, low: int, high: int) -> str:
+        """Sentences up to a length drawn from [low, high] characters."""
+        target = self.rng.randint(low, high)
+        out = self.sentence()
+        while len(out) < target:
+            out += " " + self.sentence()
+        return out
+
+    def date(self, year_low: int = 2023, year_high: int = 2025) -> str:
+        return f"{self.rng.randint(year_low, year_high)}-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}"
+
+    def partial_date(self) -> str:
+        year = self.rng.randint(2015, 2025)
+        shape = self.rng.random()
+        if shape < 0.3:
+            return f'"{year}"'
+        if shape < 0.8:
+            return f"{year}-{self.rng.randint(1, 12):02d}"
+        return f"{year}-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}"
+
+    def common(self, record_id: str, kind: str, sources: tuple[int, int] = (1, 3)) -> str:
+        """Fields every record has: summary, tags, sources, ratings, dates, relations."""
+        rng = self.rng
+        lines = [f"summary: >-\n{fold(self.text(220, 480))}"]
+        if rng.random() < TAGGED_SHARE:
+            lines.append(f"tags: [{', '.join(rng.sample(self.tag_pool, rng.randint(1, 3)))}]")
+        if kind != "sources" and rng.random() < 0.8:
+            lines.append(f"sources: [{', '.join(self.pick('sources', rng.randint(*sources)))}]")
+        lines.append(f"status: {rng.choice(['stub', 'draft', 'published', 'published', 'verified'])}")
+        lines.append(f"last_edited: {self.date(2024, 2025)}")
+        if rng.random() < 0.3:
+            lines.append(f"review_by: {self.date(2025, 2026)}")
+        if rng.random() < 0.8:
+            lines.append(f"importance: {rng.randint(10, 95)}")
+        if rng.random() < 0.5:
+            lines.append(f"quality: {rng.randint(20, 90)}")
+        if rng.random() < 0.3:
+            lines.append("relations:")
+            for target in self.any_other(record_id, rng.randint(1, 2)):
+                lines.append(f"  - type: {rng.choice(RELATIONS)}\n    target: {target}")
+                if rng.random() < 0.5:
+                    lines.append(f"    strength: {rng.choice(['weak', 'moderate', 'strong'])}")
+                if rng.random() < 0.3:
+                    lines.append(f"    note: {self.text(40, 90)}")
+        return "\n".join(lines) + "\n"
+
+    def quantity(self, indent: str) -> str:
+        rng = self.rng
+        value = round(rng.uniform(0.5, 100), 1)
+        low, high = round(value * rng.uniform(0.2, 0.9), 1), round(value * rng.uniform(1.1, 3), 1)
+        text = f"{indent}value: {value}\n{indent}unit: \"{rng.choice(UNITS)}\"\n"
+        if rng.random() < 0.3:
+            text += f"{indent}approximate: true\n"
+        if rng.random() < 0.7:
+            text += f"{indent}low: {low}\n{indent}high: {high}\n"
+            if rng.random() < 0.5:
+                text += f"{indent}confidence: {rng.choice([80, 90, 95])}\n"
+        return text
+
+    def position(self, holder: str) -> str:
+        rng = self.rng
+        topic = self.pick("topics")[0]
+        self.positions[topic].append(holder)
+        text = f"  - topic: {topic}\n    claim: >-\n{fold(self.text(80, 220), 6)}"
+        needs_source = False
+        if rng.random() < 0.5:
+            text += f"    quote: {self.sentence(4, 10)[:-1].lower()}\n"
+            needs_source = True
+        if rng.random() < 0.3:
+            text += "    estimate:\n" + self.quantity("      ")
+            needs_source = True
+        if rng.random() < 0.6:
+            text += f"    date: {self.partial_date()}\n"
+        if needs_source or rng.random() < 0.5:
+            text += f"    source: {self.pick('sources')[0]}\n"
+        return text
+
+    # -- the kinds -------------------------------------------------------------------------
+    def organization(self, record_id: str) -> str:
+        rng = self.rng
+        text = (f"name: {self.names[record_id]}\ntype: {rng.choice(ORG_TYPES)}\n"
+                f"website: https://www.{record_id}.example.org/\nfounded: {rng.randint(1950, 2024)}\n"
+                f"headquarters: {rng.choice(['London', 'San Francisco', 'Paris', 'Tokyo', 'Berlin', 'Toronto'])}, "
+                f"{rng.choice(['United Kingdom', 'United States', 'France', 'Japan', 'Germany', 'Canada'])}\n")
+        if rng.random() < 0.15:
+            text += f"parent: {self.pick('organizations', exclude=record_id)[0]}\n"
+        if rng.random() < 0.2:
+            text += "positions:\n" + self.position(record_id)
+        return text + self.common(record_id, "organizations")
+
+    def expert(self, record_id: str) -> str:
+        rng = self.rng
+        text = (f"name: {self.names[record_id]}\naffiliation: {self.pick('organizations')[0]}\n"
+                f"role: {rng.choice(['Professor of computer science', 'Research scientist', 'Policy director', 'Founder and chief scientist'])}\n"
+                f"url: https://people.example.org/{record_id}\npositions:\n")
+        text += "".join(self.position(record_id) for _ in range(rng.randint(1, 3)))
+        return text + self.common(record_id, "experts")
+
+    def system(self, record_id: str) -> str:
+        rng = self.rng
+        text = (f"name: {self.names[record_id]}\ndeveloper: {self.pick('organizations')[0]}\n"
+                f"announced: {self.partial_date()}\ncapability: {self.text(50, 110)}\n"
+                f"achievement: >-\n{fold(self.text(120, 280))}")
+        if rng.random() < 0.7:
+            text += f"significance: >-\n{fold(self.text(80, 200))}"
+        if rng.random() < 0.5:
+            text += f"limitations: >-\n{fold(self.text(100, 220))}"
+        text += f"url: https://models.example.org/{record_id}\ntopics: [{', '.join(self.pick('topics', rng.randint(1, 2)))}]\n"
+        return text + self.common(record_id, "systems")
+
+    def risk(self, record_id: str) -> str:
+        rng = self.rng
+        low = rng.randint(1, 40)
+        return (f"name: {self.names[record_id]}\ndescription: >-\n{fold(self.text(150, 300))}"
+                f"evidence: >-\n{fold(self.text(150, 300))}severity: {rng.choice(SEVERITIES)}\n"
+                f"likelihood: {{level: {rng.choice(LEVELS)}, low: {low}, high: {low + rng.randint(5, 50)}}}\n"
+                f"topics: [{', '.join(self.pick('topics', rng.randint(1, 2)))}]\n"
+                + self.common(record_id, "risks"))
+
+    def metric(self, record_id: str) -> str:
+        return (f"name: {self.names[record_id]}\nestimate:\n{self.quantity('  ')}as_of: {self.partial_date()}\n"
+                f"source: {self.pick('sources')[0]}\nimplication: >-\n{fold(self.text(100, 220))}"
+                f"measures: {self.any_other(record_id)[0]}\ntopics: [{self.pick('topics')[0]}]\n"
+                + self.common(record_id, "metrics"))
+
+    def response(self, record_id: str) -> str:
+        rng = self.rng
+        text = (f"name: {self.names[record_id]}\nmechanism: {self.text(50, 120)}\n"
+                f"current_status: {self.text(40, 90)}\neffectiveness: {rng.choice(EFFECTIVENESS)}\n")
+        if rng.random() < 0.4:
+            text += f"effectiveness_note: {self.text(40, 100)}\n"
+        text += (f"addresses: [{', '.join(self.pick('risks', rng.randint(1, 3)))}]\n"
+                 f"organizations: [{', '.join(self.pick('organizations', rng.randint(1, 2)))}]\n"
+                 f"topics: [{self.pick('topics')[0]}]\n")
+        return text + self.common(record_id, "responses")
+
+    def source(self, record_id: str) -> str:
+        rng = self.rng
+        authors = ", ".join(f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 4)))
+        return (f"name: {self.names[record_id]}\ntitle: {self.text(40, 110)[:-1]}\n"
+                f"kind: {rng.choice(SOURCE_KINDS)}\nauthors: [{authors}]\nyear: {rng.randint(1995, 2025)}\n"
+                f"publisher: {rng.choice(['arXiv', 'Nature', 'RAND', 'NeurIPS', 'ICML', 'Epoch AI'])}\n"
+                f"organization: {self.pick('organizations')[0]}\nurl: https://papers.example.org/{record_id}\n"
+                + self.common(record_id, "sources"))
+
+    def topic(self, record_id: str) -> str:
+        """A topic page: front matter with every kind of table and 1-2 diagrams, then prose."""
+        rng = self.rng
+        holders = list(dict.fromkeys(self.positions[record_id]))[:6]
+        featured = {"systems": self.pick("systems", rng.randint(3, 8)),
+                    "risks": self.pick("risks", rng.randint(3, 6)),
+                    "metrics": self.pick("metrics", rng.randint(2, 6)),
+                    "responses": self.pick("responses", rng.randint(2, 6))}
+        if holders:
+            featured = {"positions": holders, **featured}
+        lines = [f"title: {self.names[record_id]}", f"entity_type: {rng.choice(ENTITY_TYPES)}",
+                 f"safety_relevance: {rng.choice(RELEVANCE)}", f"current_status: {self.text(30, 70)}",
+                 f"related: [{', '.join(self.any_other(record_id, rng.randint(2, 4)))}]", "featured:"]
+        lines += [f"  {name}: [{', '.join(ids)}]" for name, ids in featured.items()]
+        lines.append("assessment:")
+        for dimension in rng.sample(["Severity", "Likelihood", "Timeline", "Trend", "Controllability",
+                                     "Tractability"], rng.randint(4, 5)):
+            lines.append(f"  - dimension: {dimension}\n    rating: {rng.choice(['High', 'Medium', 'Low', 'Uncertain (30-70%)', 'Accelerating'])}\n"
+                         f"    note: >-\n{fold(self.text(80, 200), 6)}".rstrip("\n"))
+            if rng.random() < 0.5:
+                lines.append(f"    source: {self.pick('sources')[0]}")
+        lines.append("milestones:")
+        for _ in range(rng.randint(3, 5)):
+            year = rng.randint(2026, 2035)
+            lines.append(f"  - milestone: {self.text(30, 70)}\n    conservative: {year + 5}-{year + 10}\n"
+                         f"    median: {year + 2}-{year + 5}\n    aggressive: {year}-{year + 2}\n"
+                         f"    dependencies: {self.text(30, 70)}")
+        lines.append("scenarios:")
+        for name in ("Slow", "Moderate", "Fast"):
+            low = rng.randint(5, 40)
+            lines.append(f"  - name: {name} takeoff\n    duration: {rng.choice(['Decades', 'Years', 'Months', 'Days to weeks'])}\n"
+                         f"    probability: {{low: {low}, high: {low + rng.randint(5, 20)}}}\n"
+                         f"    characteristics: {self.text(40, 100)}")
+        if rng.random() < 0.6:
+            lines.append("counter_evidence:")
+            for _ in range(rng.randint(2, 4)):
+                lines.append(f"  - observation: {self.text(30, 60)}\n    data: >-\n{fold(self.text(60, 160), 6)}"
+                             f"    implication: {self.text(40, 100)}".rstrip("\n"))
+                if rng.random() < 0.5:
+                    lines.append(f"    source: {self.pick('sources')[0]}")
+        lines.append("tables:\n  comparison:\n    title: Benchmark results compared\n"
+                     "    columns: [Benchmark, Systems, Humans, Notes]\n    rows:")
+        for _ in range(rng.randint(3, 6)):
+            lines.append(f'      - ["{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)}", "{rng.randint(10, 99)}.{rng.randint(0, 9)}", '
+                         f'"{rng.randint(10, 99)}.{rng.randint(0, 9)}", "{self.sentence(4, 9)[:-1]}"]')
+        lines.append(f"    source: {self.pick('sources')[0]}")
+        diagram_names = ["feedback-loop", "progression"][: rng.randint(1, 2)]
+        lines.append("diagrams:")
+        for name in diagram_names:
+            lines.append(f"  {name}:\n    title: {self.text(20, 50)[:-1]}\n    mermaid: |\n{self.mermaid()}"
+                         f"    caption: >-\n{fold(self.text(60, 160), 6)}".rstrip("\n"))
+        lines.append(self.common(record_id, "topics", sources=(5, 20)).rstrip("\n"))
+        directives = ["table:assessment", *(f"table:{name}" for name in featured), "table:milestones",
+                      "table:scenarios", "table:comparison", *(f"diagram:{n}" for n in diagram_names)]
+        if any(line.startswith("counter_evidence:") for line in lines):
+            directives.append("table:counter-evidence")
+        return "---\n" + "\n".join(lines) + "\n---\n" + self.prose(record_id, directives)
+
+    def mermaid(self) -> str:
+        rng = self.rng
+        nodes = [f'N{n}["{self.sentence(2, 5)[:-1]}"]' for n in range(rng.randint(5, 9))]
+        shape = rng.choice(["TD", "LR"])
+        out = [f"      flowchart {shape}"]
+        for n in range(1, len(nodes)):
+            parent = rng.randrange(n)
+            edge = f'-->|"{rng.choice(WORDS)}"|' if rng.random() < 0.4 else "-->"
+            out.append(f"          {nodes[parent] if n == 1 else f'N{parent}'} {edge} {nodes[n]}")
+        return "\n".join(out) + "\n"
+
+    def prose(self, record_id: str, directives: list[str]) -> str:
+        """Sections of paragraphs with [[id]] links, external links, a list, and every table and
+        diagram placed once; 1,000-3,000 words, like the real topic pages."""
+        rng = self.rng
+        sections = ["Overview", "Current state", "Evidence", "Mechanisms", "Safety implications",
+                    "Debate", "Governance", "Open questions"][: rng.randint(5, 8)]
+        slots = {index: [] for index in range(len(sections))}
+        for directive in directives:
+            slots[rng.randrange(len(sections))].append(directive)
+        out = []
+        for index, heading in enumerate(sections):
+            out.append(f"## {heading}\n")
+            for _ in range(rng.randint(2, 4)):
+                out.append(self.paragraph(record_id) + "\n")
+            if rng.random() < 0.3:
+                out.append("\n".join(f"- {self.sentence(6, 14)}" for _ in range(rng.randint(3, 5))) + "\n")
+            for directive in slots[index]:
+                out.append(f"[[{directive}]]\n")
+                out.append(self.paragraph(record_id) + "\n")
+        return "\n".join(out)
+
+    def paragraph(self, record_id: str) -> str:
+        rng = self.rng
+        sentences = []
+        for _ in range(rng.randint(3, 6)):
+            sentence = self.sentence(12, 26)
+            roll = rng.random()
+            if roll < 0.45:
+                target = self.any_other(record_id)[0]
+                link = f"[[{target}]]" if rng.random() < 0.6 else f"[[{target}|{self.names[target].lower()}]]"
+                words = sentence.split(" ")
+                words.insert(rng.randint(1, len(words) - 1), link)
+                sentence = " ".join(words)
+            elif roll < 0.52:
+                sentence = sentence[:-1] + f" ([{rng.choice(WORDS)} report](https://example.org/{rng.randint(1, 10 ** 6)}))."
+            sentences.append(sentence)
+        return " ".join(sentences)
+
+
+def fold(text: str, indent: int = 2) -> str:
+    """A folded block scalar's lines (the text wrapped at about 96 columns), newline-ended."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + len(word) + 1 > 96:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "".join(" " * indent + part + "\n" for part in lines)
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    total, out = 0.0, []
+    for weight in weights:
+        total += weight
+        out.append(total)
+    return out
+
+
+def plan_counts(total: int) -> dict[str, int]:
+    counts = {"topics": max(1, round(total / RECORDS_PER_TOPIC))}
+    for kind, share in SHARES.items():
+        counts[kind] = max(2, total * share // 100)
+    counts["sources"] = max(2, total - sum(counts.values()))
+    return counts
+
+
+def write_records(content: Path, total: int, seed: int) -> dict[str, int]:
+    """Write the synthetic base under ``content``; returns the count per kind."""
+    from generator.kinds import KINDS
+
+    synth = Synth(total, seed)
+    makers = {"organizations": synth.organization, "experts": synth.expert, "systems": synth.system,
+              "risks": synth.risk, "metrics": synth.metric, "responses": synth.response,
+              "sources": synth.source, "topics": synth.topic}
+    # Topics last: their featured positions are the holders that took a position on them.
+    for kind in ("organizations", "experts", "systems", "risks", "metrics", "responses", "sources", "topics"):
+        folder = content / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        for record_id in synth.ids[kind]:
+            body = makers[kind](record_id)
+            if KINDS[kind].markdown:
+                text = body.replace("---\n", f"---\nid: {record_id}\n", 1)
+            else:
+                text = (f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json\n"
+                        f"id: {record_id}\n{body}")
+            (folder / f"{record_id}{KINDS[kind].suffix}").write_text(text, encoding="utf-8")
+    return synth.counts
+
+
+def make_project(folder: Path, total: int, seed: int, code: Path = REPO) -> dict:
+    """A project folder like the repository: mkdocs.yml, a symlink to generator/, content/.
+
+    ``code`` holds the mkdocs.yml and generator/ to use: the repository, or a snapshot of it
+    (--snapshot) so that edits made while a long benchmark runs do not change what it measures.
+    """
+    if folder.exists():
+        if not (folder / PROJECT_MARK).exists():
+            raise SystemExit(f"{folder} exists and was not made by this script; choose another --keep folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / PROJECT_MARK).write_text("made by scripts/benchmark.py; safe to delete\n")
+    shutil.copy(code / "mkdocs.yml", folder / "mkdocs.yml")
+    (folder / "generator").symlink_to(code / "generator")
+    start = time.perf_counter()
+    counts = write_records(folder / "content", total, seed)
+    return {"counts": counts, "synth_seconds": round(time.perf_counter() - start, 3)}
+
+
+# ============================================================================ the worker
+
+
+def bare_parse(root: Path) -> int:
+    """Every record file through yaml.load(CSafeLoader); topics: their front matter only.
+    (As scripts/bench_validate.py measures it.)"""
+    import yaml
+
+    from generator.load import split_front_matter
+
+    count = 0
+    for path in sorted(root.rglob("*.*")):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".md":
+            text = split_front_matter(text)[0]
+        yaml.load(text, Loader=yaml.CSafeLoader)
+        count += 1
+    return count
+
+
+class _LogCounter(logging.Handler):
+    """Counts what the build logs, by top-level logger and level; keeps the warnings' text."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.counts: Counter = Counter()
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.counts[f"{record.name.split('.')[0]}:{record.levelname}"] += 1
+        if record.levelno >= logging.WARNING and len(self.warnings) < 20:
+            self.warnings.append(f"{record.name}: {record.getMessage()[:600]}")
+
+
+def _install_log_counter() -> _LogCounter:
+    counter = _LogCounter()
+    root = logging.getLogger()
+    root.addHandler(counter)
+    root.setLevel(logging.INFO)
+    return counter
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of the children it has reaped (Pagefind, Chromium)."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _memory() -> dict:
+    """This process's resident memory now and its high-water mark so far (Linux), in bytes."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out["rss" if line.startswith("VmRSS") else "hwm"] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+class _Spans:
+    """Wraps functions that build_site() calls to time them in wall and CPU seconds."""
+
+    def __init__(self):
+        self.spans: dict[str, dict] = {}
+        self.results: dict[str, object] = {}
+
+    def wrap(self, module, name: str, label: str) -> None:
+        original = getattr(module, name)
+
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), _cpu()
+            try:
+                result = original(*args, **kwargs)
+                self.results[label] = result
+                return result
+            finally:
+                self.spans[label] = {"wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, **_memory()}
+
+        setattr(module, name, timed)
+
+
+def run_build(config: Path, site_dir: Path | None = None) -> dict:
+    """One build_site() with wall/CPU of its parts; returns its summary and spans."""
+    import mkdocs.commands.build as mkdocs_build
+
+    import generator.build as gb
+
+    spans = _Spans()
+    wrapped = [(gb, "generate", "generate"), (gb, "publish_data", "export"), (gb, "index_search", "search"),
+               (mkdocs_build, "build", "mkdocs")]
+    wrapped = [(module, name, label) for module, name, label in wrapped if hasattr(module, name)]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in wrapped]
+    for module, name, label in wrapped:
+        spans.wrap(module, name, label)
+    wall, cpu = time.perf_counter(), _cpu()
+    try:
+        result = gb.build_site(config, site_dir)
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    generated = spans.results.get("generate")
+    return {
+        "ok": result.ok,
+        "errors": [d.as_text() for d in result.diagnostics if d.severity == "error"][:10],
+        "warnings": sum(d.severity == "warning" for d in result.diagnostics),
+        "summary": result.summary,
+        "wall": wall, "cpu": cpu,
+        "spans": spans.spans,
+        "written": list(getattr(generated, "written", []) or []),
+    }
+
+
+def site_stats(site: Path) -> dict:
+    files = [p for p in site.rglob("*") if p.is_file()]
+    sizes = {p.relative_to(site).as_posix(): p.stat().st_size for p in files}
+    html = {k: v for k, v in sizes.items() if k.endswith(".html")}
+    largest = max(html, key=html.get) if html else ""
+    by_top = Counter()
+    for name, size in sizes.items():
+        top = name.split("/")[0] if "/" in name else "(root)"
+        by_top["html" if name.endswith(".html") else top] += size
+    index = site / "search" / "search_index.json"
+    pagefind = {k: v for k, v in sizes.items() if k.startswith("pagefind/")}
+    return {
+        "bytes": sum(sizes.values()), "files": len(sizes), "html_files": len(html),
+        "html_bytes": sum(html.values()), "largest_page": largest, "largest_page_bytes": html.get(largest, 0),
+        "largest_pages": sorted(html.items(), key=lambda item: -item[1])[:5],
+        "search_index_bytes": index.stat().st_size if index.exists() else None,  # Material's lunr index
+        "pagefind_bytes": sum(pagefind.values()) if pagefind else None, "pagefind_files": len(pagefind),
+        "data_bytes": by_top.get("data", 0), "assets_bytes": by_top.get("assets", 0),
+        "by_folder": dict(by_top.most_common()),
+    }
+
+
+# -- what a reader downloads ----------------------------------------------------------------
+
+_FETCHED_RELS = {"stylesheet", "icon", "shortcut", "preload", "modulepreload", "manifest", "apple-touch-icon"}
+_CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls: list[str] = []
+        self.config: str = ""
+        self._in_config = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag == "link" and attributes.get("href"):
+            if set((attributes.get("rel") or "").lower().split()) & _FETCHED_RELS:
+                self.urls.append(attributes["href"])
+        elif tag in ("script", "img", "source", "iframe") and attributes.get("src"):
+            self.urls.append(attributes["src"])
+        self._in_config = tag == "script" and attributes.get("id") == "__config"
+
+    def handle_data(self, data):
+        if self._in_config:
+            self.config += data
+
+    def handle_endtag(self, tag):
+        self._in_config = False
+
+
+def _local(site: Path, page: str, url: str) -> str | None:
+    """The site-relative path of a same-site URL referenced from ``page``, or None."""
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or url.startswith(("data:", "#")) or not parts.path:
+        return None
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(page), parts.path))
+    return joined if (site / joined).is_file() else None
+
+
+def _gz(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), 6))
+
+
+def page_weight(site: Path, page: str) -> dict:
+    """The HTML of ``page`` plus every same-site stylesheet, script, image and font it pulls in."""
+    parser = _References()
+    parser.feed((site / page).read_text(encoding="utf-8"))
+    assets: dict[str, None] = {}
+    missing = []
+    for url in parser.urls:
+        local = _local(site, page, url)
+        if local:
+            assets[local] = None
+        elif not urlsplit(url).scheme and not url.startswith("data:"):
+            missing.append(url)
+    for css in [a for a in assets if a.endswith(".css")]:
+        for url in _CSS_URL.findall((site / css).read_text(encoding="utf-8", errors="replace")):
+            local = _local(site, css, url)
+            if local:
+                assets[local] = None
+    html_bytes = (site / page).stat().st_size
+    asset_bytes = {a: (site / a).stat().st_size for a in assets}
+    result = {
+        "page": page, "html_bytes": html_bytes, "html_gzip": _gz(site / page),
+        "requests": 1 + len(assets), "total_bytes": html_bytes + sum(asset_bytes.values()),
+        "total_gzip": _gz(site / page) + sum(_gz(site / a) for a in assets),
+        "assets": sorted(asset_bytes.items(), key=lambda item: -item[1]),
+        "unresolved": missing,
+    }
+    # Material's lunr search (when the search plugin is on): a worker script named in the page's
+    # __config, fed the whole search_index.json, which Material requests on every page load.
+    try:
+        worker = json.loads(parser.config or "{}").get("search")
+    except ValueError:
+        worker = None
+    index = site / "search" / "search_index.json"
+    if worker and _local(site, page, worker) and index.exists():
+        worker = _local(site, page, worker)
+        result["lunr_search"] = {"worker": worker, "worker_bytes": (site / worker).stat().st_size,
+                                 "index_bytes": index.stat().st_size, "index_gzip": _gz(index)}
+    return result
+
+
+def first_search(site: Path, shown: int = 5) -> dict | None:
+    """What a first search costs a reader, estimated from the files.
+
+    Pagefind (site/pagefind/): the search page and its assets, then Pagefind's UI script and
+    stylesheet, its loader, entry file, WebAssembly and metadata, one index chunk per query word
+    (the largest counted) and one fragment per result shown (``shown`` of average size). Material's
+    lunr search: its worker and the whole search_index.json.
+    """
+    folder = site / "pagefind"
+    if folder.is_dir():
+        fixed = [p for p in folder.iterdir() if p.is_file() and (
+            p.name in ("pagefind-ui.js", "pagefind-ui.css", "pagefind.js", "pagefind-entry.json")
+            or p.name.endswith(".pf_meta") or p.name == "wasm.en.pagefind")]
+        chunks = [p.stat().st_size for p in (folder / "index").glob("*")] or [0]
+        fragments = [p.stat().st_size for p in (folder / "fragment").glob("*")] or [0]
+        page = page_weight(site, "search.html") if (site / "search.html").exists() else None
+        fixed_bytes = sum(p.stat().st_size for p in fixed)
+        query_bytes = max(chunks) + shown * round(statistics.mean(fragments))
+        return {"engine": "pagefind", "search_page": page["page"] if page else None,
+                "search_page_bytes": page["total_bytes"] if page else 0,
+                "search_page_requests": page["requests"] if page else 0,
+                "pagefind_fixed_bytes": fixed_bytes, "pagefind_fixed_files": sorted(p.name for p in fixed),
+                "index_chunks": len(chunks), "index_chunk_max": max(chunks),
+                "index_chunk_mean": round(statistics.mean(chunks)),
+                "fragments": len(fragments), "fragment_mean": round(statistics.mean(fragments)),
+                "query_bytes": query_bytes,
+                "pagefind_bytes": fixed_bytes + query_bytes,
+                "total_bytes": (page["total_bytes"] if page else 0) + fixed_bytes + query_bytes}
+    index = site / "search" / "search_index.json"
+    if index.exists():
+        workers = sorted((site / "assets" / "javascripts" / "workers").glob("search.*.min.js"))
+        worker_bytes = workers[0].stat().st_size if workers else 0
+        return {"engine": "lunr", "index_bytes": index.stat().st_size, "index_gzip": _gz(index),
+                "worker_bytes": worker_bytes, "total_bytes": index.stat().st_size + worker_bytes}
+    return None
+
+
+def reader_pages(site: Path) -> dict:
+    topics = [p for p in (site / "topics").glob("*.html") if p.name != "index.html"]
+    records = sorted((p for p in (site / "systems").glob("*.html") if p.name != "index.html"),
+                     key=lambda p: (p.stat().st_size, p.name))
+    out = {}
+    if topics:
+        largest = max(topics, key=lambda p: (p.stat().st_size, p.name))
+        out["topic"] = page_weight(site, largest.relative_to(site).as_posix())
+    if records:
+        median = records[len(records) // 2]
+        out["record"] = page_weight(site, median.relative_to(site).as_posix())
+    out["first_search"] = first_search(site)
+    return out
+
+
+def browser_readers(site: Path, pages: list[str], query: str = "risk") -> dict:
+    """Load pages in Debian's Chromium from a local HTTP server, each with an empty cache, and
+    record every finished request (workers included): what a first visit really transfers.
+    With Pagefind, also load search.html?q=QUERY, where the header's search box leads."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    visits = list(pages)
+    if (site / "search.html").exists() and (site / "pagefind").is_dir():
+        visits.append(f"search.html?q={query}")
+    out = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                for visit in visits:
+                    context = browser.new_context()
+                    finished: list = []
+                    context.on("requestfinished", lambda request, finished=finished: finished.append(request))
+                    page = context.new_page()
+                    page.goto(base + visit, wait_until="networkidle", timeout=180_000)
+                    page.wait_for_timeout(1500)
+                    page.wait_for_load_state("networkidle")
+                    fetched = {}
+                    for request in finished:
+                        try:
+                            size = request.sizes()["responseBodySize"]
+                        except Exception:  # aborted or redirected
+                            size = 0
+                        fetched[request.url[len(base):]] = size
+                    entry = {"requests": len(fetched), "bytes": sum(fetched.values()),
+                             "largest": sorted(fetched.items(), key=lambda item: -item[1])[:10]}
+                    if visit.startswith("search.html"):
+                        pagefind = {k: v for k, v in fetched.items() if k.startswith("pagefind/")}
+                        entry.update(results_shown=page.locator(".pagefind-ui__result").count(),
+                                     pagefind_requests=len(pagefind), pagefind_bytes=sum(pagefind.values()))
+                    out[visit] = entry
+                    context.close()
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+    return out
+
+
+# -- profiles ----------------------------------------------------------------------------------
+
+
+def profile_stage(stage: str, content: Path, top: int = 25) -> str:
+    """cProfile of one generator stage, run again on the same base (its inputs computed first)."""
+    import datetime as dt
+
+    from generator import diagrams, link, load, render, score, validate
+    from generator.build import write_changed
+
+    today = dt.date.fromisoformat(TODAY)
+    documents, _ = load.load(content)
+    calls = {"load": lambda: load.load(content)}
+    if stage != "load":
+        entries, _ = validate.validate(documents)
+        calls["validate"] = lambda: validate.validate(documents)
+        graph, _ = link.link(entries)
+        calls["link"] = lambda: link.link(entries)
+        assessments = score.assess(graph, today)
+        calls["score"] = lambda: score.assess(graph, today)
+        calls["render"] = lambda: render.render(graph, assessments, today)
+        if stage in ("diagrams", "write"):
+            pages = {p: page.markdown for p, page in render.render(graph, assessments, today).pages.items()}
+            scratch = Path(tempfile.mkdtemp(prefix="kb-bench-profile-"))
+            calls["diagrams"] = lambda: diagrams.draw(pages, scratch / "diagrams")
+            calls["write"] = lambda: write_changed(scratch / "docs", pages)
+    profiler = cProfile.Profile()
+    profiler.runcall(calls[stage])
+    return _stats_text(profiler, top)
+
+
+def profile_mkdocs(config: Path, top: int = 30) -> str:
+    """cProfile of one MkDocs build of the pages generate() left in build/docs."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    staging = Path(tempfile.mkdtemp(prefix="kb-bench-site-"))
+    settings = load_config(str(config), site_dir=str(staging))
+    settings.extra["kb_pregenerated"] = True
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(build, settings)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return _stats_text(profiler, top)
+
+
+def _stats_text(profiler: cProfile.Profile, top: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return re.sub(r"\n{3,}", "\n\n", out.getvalue())
+
+
+# -- the worker's run ------------------------------------------------------------------------
+
+
+def worker(args) -> int:
+    project = Path(args.worker).resolve()
+    sys.path.insert(0, str(project))  # import the project's generator/ (the repository's, or a snapshot)
+    os.chdir(project)
+    os.environ["KB_TODAY"] = TODAY
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    if args.diagrams == "client":
+        os.environ["KB_DIAGRAMS"] = "client"
+    else:
+        os.environ.pop("KB_DIAGRAMS", None)  # auto: drawn in Chromium when it is there
+    logs = _install_log_counter()
+    out: dict = {"load_average": os.getloadavg(), "diagrams_mode": args.diagrams}
+    content = project / "content"
+    config = project / args.config
+
+    if args.mode == "mkdocs-only":  # --compare-mermaid2: one build, timed
+        build = run_build(config, project / f"site-{Path(args.config).stem}")
+        out["build"] = build
+        out["logs"] = dict(logs.counts)
+        out["log_warnings"] = logs.warnings
+        Path(args.out).write_text(json.dumps(out, indent=1, default=str))
+        return 0
+
+    first = run_build(config)
+    out["peak_rss_after_build"] = _self_maxrss()
+    out["build"] = first
+    out["logs_first_build"] = dict(logs.counts)
+    out["log_warnings"] = list(logs.warnings)
+    if not first["ok"]:
+        Path(args.out).write_text(json.dumps(out, indent=1, default=str))
+        return 1
+    site = project / "site"
+    out["site"] = site_stats(site)
+    out["readers"] = reader_pages(site)
+    drawn = project / "build" / "diagrams"
+    out["diagram_svgs"] = len(list(drawn.glob("*.svg"))) if drawn.exists() else 0
+    # Pages that make the reader's browser download Mermaid (a script tag naming the vendored file).
+    out["client_diagram_pages"] = sum(b"vendor/mermaid-" in p.read_bytes() for p in site.rglob("*.html"))
+
+    # Validation against the bare parse: interleaved, best of --repeat, wall and CPU. Each run
+    # starts from a collected heap and nothing big stays alive between runs, so neither side pays
+    # for the other's garbage (the check result is reduced to its figures at once).
+    import gc
+
+    from generator import pipeline
+
+    def check_figures(root: Path) -> dict:
+        checked = pipeline.check(root)
+        return {"check_stages": checked.timings, "records": len(checked.entries),
+                "edges": sum(len(edges) for edges in checked.graph.outgoing.values()),
+                "errors": sum(d.severity == "error" for d in checked.diagnostics),
+                "warnings": sum(d.severity == "warning" for d in checked.diagnostics),
+                "first_diagnostics": [d.as_text() for d in checked.diagnostics[:5]]}
+
+    bare_parse(content)  # the file cache is warm for both
+    best = {"parse": [float("inf")] * 2, "check": [float("inf")] * 2}
+    figures: dict = {}
+    for _ in range(args.repeat):
+        for name, function in (("parse", bare_parse), ("check", check_figures)):
+            gc.collect()
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = function(content)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if name == "check" and wall < best["check"][0]:
+                figures = result
+            best[name] = [min(best[name][0], wall), min(best[name][1], cpu)]
+            del result
+    gc.collect()
+    out["validation"] = {"parse_wall": best["parse"][0], "parse_cpu": best["parse"][1],
+                         "check_wall": best["check"][0], "check_cpu": best["check"][1], **figures}
+
+    # Incremental: one record's summary changes; generate() writes what changed, MkDocs reruns.
+    edited = sorted((content / "systems").glob("*.yaml"))[0]
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("summary: >-\n", "summary: >-\n  Edited for the incremental benchmark.\n", 1),
+                      encoding="utf-8")
+    second = run_build(config)
+    out["incremental"] = {"edited": edited.relative_to(project).as_posix(), "ok": second["ok"],
+                          "written": len(second["written"]), "written_files": second["written"][:40],
+                          "wall": second["wall"], "cpu": second["cpu"], "spans": second["spans"],
+                          "stages": (second["summary"] or {}).get("stages", {})}
+
+    if args.browser:
+        pages = [out["readers"][key]["page"] for key in ("topic", "record") if out["readers"].get(key)]
+        try:
+            out["browser"] = browser_readers(site, pages)
+        except Exception as exc:  # no Chromium or Playwright: say so, do not fail the benchmark
+            out["browser"] = {"error": f"{type(exc).__name__}: {exc}"}
+    if args.profile:
+        stages = first["summary"]["stages"]
+        candidates = [s for s in GENERATOR_STAGES if s in stages and not (s == "diagrams" and args.diagrams == "build")]
+        slowest = max(candidates, key=lambda s: stages[s])
+        out["profile"] = {"stage": slowest, "text": profile_stage(slowest, content)}
+    if args.profile_mkdocs:
+        out["profile_mkdocs"] = profile_mkdocs(config)
+    out["logs_total"] = dict(logs.counts)
+    Path(args.out).write_text(json.dumps(out, indent=1, default=str))
+    return 0
+
+
+def _self_maxrss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# ============================================================================ the parent
+
+
+def spawn_worker(project: Path, out: Path, diagrams: str, extra: list[str], log: Path) -> tuple[int, int, float]:
+    """Run one worker in a fresh process; (exit code, its peak RSS in bytes, wall seconds)."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(project), "--out", str(out),
+               "--diagrams", diagrams, *extra]
+    start = time.perf_counter()
+    with open(log, "w") as handle:
+        process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, cwd=project)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in KiB on Linux: the largest resident set of the worker (or a child it reaped).
+    return process.returncode, usage.ru_maxrss * 1024, time.perf_counter() - start
+
+
+def measure_size(total: int, args, base: Path) -> dict:
+    project = base / f"kb-{total}-{args.diagrams}"
+    note(f"{total:,} records: writing the synthetic base into {project}")
+    made = make_project(project, total, args.seed, args.code)
+    note(f"{total:,} records: {sum(made['counts'].values()):,} files in {made['synth_seconds']:.1f} s; "
+         f"building (diagrams: {args.diagrams}) in a fresh process ...")
+    out = project / "benchmark-result.json"
+    extra = ["--repeat", str(args.repeat)]
+    extra += ["--profile"] if args.profile else []
+    extra += ["--profile-mkdocs"] if args.profile_mkdocs else []
+    extra += ["--browser"] if args.browser else []
+    code, peak, seconds = spawn_worker(project, out, args.diagrams, extra, project / "benchmark-worker.log")
+    result = json.loads(out.read_text()) if out.exists() else {}
+    result.update(records=total, counts=made["counts"], synth_seconds=made["synth_seconds"],
+                  worker_exit=code, peak_rss=peak, worker_seconds=seconds, project=str(project))
+    if code != 0:
+        tail = (project / "benchmark-worker.log").read_text(errors="replace")[-3000:]
+        note(f"{total:,} records: the worker failed (exit {code}):\n{tail}")
+        if result.get("build", {}).get("errors"):
+            note("\n".join(result["build"]["errors"]))
+    else:
+        note(f"{total:,} records: done in {seconds:.0f} s")
+    return result
+
+
+def compare_mermaid2(args, base: Path) -> dict:
+    """The same base built with our fence and with the mkdocs-mermaid2 plugin (KB_DIAGRAMS=client)."""
+    total = args.compare_records
+    project = base / f"kb-{total}-mermaid2"
+    note(f"mermaid2 comparison: writing {total:,} records into {project}")
+    make_project(project, total, args.seed, args.code)
+    ours = (project / "mkdocs.yml").read_text()
+    fence = ("        - name: mermaid\n          class: kb-mermaid\n"
+             "          format: !!python/name:pymdownx.superfences.fence_code_format\n")
+    plugin_fence = ("        - name: mermaid\n          class: mermaid\n"
+                    "          format: !!python/name:mermaid2.fence_mermaid_custom\n")
+    local_js = "assets/vendor/" + _vendored_mermaid()
+
+    def with_plugin(entry: str) -> str:
+        """mkdocs.yml with ``entry`` added to its plugins and the plugin's fence for Mermaid."""
+        if "plugins: []\n" in ours:
+            text = ours.replace("plugins: []\n", "plugins:\n" + entry)
+        elif re.search(r"^plugins:\n(  - .*\n)+", ours, re.M):
+            text = re.sub(r"^(plugins:\n(?:  - .*\n)+)", lambda m: m.group(1) + entry, ours, count=1, flags=re.M)
+        else:
+            raise SystemExit("mkdocs.yml has no 'plugins:' list this script can extend; update compare_mermaid2()")
+        if fence not in text:
+            raise SystemExit("mkdocs.yml no longer has the expected Mermaid fence; update compare_mermaid2()")
+        return text.replace(fence, plugin_fence)
+
+    variants = {
+        "ours": ours,
+        "mermaid2": with_plugin("  - mermaid2\n"),
+        "mermaid2-local": with_plugin(f"  - mermaid2:\n      javascript: {local_js}\n"),
+    }
+    results = {"records": total, "variants": {}}
+    for name, text in variants.items():
+        config = project / f"mkdocs-{name}.yml"
+        config.write_text(text)
+        out = project / f"benchmark-{name}.json"
+        note(f"mermaid2 comparison: building with {config.name} ...")
+        code, peak, seconds = spawn_worker(project, out, "client",
+                                           ["--mode", "mkdocs-only", "--config", config.name],
+                                           project / f"benchmark-{name}.log")
+        data = json.loads(out.read_text()) if out.exists() else {}
+        build = data.get("build", {})
+        mkdocs_span = build.get("spans", {}).get("mkdocs", {})
+        mermaid2_info = sum(v for k, v in data.get("logs", {}).items() if k.startswith("mkdocs:INFO"))
+        results["variants"][name] = {
+            "config": config.name, "ok": build.get("ok"), "worker_exit": code,
+            "mkdocs_wall": mkdocs_span.get("wall"), "mkdocs_cpu": mkdocs_span.get("cpu"),
+            "build_wall": build.get("wall"), "peak_rss": peak,
+            "errors": build.get("errors"), "log_warnings": data.get("log_warnings", [])[:5],
+            "logs": data.get("logs", {}), "mkdocs_info_lines": mermaid2_info,
+        }
+        status = "ok" if build.get("ok") else "FAILED: " + "; ".join(build.get("errors") or ["see log"])[:300]
+        note(f"mermaid2 comparison: {name}: {status}")
+    ours_time = results["variants"]["ours"]["mkdocs_wall"]
+    for name in ("mermaid2", "mermaid2-local"):
+        variant = results["variants"][name]
+        if variant["ok"] and ours_time and variant["mkdocs_wall"]:
+            variant["ratio_to_ours"] = variant["mkdocs_wall"] / ours_time
+            variant["cpu_ratio_to_ours"] = variant["mkdocs_cpu"] / results["variants"]["ours"]["mkdocs_cpu"]
+    return results
+
+
+def _revision() -> str:
+    """The commit and how many files differ from it, to tell runs of different code apart."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--", "generator", "mkdocs.yml"], cwd=REPO,
+                                 capture_output=True, text=True, timeout=10).stdout.splitlines()
+        return f"{head}" + (f" + {len(changed)} changed file(s) in generator/ or mkdocs.yml" if changed else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _vendored_mermaid() -> str:
+    found = sorted((REPO / "generator" / "static" / "assets" / "vendor").glob("mermaid-*.min.js"))
+    return found[-1].name if found else "mermaid.min.js"
+
+
+# -- reporting ---------------------------------------------------------------------------------
+
+
+def note(message: str) -> None:
+    print(f"[benchmark] {message}", file=sys.stderr, flush=True)
+
+
+def _s(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _mb(value) -> str:
+    return "-" if value is None else f"{value / 1024 ** 2:.1f} MB"
+
+
+def _kb(value) -> str:
+    return "-" if value is None else f"{value / 1024:.1f} KB"
+
+
+def rows_for(result: dict) -> dict[str, str]:
+    """The table's cells of one size, by row label."""
+    build = result.get("build") or {}
+    stages = (build.get("summary") or {}).get("stages", {})
+    spans = build.get("spans", {})
+    validation = result.get("validation", {})
+    site = result.get("site", {})
+    readers = result.get("readers", {})
+    incremental = result.get("incremental", {})
+    n = result["records"]
+    row: dict[str, str] = {}
+    row["records (files)"] = f"{n:,}"
+    row["pages generated"] = f"{(build.get('summary') or {}).get('pages', 0):,}"
+    row["edges"] = f"{validation.get('edges', 0):,}"
+    row["validation errors / warnings"] = f"{validation.get('errors', '-')} / {validation.get('warnings', '-')}"
+    row["load average at start"] = " ".join(f"{x:.1f}" for x in result.get("load_average", []))
+    row["**parse** (bare CSafeLoader), best s"] = (f"{_s(validation.get('parse_wall'))} "
+                                                  f"(CPU {_s(validation.get('parse_cpu'))})")
+    row["load+validate+link, best s"] = f"{_s(validation.get('check_wall'))} (CPU {_s(validation.get('check_cpu'))})"
+    if validation.get("parse_wall"):
+        row["validation / parse"] = (f"{validation['check_wall'] / validation['parse_wall']:.2f}x "
+                                     f"(CPU {validation['check_cpu'] / validation['parse_cpu']:.2f}x)")
+    for stage in GENERATOR_STAGES:
+        row[f"**{stage}**, s"] = _s(stages.get(stage))
+    generate = spans.get("generate", {})
+    row["generate() total, s"] = f"{_s(generate.get('wall'))} (CPU {_s(generate.get('cpu'))})"
+    for stage in SITE_STAGES:
+        span = spans.get(stage)
+        if span or stage in stages:
+            span = span or {"wall": stages.get(stage)}
+            row[f"**{stage}**, s"] = f"{_s(span.get('wall'))} (CPU {_s(span.get('cpu'))})"
+    row["build total, s"] = f"{_s(build.get('wall'))} (CPU {_s(build.get('cpu'))})"
+    if build.get("wall"):
+        row["build per record, ms"] = f"{build['wall'] / n * 1000:.1f} (CPU {build['cpu'] / n * 1000:.1f})"
+        row["generator share of build"] = f"{generate.get('wall', 0) / build['wall'] * 100:.1f}%"
+    row["peak memory of the build (VmHWM)"] = _mb(result.get("peak_rss_after_build"))
+    marks = [(label, spans[label].get("hwm")) for label in ("generate", "mkdocs", "search", "export")
+             if spans.get(label, {}).get("hwm")]
+    if marks:
+        row["  high-water after generate / mkdocs / ..."] = " / ".join(
+            f"{label} {value / 1024 ** 2:.0f}" for label, value in marks) + " MB"
+    row["peak memory of the worker, rebuild included (wait4)"] = _mb(result.get("peak_rss"))
+    row["site size"] = f"{_mb(site.get('bytes'))} in {site.get('files', 0):,} files"
+    if site.get("bytes"):
+        row["site size per record"] = _kb(site["bytes"] / n)
+        row["  of which HTML / data / assets"] = (f"{_mb(site.get('html_bytes'))} / {_mb(site.get('data_bytes'))} / "
+                                                  f"{_mb(site.get('assets_bytes'))}")
+    row["largest page"] = f"{site.get('largest_page', '-')} ({_kb(site.get('largest_page_bytes'))})"
+    if site.get("pagefind_bytes") is not None:
+        row["search index (pagefind/)"] = f"{_mb(site['pagefind_bytes'])} in {site['pagefind_files']:,} files"
+    if site.get("search_index_bytes") is not None:
+        row["search index (search/search_index.json)"] = _mb(site["search_index_bytes"])
+    for label, key in (("topic page", "topic"), ("record page", "record")):
+        weight = readers.get(key)
+        if weight:
+            row[f"reader: {label}"] = f"{weight['page']}: HTML {_kb(weight['html_bytes'])}"
+            row[f"reader: {label} + assets"] = (f"{_mb(weight['total_bytes'])} in {weight['requests']} requests "
+                                                f"(gzip {_mb(weight['total_gzip'])})")
+    search = readers.get("first_search")
+    if search and search["engine"] == "pagefind":
+        row["reader: first search fetches (estimate)"] = (
+            f"{_mb(search['total_bytes'])}: search page {_kb(search['search_page_bytes'])} + Pagefind "
+            f"{_kb(search['pagefind_fixed_bytes'])} + query {_kb(search['query_bytes'])} "
+            f"({search['index_chunks']} chunks, max {_kb(search['index_chunk_max'])}; "
+            f"{search['fragments']:,} fragments, mean {_kb(search['fragment_mean'])})")
+    elif search:
+        row["reader: first search fetches (estimate)"] = (
+            f"{_mb(search['total_bytes'])} (worker {_kb(search['worker_bytes'])} + index "
+            f"{_mb(search['index_bytes'])}, gzip {_mb(search['index_gzip'])}), on every page load")
+    browser = result.get("browser") or {}
+    for key, label in (("topic", "topic page"), ("record", "record page")):
+        measured = browser.get((readers.get(key) or {}).get("page"))
+        if measured:
+            row[f"Chromium: {label}, first visit"] = f"{_mb(measured['bytes'])} in {measured['requests']} requests"
+    for key, measured in browser.items():
+        if key.startswith("search.html"):
+            row["Chromium: first search"] = (f"{_mb(measured['bytes'])} in {measured['requests']} requests "
+                                             f"(Pagefind {_kb(measured['pagefind_bytes'])} in "
+                                             f"{measured['pagefind_requests']}; {measured['results_shown']} results)")
+    if incremental:
+        row["incremental: files written"] = f"{incremental.get('written', '-')}"
+        row["incremental: rebuild total, s"] = (f"{_s(incremental.get('wall'))} (generate "
+                                                f"{_s(incremental.get('spans', {}).get('generate', {}).get('wall'))}, "
+                                                f"mkdocs {_s(incremental.get('spans', {}).get('mkdocs', {}).get('wall'))})")
+    row["diagrams drawn at build (SVG cache)"] = f"{result.get('diagram_svgs', 0):,}"
+    row["pages that load Mermaid in the browser"] = f"{result.get('client_diagram_pages', 0):,}"
+    logs = result.get("logs_first_build", {})
+    row["log records of one build (INFO / WARNING)"] = (
+        f"{sum(v for k, v in logs.items() if k.endswith(':INFO'))} / "
+        f"{sum(v for k, v in logs.items() if k.endswith(':WARNING'))}")
+    return row
+
+
+def markdown_table(results: list[dict]) -> str:
+    columns = [rows_for(r) for r in results]
+    labels = list(dict.fromkeys(label for column in columns for label in column))
+    head = "| | " + " | ".join(f"{r['records']:,} records" for r in results) + " |"
+    lines = [head, "|---" * (len(results) + 1) + "|"]
+    for label in labels:
+        cells = [column.get(label, "-").replace("|", "\\|") for column in columns]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def checks(results: list[dict]) -> list[dict]:
+    """The targets, each PASS, FAIL or n/a with the figures behind it."""
+    ok = [r for r in results if (r.get("build") or {}).get("ok")]
+    out = []
+
+    def add(name, passed, detail):
+        out.append({"check": name, "result": "n/a" if passed is None else ("PASS" if passed else "FAIL"),
+                     "detail": detail})
+
+    for r in ok:
+        v = r["validation"]
+        ratio = v["check_wall"] / v["parse_wall"]
+        add(f"validation of {r['records']:,} records <= 1.5x bare parse", ratio <= 1.5,
+            f"{v['check_wall']:.3f} s / {v['parse_wall']:.3f} s = {ratio:.2f}x (CPU {v['check_cpu'] / v['parse_cpu']:.2f}x)")
+    if len(ok) >= 2:
+        small, large = min(ok, key=lambda r: r["records"]), max(ok, key=lambda r: r["records"])
+        per = lambda r: r["build"]["wall"] / r["records"]  # noqa: E731
+        cpu_per = lambda r: r["build"]["cpu"] / r["records"]  # noqa: E731
+        ratio = per(large) / per(small)
+        add(f"build per record at {large['records']:,} within 1.3x of {small['records']:,}", ratio <= 1.3,
+            f"{per(large) * 1000:.1f} ms vs {per(small) * 1000:.1f} ms = {ratio:.2f}x "
+            f"(CPU {cpu_per(large) / cpu_per(small):.2f}x)")
+        site = lambda r: r["site"]["bytes"] / r["records"]  # noqa: E731
+        ratio = site(large) / site(small)
+        add(f"site size per record at {large['records']:,} within 1.3x of {small['records']:,}", ratio <= 1.3,
+            f"{site(large) / 1024:.1f} KB vs {site(small) / 1024:.1f} KB = {ratio:.2f}x")
+        page = lambda r: r["site"]["largest_page_bytes"]  # noqa: E731
+        ratio = page(large) / page(small)
+        add(f"largest page at {large['records']:,} within 1.3x of {small['records']:,}", ratio <= 1.3,
+            f"{large['site']['largest_page']} {page(large) / 1024:.0f} KB vs {small['site']['largest_page']} "
+            f"{page(small) / 1024:.0f} KB = {ratio:.2f}x")
+    else:
+        add("scaling (build, site size, largest page per record)", None, "needs two sizes")
+    at_1000 = [r for r in ok if r["records"] == 1000]
+    for r in at_1000:
+        generate = r["build"]["spans"]["generate"]
+        share = generate["wall"] / r["build"]["wall"]
+        add("generator's own stages <= 15% of the build at 1,000", share <= 0.15,
+            f"generate() {generate['wall']:.2f} s of {r['build']['wall']:.2f} s = {share:.1%} "
+            f"(CPU {generate['cpu'] / r['build']['cpu']:.1%}; diagrams {r.get('diagrams_mode')})")
+    if not at_1000:
+        add("generator's own stages <= 15% of the build at 1,000", None, "no 1,000-record run")
+    at_10k = [r for r in results if r["records"] == 10_000]
+    for r in at_10k:
+        peak = r.get("peak_rss_after_build") or r["peak_rss"]
+        add("peak memory < 2 GiB at 10,000", peak < 2 * GIB,
+            f"build {peak / GIB:.2f} GiB; the worker with its second, incremental build in the same process "
+            f"{r['peak_rss'] / GIB:.2f} GiB")
+    if not at_10k:
+        add("peak memory < 2 GiB at 10,000", None, "no 10,000-record run")
+    for r in [r for r in ok if r["records"] == 3300]:
+        add("build of 3,300 records <= 40 s", r["build"]["wall"] <= 40, f"{r['build']['wall']:.1f} s")
+    for r in results:
+        if not (r.get("build") or {}).get("ok"):
+            add(f"build of {r['records']:,} records succeeds", False,
+                "; ".join((r.get("build") or {}).get("errors") or [f"worker exit {r.get('worker_exit')}"])[:500])
+    return out
+
+
+def mermaid2_table(compare: dict) -> str:
+    lines = [f"Diagrams: Material's fence (ours) vs mkdocs-mermaid2, {compare['records']:,} records, KB_DIAGRAMS=client",
+             "", "| config | build | MkDocs wall s | MkDocs CPU s | ratio to ours (wall / CPU) | MkDocs INFO lines | first warning |",
+             "|---|---|---|---|---|---|---|"]
+    for name, v in compare["variants"].items():
+        ratio = (f"{v['ratio_to_ours']:.2f}x / {v['cpu_ratio_to_ours']:.2f}x" if v.get("ratio_to_ours") else "-")
+        status = "ok" if v["ok"] else "FAILED: " + "; ".join(v.get("errors") or ["worker failed"])
+        warning = (v.get("log_warnings") or ["-"])[0]
+        lines.append(f"| {name} ({v['config']}) | {status[:240]} | {_s(v['mkdocs_wall'])} | {_s(v['mkdocs_cpu'])} | "
+                     f"{ratio} | {v['mkdocs_info_lines']} | {warning[:300].replace('|', '/')} |".replace("\n", " "))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, action="append", help="size of the synthetic base; repeatable")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--diagrams", choices=("client", "build"), default="client",
+                        help="KB_DIAGRAMS: client leaves Mermaid to the browser; build draws SVGs in Chromium")
+    parser.add_argument("--keep", type=Path, help="build the projects in this folder and keep them")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the parse/validation comparison (best counts)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the slowest generator stage")
+    parser.add_argument("--profile-mkdocs", action="store_true", help="cProfile one MkDocs build")
+    parser.add_argument("--browser", action="store_true",
+                        help="also load the reader pages in Chromium and record every request")
+    parser.add_argument("--compare-mermaid2", action="store_true",
+                        help="build one base with our Mermaid fence and with the mkdocs-mermaid2 plugin")
+    parser.add_argument("--compare-records", type=int, default=1000)
+    parser.add_argument("--snapshot", action="store_true",
+                        help="copy generator/ and mkdocs.yml once at the start and build every size with that "
+                             "copy, so that edits made meanwhile do not change what is measured")
+    # the worker's own arguments (the parent starts it)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="full", help=argparse.SUPPRESS)
+    parser.add_argument("--config", default="mkdocs.yml", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    if not args.records and not args.compare_mermaid2:
+        parser.error("give --records N (repeatable) and/or --compare-mermaid2")
+
+    base = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="kb-benchmark-"))
+    base.mkdir(parents=True, exist_ok=True)
+    args.code = REPO
+    if args.snapshot:
+        args.code = base / "code-snapshot"
+        if args.code.exists():
+            shutil.rmtree(args.code)
+        shutil.copytree(REPO / "generator", args.code / "generator",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO / "mkdocs.yml", args.code / "mkdocs.yml")
+    report: dict = {"meta": {"python": sys.version.split()[0], "cpus": os.cpu_count(), "seed": args.seed,
+                             "diagrams": args.diagrams, "load_average": os.getloadavg(),
+                             "started": time.strftime("%Y-%m-%d %H:%M:%S"), "code": _revision(),
+                             "snapshot": bool(args.snapshot)}}
+    try:
+        results = [measure_size(total, args, base) for total in sorted(set(args.records or []))]
+        report["sizes"] = results
+        if results:
+            print(f"## Build benchmark (diagrams: {args.diagrams}, seed {args.seed}, {os.cpu_count()} CPUs, "
+                  f"code {report['meta']['code']}{', snapshot' if args.snapshot else ''})\n")
+            print(markdown_table(results))
+            report["checks"] = checks(results)
+            print("\n## Targets\n")
+            for check in report["checks"]:
+                print(f"- {check['result']}: {check['check']}: {check['detail']}")
+            for r in results:
+                if r.get("profile"):
+                    print(f"\n## cProfile of the slowest generator stage at {r['records']:,} records: "
+                          f"{r['profile']['stage']}\n\n```\n{r['profile']['text'][:6000]}\n```")
+                if r.get("profile_mkdocs"):
+                    print(f"\n## cProfile of the MkDocs build at {r['records']:,} records\n\n"
+                          f"```\n{r['profile_mkdocs'][:6000]}\n```")
+                if r.get("browser"):
+                    print(f"\n## Chromium, {r['records']:,} records: a first visit (empty cache), largest requests\n")
+                    print("```")
+                    for visit, measured in r["browser"].items():
+                        if not isinstance(measured, dict):
+                            print(f"{visit}: {measured}")
+                            continue
+                        print(f"{visit}: {measured['requests']} requests, {measured['bytes']:,} bytes")
+                        for url, size in measured["largest"][:6]:
+                            print(f"  {size:>10,}  {url}")
+                    print("```")
+        if args.compare_mermaid2:
+            report["mermaid2"] = compare_mermaid2(args, base)
+            print("\n## " + mermaid2_table(report["mermaid2"]))
+    finally:
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1, default=str))
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    failed = any((r.get("build") or {}).get("ok") is not True for r in report.get("sizes", []))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
