@@ -117,13 +117,7 @@ _TYPE_WORDS = {
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
     """Names of the fields allowed in the mapping at ``loc`` (for "did you mean")."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or current is None:
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        current = _model_in(field.annotation) if field else None
-    return list(getattr(current, "model_fields", {}))
+    return list(getattr(_model_for(model, loc), "model_fields", {}))
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
@@ -203,6 +197,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
 
 
 def _model_for(model: type[BaseModel], loc: tuple):
+    """The nested model whose fields sit at ``loc`` (list indexes skipped), or None."""
     current: Any = model
     for part in loc:
         if isinstance(part, int) or current is None:
