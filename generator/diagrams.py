@@ -124,6 +124,7 @@ _SCRIPT = """async (items) => {
 def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dict[str, str]:
     """Draw in a few pages of one headless Chromium at once (one per core), in chunks."""
     import asyncio
+    import concurrent.futures
 
     from playwright.async_api import async_playwright
 
@@ -154,5 +155,8 @@ def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dic
             finally:
                 await browser.close()
 
-    asyncio.run(run())
+    # In a thread of its own: the caller may already run an event loop (pytest-playwright does,
+    # and so would any async host), and asyncio.run() refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
     return {source: by_key[key] for key, source, _ in items}
