@@ -23,7 +23,6 @@ from .core import Directive, Entry
 from .kinds import KINDS
 from .link import Graph, field_has_refs, related
 from .models import Quantity
-from .validate import available_tables
 
 # ---------------------------------------------------------------------------- escaping
 
