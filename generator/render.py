@@ -185,7 +185,6 @@ def percent_range(low: float, high: float) -> str:
 class Page:
     path: str
     markdown: str
-    diagrams: bool = False
 
 
 @dataclass
@@ -497,10 +496,10 @@ class _Renderer:
         return " ".join(parts)
 
     # whole pages ------------------------------------------------------------
-    def article(self, entry: Entry) -> tuple[str, bool]:
+    def article(self, entry: Entry) -> str:
         """A topic's own content: prose with its tables and diagrams in place."""
         page = page_path(entry)
-        parts, has_diagram = [], False
+        parts = []
         for block in entry.prose.blocks:
             if isinstance(block, Directive):
                 if block.what == "diagram":
@@ -508,22 +507,21 @@ class _Renderer:
                     parts.append(self.env.get_template("diagram.md.j2").render(
                         title=md(diagram.title), source=diagram.mermaid.strip(),
                         caption=md(diagram.caption) if diagram.caption else ""))
-                    has_diagram = True
                 else:
                     parts.append(self.env.get_template("table.md.j2").render(
                         table=self.topic_table(entry, block.name)))
             else:
                 parts.append(prose(block, lambda target, text: self.link(page, target, text)))
-        return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n", has_diagram
+        return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
     def record_page(self, entry: Entry) -> Page:
         page = page_path(entry)
         kind = KINDS[entry.kind]
-        article, has_authored = ("", False)
-        structure = None
+        article, structure = "", None
         if entry.prose is not None:
-            article, has_authored = self.article(entry)
-            structure = scoring.measure(article)
+            article = self.article(entry)
+            structure = self.structures[entry.id] = scoring.measure(article)
+        status = self.statuses[entry.id] = self.status(entry, structure)
         diagram, hidden = self.neighbourhood(entry)
         context = {
             "entry": entry,
@@ -533,7 +531,7 @@ class _Renderer:
             "home": self.href(page, "index.md"),
             "root": "../",
             "summary": md(entry.record.summary),
-            "status": self.status(entry, structure),
+            "status": status,
             "infobox": self.infobox_rows(entry),
             "article": article,
             "outgoing": self.outgoing_groups(entry),
@@ -545,11 +543,9 @@ class _Renderer:
             "neighbourhood_hidden": hidden,
             "positions": self._positions(entry),
             "addressed_by": self._addressed_by(entry),
-            "relations_json": "",
         }
         markdown = self.env.get_template(kind.template).render(**context, ctx=context)
-        self.structures[entry.id] = structure or scoring.measure(article)
-        return Page(page, markdown, diagrams=True)
+        return Page(page, markdown)
 
     def _positions(self, entry: Entry) -> dict | None:
         positions = getattr(entry.record, "positions", None)
@@ -573,7 +569,8 @@ class _Renderer:
         return _table(["Response", "Mechanism", "Effectiveness"], rows) if rows else {"columns": [], "rows": []}
 
     def render_all(self) -> Rendered:
-        self.structures: dict[str, scoring.Structure] = {}
+        self.structures: dict[str, scoring.Structure] = {}  # topics: measured on their article
+        self.statuses: dict[str, dict] = {}  # every record: its status header, computed once
         rendered = Rendered()
         for entry in self.graph.entries.values():
             page = self.record_page(entry)
@@ -610,7 +607,7 @@ class _Renderer:
         record = entry.record
         value = getattr(record, column, None)
         if column == "quality":
-            status = self.status(entry, self.structures.get(entry.id))
+            status = self.statuses[entry.id]
             mark = "*" if status["quality_is_suggested"] else ""
             return f"{status['quality']:03d}", f"{status['quality']}{mark}"
         if value is None or value == []:
@@ -650,7 +647,7 @@ class _Renderer:
         page = "quality.md"
         rows = []
         for entry in sorted(self.graph.entries.values(), key=lambda e: (e.kind, e.name.lower())):
-            status = self.status(entry, self.structures.get(entry.id))
+            status = self.statuses[entry.id]
             assessment = self.assessments[entry.id]
             target = scoring.next_band(status["quality"])
             lacks: list[str] = []
@@ -675,7 +672,7 @@ class _Renderer:
         orphans = [self.link(page, e.id) for e in values if not self.assessments[e.id].backlinks]
         uncited = [self.link(page, e.id) for e in values if self.assessments[e.id].uncited_source]
         warnings = [self.link(page, e.id) for e in values
-                    if self.status(e, self.structures.get(e.id))["warning"]]
+                    if self.statuses[e.id]["warning"]]
         markdown = self.env.get_template("quality.md.j2").render(
             table=_table(["Page", "Kind", "Score", "Quality", "To reach the next band"], rows),
             overdue=overdue, stale=stale, orphans=orphans, uncited=uncited, warnings=warnings,
@@ -707,7 +704,7 @@ class _Renderer:
             intro="Every risk mechanism, with an arrow from each response that addresses it. Risks that no "
                   "response addresses are drawn with a dashed red border.",
             unaddressed=[self.link(page, i) for i in unaddressed])
-        return Page(page, markdown, diagrams=True)
+        return Page(page, markdown)
 
     def topic_map(self) -> Page:
         page = "maps/topics.md"
@@ -728,7 +725,7 @@ class _Renderer:
         markdown = self.env.get_template("map.md.j2").render(
             title="Map of topics", source="\n".join(lines),
             intro="Every topic page and how the topics link to one another.", unaddressed=None)
-        return Page(page, markdown, diagrams=True)
+        return Page(page, markdown)
 
 
 def _responses_addressing(graph: Graph, risk_id: str) -> list[str]:
