@@ -38,6 +38,16 @@ class Graph:
     outgoing: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    _neighbours: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def neighbours(self, record_id: str) -> frozenset[str]:
+        """Records with an edge to or from this one (computed once per record: ranking the
+        related records of every record asks for each many times)."""
+        found = self._neighbours.get(record_id)
+        if found is None:
+            found = self._neighbours[record_id] = frozenset(
+                [e.target for e in self.outgoing.get(record_id, ())] + [e.source for e in self.incoming.get(record_id, ())])
+        return found
 
     def by_kind(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.kind == kind]
@@ -249,10 +259,10 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
     entry = graph.entries[record_id]
     explicit = [edge.target for edge in graph.outgoing.get(record_id, ()) if edge.path.startswith("relations")]
     explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.path.startswith("relations")]
-    neighbours = _neighbours(graph, record_id)
+    neighbours = graph.neighbours(record_id)
     scores: Counter = Counter()
     for neighbour in neighbours:
-        around = _neighbours(graph, neighbour)
+        around = graph.neighbours(neighbour)
         if len(around) > HUB_LIMIT:
             continue
         for candidate in around:
@@ -272,6 +282,3 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
             bucket.append(candidate)
     return dict(result)
 
-
-def _neighbours(graph: Graph, record_id: str) -> set[str]:
-    return {e.target for e in graph.outgoing.get(record_id, ())} | {e.source for e in graph.incoming.get(record_id, ())}

@@ -51,9 +51,12 @@ def front_matter_title(value: Any) -> str:
     return json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
 
 
-def attr(value: Any) -> str:
-    """Escape text for an HTML attribute value."""
+def h(value: Any) -> str:
+    """Escape text for HTML: element content or an attribute value."""
     return html.escape(" ".join(str(value).split()), quote=True)
+
+
+attr = h
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -117,7 +120,7 @@ def _escape_prose(text: str) -> str:
 
 # Diagrams the generator draws carry this mark; only they may have clickable nodes (kb.js).
 GENERATED_MARK = "  %% kb:generated"
-_MERMAID_SAFE = re.compile(r"[A-Za-z0-9 .,_'/()-]")
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_'/()-]")
 MAX_LABEL = 48
 
 
@@ -127,7 +130,7 @@ def mermaid_label(text: str) -> str:
     text = " ".join(str(text).split())
     if len(text) > MAX_LABEL:
         text = text[: MAX_LABEL - 1] + "…"
-    return "".join(ch if _MERMAID_SAFE.match(ch) else f"#{ord(ch)};" for ch in text)
+    return _MERMAID_UNSAFE.sub(lambda m: f"#{ord(m.group())};", text)
 
 
 # ---------------------------------------------------------------------------- values
@@ -207,10 +210,12 @@ class _Renderer:
             autoescape=False,  # values arrive escaped by md()/attr(); templates lay out Markdown
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
+            auto_reload=False,  # one render: no need to stat each template on every use
             trim_blocks=True,
             lstrip_blocks=True,
         )
         self.env.filters.update(md=md, attr=attr, title=front_matter_title)
+        self._anchors: dict[tuple[str, str], str] = {}
 
     # links ---------------------------------------------------------------
     @staticmethod
@@ -223,40 +228,57 @@ class _Renderer:
             return name
         return "../" * (from_dir.count("/") + 1 if from_dir else 0) + to_page
 
+    @classmethod
+    def url(cls, from_page: str, to_page: str) -> str:
+        """The built page's address, for links written as HTML (MkDocs rewrites only Markdown links)."""
+        return cls.href(from_page, to_page)[:-3] + ".html"
+
     def link(self, from_page: str, record_id: str, text: str | None = None) -> str:
+        """A Markdown link, for an editor's prose and the tables placed in it."""
         entry = self.graph.entries[record_id]
         return f"[{md(text or entry.name)}]({self.href(from_page, page_path(entry))})"
 
+    def a(self, from_page: str, record_id: str, text: str | None = None) -> str:
+        """An HTML link, for the generated blocks around a record (infobox, relations, lists)."""
+        key = (from_page.rpartition("/")[0], record_id)
+        if text is None and key in self._anchors:  # the same link recurs on many pages of a folder
+            return self._anchors[key]
+        entry = self.graph.entries[record_id]
+        anchor = f'<a href="{self.url(from_page, page_path(entry))}">{h(text or entry.name)}</a>'
+        if text is None:
+            self._anchors[key] = anchor
+        return anchor
+
     def links(self, from_page: str, ids: Iterable[str]) -> str:
-        return ", ".join(self.link(from_page, i) for i in ids)
+        return ", ".join(self.a(from_page, i) for i in ids)
 
     # values --------------------------------------------------------------
     def value(self, from_page: str, name: str, value: Any, annotation_ref: bool) -> str:
-        """One field's value, formatted for an infobox cell."""
+        """One field's value, as HTML for an infobox cell."""
         if value is None or value == [] or value == {}:
             return ""
         if isinstance(value, Quantity):
-            return md(quantity(value))
+            return h(quantity(value))
         if isinstance(value, bool):
             return "yes" if value else "no"
         if isinstance(value, (list, tuple)):
             if all(isinstance(v, str) for v in value):
                 if annotation_ref:
                     return self.links(from_page, value)
-                return ", ".join(md(v) for v in value)
+                return ", ".join(h(v) for v in value)
             return ""
         if isinstance(value, BaseModel):
-            return md(self.model_summary(value))
+            return h(self.model_summary(value))
         if isinstance(value, str) and annotation_ref and value in self.graph.entries:
-            return self.link(from_page, value)
+            return self.a(from_page, value)
         if isinstance(value, str) and value.startswith(("http://", "https://")):
-            return f"[{md(value)}](<{value.replace('>', '%3E')}>)"
+            return f'<a href="{h(value)}">{h(value)}</a>'
         if name in SCALE_FIELDS:
-            return md(scale_label(value))
+            return h(scale_label(value))
         if isinstance(value, str) and re.fullmatch(r"[a-z]+(?:-[a-z]+)+|[a-z]+", value) and name in (
                 "type", "kind", "entity_type"):
-            return md(label(value))
-        return md(value)
+            return h(label(value))
+        return h(value)
 
     def model_summary(self, model: BaseModel) -> str:
         if hasattr(model, "level"):
@@ -283,15 +305,15 @@ class _Renderer:
             is_ref = field_has_refs(info)
             text = self.value(page, name, value, is_ref)
             if name == "effectiveness" and record.effectiveness_note:
-                text += f" ({md(record.effectiveness_note)})"
+                text += f" ({h(record.effectiveness_note)})"
             if text:
                 rows.append((label(name.replace("_", " ")), text))
         if record.importance is not None:
             rows.append(("Importance", f"{record.importance} ({scoring.band(record.importance, scoring.IMPORTANCE_BANDS)})"))
         if record.aliases:
-            rows.append(("Also known as", ", ".join(md(a) for a in record.aliases)))
+            rows.append(("Also known as", ", ".join(h(alias) for alias in record.aliases)))
         if record.tags:
-            rows.append(("Tags", ", ".join(f"[{md(t)}]({self.href(page, 'tags.md')}#{t})" for t in record.tags)))
+            rows.append(("Tags", ", ".join(f'<a href="{self.url(page, f"tags/{t}.md")}">{h(t)}</a>' for t in record.tags)))
         return rows
 
     # header --------------------------------------------------------------
@@ -338,7 +360,7 @@ class _Renderer:
         groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for source, labels in by_source.items():
             # The inverse label reads from this page: "[Google DeepMind] develops [AlphaEvolve]".
-            line = f"{md(', '.join(dict.fromkeys(labels)).capitalize())} {self.link(page, source)}"
+            line = f"{h(', '.join(dict.fromkeys(labels)).capitalize())} {self.a(page, source)}"
             groups[self.graph.kind_of(source)].append((self.graph.entries[source].name.lower(), line))
         return [(KINDS[k].title, [line for _, line in sorted(groups[k])]) for k in KINDS if k in groups]
 
@@ -365,13 +387,13 @@ class _Renderer:
         result = []
         for source_id in dict.fromkeys(ids):
             source = self.graph.entries[source_id].record
-            parts = [self.link(page, source_id, source.title)]
+            parts = [self.a(page, source_id, source.title)]
             if source.authors:
-                parts.append(md(", ".join(source.authors)))
+                parts.append(h(", ".join(source.authors)))
             if source.publisher or source.year:
-                parts.append(md(" ".join(str(p) for p in (source.publisher, source.year) if p)))
+                parts.append(h(" ".join(str(p) for p in (source.publisher, source.year) if p)))
             if source.url:
-                parts.append(f"[{md(_host(source.url))}](<{source.url.replace('>', '%3E')}>)")
+                parts.append(f'<a href="{h(source.url)}">{h(_host(source.url))}</a>')
             result.append(". ".join(parts))
         return result
 
@@ -485,14 +507,16 @@ class _Renderer:
             return ", ".join(parts)
         return md(label(holder.type))
 
-    def _claim(self, position) -> str:
+    @staticmethod
+    def _claim(position, escape=md) -> str:
+        """A position's quote, claim and estimate; ``escape`` is md for Markdown, h for HTML."""
         parts = []
         if position.quote:
-            parts.append(f"“{md(position.quote)}”")
+            parts.append(f"“{escape(position.quote)}”")
         if position.claim:
-            parts.append(md(position.claim))
+            parts.append(escape(position.claim))
         if position.estimate:
-            parts.append(f"(estimate: {md(quantity(position.estimate))})")
+            parts.append(f"(estimate: {escape(quantity(position.estimate))})")
         return " ".join(parts)
 
     # whole pages ------------------------------------------------------------
@@ -526,9 +550,10 @@ class _Renderer:
         context = {
             "entry": entry,
             "title": md(entry.name),
+            "name": h(entry.name),
             "kind": kind,
-            "kind_index": self.href(page, f"{entry.kind}/index.md"),
-            "home": self.href(page, "index.md"),
+            "kind_index": self.url(page, f"{entry.kind}/index.md"),
+            "home": self.url(page, "index.md"),
             "root": "../",
             "summary": md(entry.record.summary),
             "status": status,
@@ -553,8 +578,8 @@ class _Renderer:
             return None
         page = page_path(entry)
         return _table(["Topic", "Position", "Date", "Source"],
-                      [[self.link(page, p.topic), self._claim(p), md(p.date or ""),
-                        self.link(page, p.source) if p.source else ""] for p in positions])
+                      [[self.a(page, p.topic), self._claim(p, h), h(p.date or ""),
+                        self.a(page, p.source) if p.source else ""] for p in positions])
 
     def _addressed_by(self, entry: Entry) -> dict | None:
         if entry.kind != "risks":
@@ -564,8 +589,8 @@ class _Renderer:
         rows = []
         for response_id in dict.fromkeys(responses):
             response = self.graph.entries[response_id].record
-            rows.append([self.link(page, response_id), md(response.mechanism),
-                         md(scale_label(response.effectiveness))])
+            rows.append([self.a(page, response_id), h(response.mechanism),
+                         h(scale_label(response.effectiveness))])
         return _table(["Response", "Mechanism", "Effectiveness"], rows) if rows else {"columns": [], "rows": []}
 
     def render_all(self) -> Rendered:
@@ -576,31 +601,34 @@ class _Renderer:
             page = self.record_page(entry)
             rendered.pages[page.path] = page
         rendered.structures = self.structures
-        for kind in KINDS.values():
-            page = self.kind_index(kind)
-            rendered.pages[page.path] = page
         search = Page("search.md", self.env.get_template("search.md.j2").render())
-        for page in (self.home(), self.tags_page(), self.dashboard(), self.risk_map(), self.topic_map(), search):
+        pages = [*(p for kind in KINDS.values() for p in self.kind_index(kind)), *self.tags_pages(),
+                 *self.dashboard(), self.home(), self.risk_map(), self.topic_map(), search]
+        for page in pages:
             rendered.pages[page.path] = page
         return rendered
 
     # index pages -------------------------------------------------------------
-    def kind_index(self, kind) -> Page:
-        page = f"{kind.folder}/index.md"
+    def kind_index(self, kind) -> list[Page]:
+        """The sortable list of a kind's records, by name, in pages of PAGE_ROWS."""
         entries = sorted(self.graph.by_kind(kind.folder), key=lambda e: e.name.lower())
         columns = ["Name"] + [label(c.replace("_", " ")) for c in kind.columns]
-        rows = []
-        for entry in entries:
-            cells = [(attr(entry.name.lower()), f'<a href="{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}">'
-                      f"{attr(entry.name)}</a>")]
-            for column in kind.columns:
-                cells.append(self._index_cell(entry, column, page))
-            rows.append({"tags": " ".join(entry.record.tags), "cells": cells})
-        tags = sorted({t for e in entries for t in e.record.tags})
-        markdown = self.env.get_template("index.md.j2").render(
-            kind=kind, columns=columns, rows=rows, tags=tags, count=len(entries),
-            data_json=f"../data/{kind.folder}.json", data_csv=f"../data/{kind.folder}.csv")
-        return Page(page, markdown)
+        pages = []
+        for page, chunk, pager in paged(f"{kind.folder}/index.md", entries):
+            rows = []
+            for entry in chunk:
+                cells = [(h(entry.name.lower()), self.a(page, entry.id))]
+                for column in kind.columns:
+                    cells.append(self._index_cell(entry, column, page))
+                rows.append({"tags": " ".join(entry.record.tags), "cells": cells})
+            root = self.url(page, "index.md")[:-len("index.html")]
+            markdown = self.env.get_template("index.md.j2").render(
+                kind=kind, columns=columns, rows=rows, tags=sorted({t for e in chunk for t in e.record.tags}),
+                count=len(entries), pager=pager,
+                data_json=f"{root}data/{kind.folder}.json", data_csv=f"{root}data/{kind.folder}.csv",
+                schema=f"{root}schemas/{kind.folder}.schema.json")
+            pages.append(Page(page, markdown))
+        return pages
 
     def _index_cell(self, entry: Entry, column: str, page: str) -> tuple[str, str]:
         """(sort key, HTML) of one index cell; scales sort by their order, not alphabetically."""
@@ -620,9 +648,7 @@ class _Renderer:
         if isinstance(value, list):
             return attr(", ".join(value)).lower(), attr(", ".join(value))
         if isinstance(value, str) and value in self.graph.entries and column in ("developer", "affiliation", "source"):
-            target = self.graph.entries[value]
-            href = attr(self.href(page, page_path(target)).replace(".md", ".html"))
-            return attr(target.name.lower()), f'<a href="{href}">{attr(target.name)}</a>'
+            return h(self.graph.entries[value].name.lower()), self.a(page, value)
         if isinstance(value, int):
             return f"{value:06d}", str(value)
         text = label(value) if column in ("type", "kind", "entity_type", "safety_relevance") else str(value)
@@ -637,14 +663,23 @@ class _Renderer:
             records=len(self.graph.entries))
         return Page(page, markdown)
 
-    def tags_page(self) -> Page:
-        page = "tags.md"
-        tags = [(tag, [self.link(page, i) for i in sorted(ids, key=lambda i: self.graph.entries[i].name.lower())])
-                for tag, ids in sorted(self.graph.tags.items())]
-        return Page(page, self.env.get_template("tags.md.j2").render(tags=tags))
+    def tags_pages(self) -> list[Page]:
+        """tags.md lists every tag with its count; tags/<tag>.md the records that carry it."""
+        template = self.env.get_template("tags.md.j2")
+        tags = sorted(self.graph.tags.items())
+        pages = [Page("tags.md", template.render(
+            tags=[(f'<a href="{self.url("tags.md", f"tags/{tag}.md")}">{h(tag)}</a>', len(ids)) for tag, ids in tags],
+            tag=None))]
+        for tag, ids in tags:
+            entries = sorted((self.graph.entries[i] for i in ids), key=lambda e: (e.name.lower(), e.id))
+            for page, chunk, pager in paged(f"tags/{tag}.md", entries):
+                rows = [[self.a(page, e.id), h(KINDS[e.kind].singular), h(e.record.summary)] for e in chunk]
+                pages.append(Page(page, template.render(
+                    tag=h(tag), count=len(entries), pager=pager, tags_index=self.url(page, "tags.md"),
+                    table=_table(["Record", "Kind", "Summary"], rows))))
+        return pages
 
-    def dashboard(self) -> Page:
-        page = "quality.md"
+    def dashboard(self) -> list[Page]:
         rows = []
         for entry in sorted(self.graph.entries.values(), key=lambda e: (e.kind, e.name.lower())):
             status = self.statuses[entry.id]
@@ -659,56 +694,74 @@ class _Renderer:
                     lacks = [f"fill in {', '.join(status['missing'])}".lower()] if status["missing"] else []
                     if assessment.cited_figures < assessment.figures:
                         lacks.append(f"cite a source for {assessment.figures - assessment.cited_figures} figure(s)")
-            rows.append([self.link(page, entry.id), md(KINDS[entry.kind].singular),
-                         f"{status['score']}/15" if status["score"] is not None else f"{assessment.completeness}% complete",
-                         f"{status['quality']}{'*' if status['quality_is_suggested'] else ''} ({status['quality_band']})"
-                         + (" ⚠" if status["warning"] else ""),
-                         md(f"{target[1]}: " + "; ".join(lacks)) if target and lacks else ""])
+            flags = [name for name, flagged in (
+                ("quality differs", status["warning"]), ("overdue", assessment.past_review),
+                ("stale", assessment.stale), ("orphan", not assessment.backlinks),
+                ("uncited", assessment.uncited_source)) if flagged]
+            rows.append((entry.id, [
+                h(KINDS[entry.kind].singular),
+                f"{status['score']}/15" if status["score"] is not None else f"{assessment.completeness}% complete",
+                f"{status['quality']}{'*' if status['quality_is_suggested'] else ''} ({status['quality_band']})"
+                + (" ⚠" if status["warning"] else ""),
+                h(f"{target[1]}: " + "; ".join(lacks)) if target and lacks else "",
+                h(", ".join(flags))]))
         values = list(self.graph.entries.values())
-        overdue = [self.link(page, e.id) + f" (review by {e.record.review_by})" for e in values
-                   if self.assessments[e.id].past_review]
-        stale = [self.link(page, e.id) + f" (last edited {e.record.last_edited})" for e in values
-                 if self.assessments[e.id].stale]
-        orphans = [self.link(page, e.id) for e in values if not self.assessments[e.id].backlinks]
-        uncited = [self.link(page, e.id) for e in values if self.assessments[e.id].uncited_source]
-        warnings = [self.link(page, e.id) for e in values
-                    if self.statuses[e.id]["warning"]]
-        markdown = self.env.get_template("quality.md.j2").render(
-            table=_table(["Page", "Kind", "Score", "Quality", "To reach the next band"], rows),
-            overdue=overdue, stale=stale, orphans=orphans, uncited=uncited, warnings=warnings,
-            today=self.today.isoformat())
-        return Page(page, markdown)
+        template = self.env.get_template("quality.md.j2")
+        pages = []
+        for page, chunk, pager in paged("quality.md", rows):
+            lists = None
+            if page == "quality.md":
+                note = " (the Flags column marks every one)"
+                lists = {
+                    "warnings": capped([self.a(page, e.id) for e in values if self.statuses[e.id]["warning"]], note),
+                    "overdue": capped([self.a(page, e.id) + f" (review by {e.record.review_by})" for e in values
+                                       if self.assessments[e.id].past_review], note),
+                    "stale": capped([self.a(page, e.id) + f" (last edited {e.record.last_edited})" for e in values
+                                     if self.assessments[e.id].stale], note),
+                    "orphans": capped([self.a(page, e.id) for e in values if not self.assessments[e.id].backlinks], note),
+                    "uncited": capped([self.a(page, e.id) for e in values if self.assessments[e.id].uncited_source], note),
+                }
+            table = _table(["Page", "Kind", "Score", "Quality", "To reach the next band", "Flags"],
+                           [[self.a(page, record_id), *cells] for record_id, cells in chunk])
+            pages.append(Page(page, template.render(table=table, lists=lists, pager=pager,
+                                                    first=self.url(page, "quality.md"), today=self.today.isoformat())))
+        return pages
 
     def risk_map(self) -> Page:
         page = "maps/risks.md"
         lines = ["flowchart LR", GENERATED_MARK]
         nodes: dict[str, str] = {}
-        for entry in sorted(self.graph.by_kind("risks"), key=lambda e: e.name.lower()):
+        risks = sorted(self.graph.by_kind("risks"), key=_by_importance)
+        drawn = risks[:MAP_NODES]
+        for entry in sorted(drawn, key=lambda e: e.name.lower()):
             nodes[entry.id] = f"n{len(nodes)}"
-        unaddressed = []
+        unaddressed = [e.id for e in risks if not _responses_addressing(self.graph, e.id)]
         for risk_id in list(nodes):
-            sources = _responses_addressing(self.graph, risk_id)
-            if not sources:
-                unaddressed.append(risk_id)
-            for response_id in dict.fromkeys(sources):
+            sources = list(dict.fromkeys(_responses_addressing(self.graph, risk_id)))
+            for response_id in sources[:MAP_RESPONSES]:
                 nodes.setdefault(response_id, f"n{len(nodes)}")
                 lines.append(f'  {nodes[response_id]} -->|"addresses"| {nodes[risk_id]}')
         for record_id, node in nodes.items():
             entry = self.graph.entries[record_id]
             style = "unaddressed" if record_id in unaddressed else entry.kind
             lines.insert(2, f'  {node}["{mermaid_label(entry.name)}"]:::{style}')
-            lines.append(f'  click {node} "{attr(self.href(page, page_path(entry)).replace(".md", ".html"))}"')
+            lines.append(f'  click {node} "{h(self.url(page, page_path(entry)))}"')
         lines += _class_defs()
+        if len(drawn) < len(risks):
+            intro = (f"The {len(drawn)} most important of the {len(risks)} risk mechanisms, with an arrow from up to "
+                     f"{MAP_RESPONSES} responses that address each; every risk page lists all of its responses. ")
+        else:
+            intro = "Every risk mechanism, with an arrow from each response that addresses it. "
         markdown = self.env.get_template("map.md.j2").render(
             title="Risks and the responses that address them", source="\n".join(lines),
-            intro="Every risk mechanism, with an arrow from each response that addresses it. Risks that no "
-                  "response addresses are drawn with a dashed red border.",
-            unaddressed=[self.link(page, i) for i in unaddressed])
+            intro=intro + "Risks that no response addresses are drawn with a dashed red border.",
+            unaddressed=capped([self.a(page, i) for i in unaddressed]))
         return Page(page, markdown)
 
     def topic_map(self) -> Page:
         page = "maps/topics.md"
-        topics = sorted(self.graph.by_kind("topics"), key=lambda e: e.name.lower())
+        every = self.graph.by_kind("topics")
+        topics = sorted(sorted(every, key=_by_importance)[:MAP_NODES], key=lambda e: e.name.lower())
         nodes = {t.id: f"n{i}" for i, t in enumerate(topics)}
         lines = ["flowchart LR", GENERATED_MARK]
         for topic in topics:
@@ -720,11 +773,13 @@ class _Renderer:
                     seen.add((topic.id, edge.target))
                     lines.append(f'  {nodes[topic.id]} -->|"{mermaid_label(edge.label)}"| {nodes[edge.target]}')
         for topic in topics:
-            lines.append(f'  click {nodes[topic.id]} "{attr(self.href(page, page_path(topic)).replace(".md", ".html"))}"')
+            lines.append(f'  click {nodes[topic.id]} "{h(self.url(page, page_path(topic)))}"')
         lines += _class_defs()
+        intro = ("Every topic page and how the topics link to one another." if len(topics) == len(every) else
+                 f"The {len(topics)} most important of the {len(every)} topics and how they link to one another; "
+                 f"the [topic index](../topics/index.md) lists them all.")
         markdown = self.env.get_template("map.md.j2").render(
-            title="Map of topics", source="\n".join(lines),
-            intro="Every topic page and how the topics link to one another.", unaddressed=None)
+            title="Map of topics", source="\n".join(lines), intro=intro, unaddressed=None)
         return Page(page, markdown)
 
 
@@ -753,6 +808,56 @@ def _scale_order(model, column: str) -> list[str]:
 
 def _table(columns: list[str], rows: list[list[str]]) -> dict:
     return {"columns": columns, "rows": rows}
+
+
+# Long lists are split into pages of this many rows, so no page grows with the base: a reader
+# on a slow line gets a page of a few hundred KB, not one with every record of 10,000.
+PAGE_ROWS = 500
+# Lists on the dashboard and the maps show this many and say how many more there are.
+LIST_CAP = 100
+# Maps draw at most this many records (the most important first): a flowchart of hundreds of
+# nodes is unreadable, and Mermaid refuses one of more than 500 edges.
+MAP_NODES = 40
+MAP_RESPONSES = 6  # arrows drawn into one risk on the map
+
+
+def _by_importance(entry: Entry) -> tuple:
+    return (-(entry.record.importance or 0), entry.name.lower())
+
+
+def paged(path: str, items: list) -> list[tuple[str, list, str]]:
+    """``[(page path, its items, pager HTML)]``: ``x.md`` holds the first items, then
+    ``x/2.md``, ``x/3.md``... The pager is empty when everything fits on one page."""
+    per_page = PAGE_ROWS
+    chunks = [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
+    stem = path[:-3]
+    paths = [path] + [f"{stem}/{n}.md" for n in range(2, len(chunks) + 1)]
+    result = []
+    for number, (here, chunk) in enumerate(zip(paths, chunks), start=1):
+        pager = ""
+        if len(chunks) > 1:
+            links = []
+            for other_number, other in enumerate(paths, start=1):
+                first = (other_number - 1) * per_page + 1
+                span = f"{first}–{min(first + per_page - 1, len(items))}"
+                if other == here:
+                    links.append(f'<strong aria-current="page">{span}</strong>')
+                else:
+                    links.append(f'<a href="{_Renderer.url(here, other)}">{span}</a>')
+            pager = (f'<nav class="kb-pager" aria-label="Pages of this list">Page {number} of {len(chunks)} '
+                     f'({len(items)} in all): {" · ".join(links)}</nav>')
+        result.append((here, chunk, pager))
+    return result
+
+
+def capped(items: list[str], total_note: str = "") -> str:
+    """A comma-separated list of at most LIST_CAP items, saying how many are left out and where they are."""
+    if not items:
+        return ""
+    shown = ", ".join(items[:LIST_CAP])
+    if len(items) > LIST_CAP:
+        shown += f" … and {len(items) - LIST_CAP} more{total_note}"
+    return shown
 
 
 def _words(count: int) -> str:

@@ -54,6 +54,10 @@ def _check_id(document: SourceDocument) -> list[Diagnostic]:
         problems.append(Diagnostic(document.path, 1, 1, f"file name '{stem}{suffix}' is not a valid id",
                                    "id", f"rename it to '{_slugify(stem)}{suffix}': lowercase letters, "
                                    "digits and single hyphens", "id"))
+    elif stem == "index":
+        problems.append(Diagnostic(document.path, 1, 1, f"the id 'index' is taken: {KINDS[document.kind].folder}/index "
+                                   f"is the page that lists every record of the kind", "id",
+                                   f"rename the file to a longer id, such as 'index-{document.kind}{suffix}'", "id"))
     record_id = document.data.get("id")
     # An id written as a number (id: 2024) becomes text in validation; compare that text.
     record_id = document.number_texts.get(("id",), record_id)

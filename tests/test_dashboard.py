@@ -62,20 +62,47 @@ def test_assessments_find_orphans_overdue_stale_and_uncited(write_records):
 def test_dashboard_lists_what_each_page_lacks(write_records):
     _, rendered = _render(write_records)
     page = rendered.pages["quality.md"].markdown
-    thin_row = next(line for line in page.splitlines() if "[Thin topic]" in line)
+    thin_row = next(line for line in page.splitlines() if "<tr><td>" in line and ">Thin topic</a>" in line)
     # score 3/15 (one internal link, no bullets): quality 20, Draft; Adequate (40) needs 6 points
-    assert "| 3/15 | 20\\* (Draft) |" in thin_row or "| 3/15 | 20* (Draft) |" in thin_row
-    assert thin_row.endswith("| Adequate: add an Overview section; add 1 diagram; add 1 external link |")
+    assert "<td>3/15</td><td>20* (Draft)</td>" in thin_row
+    assert "<td>Adequate: add an Overview section; add 1 diagram; add 1 external link</td>" in thin_row
+    drift_row = next(line for line in page.splitlines() if "<tr><td>" in line and ">Drift</a>" in line)
+    assert drift_row.endswith("<td>quality differs, overdue, stale</td></tr>")
     overdue = page.split("## Past their review date", 1)[1].split("##", 1)[0]
-    assert "[Drift]" in overdue and "2025-12-01" in overdue
-    assert "[Lonely 2020]" in page.split("## Sources nobody cites", 1)[1]
-    assert "[Lonely 2020]" in page.split("## Orphans", 1)[1].split("##", 1)[0]
+    assert ">Drift</a>" in overdue and "2025-12-01" in overdue
+    assert ">Lonely 2020</a>" in page.split("## Sources nobody cites", 1)[1].split("##", 1)[0]
+    assert ">Lonely 2020</a>" in page.split("## Orphans", 1)[1].split("##", 1)[0]
+
+
+def test_long_lists_are_split_into_pages_and_capped(monkeypatch, write_records):
+    """No page grows with the base: tables go to pages of PAGE_ROWS rows, lists stop at LIST_CAP."""
+    monkeypatch.setattr(render, "PAGE_ROWS", 2)
+    monkeypatch.setattr(render, "LIST_CAP", 1)
+    _, rendered = _render(write_records)
+    pages = rendered.pages
+    # 4 records: quality.md and quality/2.md, each with 2 rows and a pager naming both
+    assert [p for p in pages if p.startswith("quality")] == ["quality.md", "quality/2.md"]
+    first, second = pages["quality.md"].markdown, pages["quality/2.md"].markdown
+    for markdown in (first, second):
+        assert markdown.count("<tr><td><a ") == 2
+        assert "Page " in markdown and "(4 in all)" in markdown
+    assert '<a href="quality/2.html">3–4</a>' in first and '<strong aria-current="page">1–2</strong>' in first
+    assert '<a href="../quality.html">1–2</a>' in second
+    # the flagged lists stay on the first page, cut at LIST_CAP with the count of the rest
+    orphans = first.split("## Orphans", 1)[1].split("##", 1)[0]
+    assert "… and 1 more (the Flags column marks every one)" in orphans
+    assert "## Orphans" not in second
+    # the index of sources: 2 records fit one page; links from a second page climb out of its folder
+    assert "sources/index/2.md" not in pages and "risks/index.md" in pages
+    monkeypatch.setattr(render, "PAGE_ROWS", 1)
+    pages = _render(write_records)[1].pages
+    assert '<a href="../../sources/lonely.html">' in pages["sources/index/2.md"].markdown
 
 
 def test_editorial_quality_far_from_the_suggestion_is_flagged(write_records):
     _, rendered = _render(write_records)
     risk = rendered.pages["risks/drift.md"].markdown
-    assert "Quality: **10** (Stub)" in risk
+    assert "Quality: <strong>10</strong> (Stub)" in risk
     assert "differs from the suggested" in risk
     topic = rendered.pages["topics/thin.md"].markdown
-    assert "suggested" in topic and "Score: **" in topic
+    assert "suggested" in topic and "Score: <strong>" in topic

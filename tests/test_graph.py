@@ -108,5 +108,6 @@ def test_a_relation_named_addresses_is_not_taken_for_a_response(write_records):
     pages = render.render(checked.graph, score.assess(checked.graph, today), today).pages
     risk = pages["risks/drift.md"].markdown
     responses = risk.split("## Responses that address it", 1)[1].split("\n## ", 1)[0]
-    assert "[Audits]" in responses and "Model B" not in responses
-    assert "Addresses [Model B]" not in risk and "Addressed by [Model B]" in risk
+    assert ">Audits</a>" in responses and "Model B" not in responses
+    assert "Addresses <a href=\"../systems/model-b.html\">" not in risk
+    assert "Addressed by <a href=\"../systems/model-b.html\">Model B</a>" in risk

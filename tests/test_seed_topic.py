@@ -53,12 +53,12 @@ def test_structure_counted_on_the_generated_page_matches_the_seed(topic_page, ge
 
 
 def test_status_header_shows_the_measured_structure(topic_page):
-    header = topic_page.split('<div class="kb-status" markdown>', 1)[1].split("</div>", 1)[0]
-    assert "Quality: **82** (Comprehensive)" in header
-    assert "Importance: **85** (High)" in header
+    header = topic_page.split('<div class="kb-status">', 1)[1].split("</div>", 1)[0]
+    assert "Quality: <strong>82</strong> (Comprehensive)" in header
+    assert "Importance: <strong>85</strong> (High)" in header
     assert 'datetime="2025-12-28"' in header
     for shown in ("📊 11 tables", "📈 2 diagrams", "🔗 174 internal links", "📚 0 external links",
-                  "1% bullet lines", "Score: **12/15**"):
+                  "1% bullet lines", "Score: <strong>12/15</strong>"):
         assert shown in header
     words = measure(_article(topic_page)).words
     assert f"Words: {words / 1000:.1f}k" in header
@@ -69,12 +69,12 @@ def test_backlinks_of_the_seed_topic(topic_page, generated):
     assert sorted(graph.backlink_sources("self-improvement")) == SEED_BACKLINKS
     assert f"Backlinks: {len(SEED_BACKLINKS)}" in topic_page
     what_links_here = topic_page.split("## What links here", 1)[1].split("\n## ", 1)[0]
-    listed = set(re.findall(r"\]\(\.\./\w+/([a-z0-9-]+)\.md\)|\]\(([a-z0-9-]+)\.md\)", what_links_here))
+    listed = set(re.findall(r'<a href="\.\./\w+/([a-z0-9-]+)\.html">|<a href="([a-z0-9-]+)\.html">', what_links_here))
     assert {a or b for a, b in listed} == set(SEED_BACKLINKS)
 
 
 def test_backlinks_say_how_each_record_links(topic_page):
     what_links_here = topic_page.split("## What links here", 1)[1].split("\n## ", 1)[0]
-    assert "- Covers, exemplified by [AlphaEvolve](../systems/alphaevolve.md)" in what_links_here
-    assert "- Has a position from [Nick Bostrom](../experts/nick-bostrom.md)" in what_links_here
-    assert "- Related to, mentioned in [Fast Takeoff](fast-takeoff.md)" in what_links_here
+    assert '<li>Covers, exemplified by <a href="../systems/alphaevolve.html">AlphaEvolve</a></li>' in what_links_here
+    assert '<li>Has a position from <a href="../experts/nick-bostrom.html">Nick Bostrom</a></li>' in what_links_here
+    assert '<li>Related to, mentioned in <a href="fast-takeoff.html">Fast Takeoff</a></li>' in what_links_here

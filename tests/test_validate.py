@@ -155,6 +155,13 @@ def test_file_name_that_is_not_an_id(check):
     assert "e.g. 'gpt-4'" in id_value.hint
 
 
+def test_the_id_index_is_reserved_for_the_list_of_the_kind(check):
+    diagnostic = only(check("id-reserved"))
+    assert located(diagnostic) == ("content/systems/index.yaml", 1, 1, "id")
+    assert "the id 'index' is taken: systems/index is the page that lists every record" in diagnostic.message
+    assert "rename the file" in diagnostic.hint
+
+
 def test_id_must_match_the_file_name(check):
     diagnostic = only(check("id-not-file-name"))
     assert located(diagnostic) == ("content/systems/gpt-4.yaml", 1, 5, "id")
