@@ -44,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--site", type=Path, default=None, help="output folder (default: site_dir of mkdocs.yml)")
     build.set_defaults(run=_build)
 
+    serve = verbs.add_parser("serve", help="preview the site; after an edit, rebuild only the pages it changes")
+    serve.add_argument("--config", type=Path, default=Path("mkdocs.yml"))
+    serve.add_argument("-a", "--dev-addr", metavar="IP:PORT", help="default: dev_addr of mkdocs.yml (127.0.0.1:8000)")
+    serve.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve.add_argument("--full", action="store_true", help="rebuild every page, the search index and the data "
+                                                           "on each change (plain mkdocs serve)")
+    serve.set_defaults(run=_serve)
+
     export = verbs.add_parser("export", help="write the base as JSON, CSV or SQLite")
     export.add_argument("--format", choices=("json", "csv", "sqlite"), action="append", dest="formats",
                         help="repeatable; default: all three")
@@ -131,6 +139,29 @@ def _build(args) -> int:
         print("build stopped: the previous site (if any) is untouched", file=sys.stderr)
         return 1
     print(json.dumps(result.summary), file=sys.stderr)
+    return 0
+
+
+def _serve(args) -> int:
+    """`mkdocs serve --dirty` with this project's hooks: see generator/mkdocs_hooks.py."""
+    import os
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    import click
+    from mkdocs.__main__ import cli
+
+    if not args.config.is_file():
+        raise UsageError(f"no such file: {args.config}")
+    argv = ["serve", "--config-file", str(args.config), *([] if args.full else ["--dirty"])]
+    argv += ["--dev-addr", args.dev_addr] if args.dev_addr else []
+    argv += ["--open"] if args.open else []
+    try:
+        cli.main(argv, prog_name="kb", standalone_mode=False)
+    except click.ClickException as exc:  # MkDocs' Abort: the first build failed
+        exc.show()
+        return 1
+    except click.exceptions.Abort:
+        return 1
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ``export(graph, out, formats)`` writes any of three formats into ``out`` (``site/data`` by
 default) and returns the paths written. Every file is written to a temporary name beside its
-destination and renamed into place, so a reader never sees half a file.
+destination and renamed into place, so a reader never sees half a file; a text file that
+already holds the same bytes is left as it is.
 
 Records are ordered by id everywhere. Each record also carries ``page_url``, its page on the
 site relative to the site root (``risks/goal-drift.html``). The key is ``page_url`` and not
@@ -196,7 +197,15 @@ def _write_atomic(path: Path, write: typing.Callable[[Path], None]) -> Path:
 
 
 def _write_text(path: Path, text: str) -> Path:
-    return _write_atomic(path, lambda temporary: temporary.write_bytes(text.encode("utf-8")))
+    """Write ``text`` unless the file already holds it: a re-export after one edit (``kb serve``
+    refreshes the data after each) rewrites the files that changed, not one per record."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return path
+    except OSError:
+        pass
+    return _write_atomic(path, lambda temporary: temporary.write_bytes(data))
 
 
 def _json_text(value: Any) -> str:

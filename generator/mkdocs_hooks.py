@@ -4,20 +4,34 @@ on_config validates and generates (a bad record stops the build before MkDocs cl
 site folder), on_files hands MkDocs the generated pages, on_page_content puts the drawn
 diagrams in place, on_post_build indexes the search and exports the data,
 on_serve watches the records and templates so an edit rebuilds the site.
+
+Dirty builds (`kb serve`, which is `mkdocs serve --dirty`; `mkdocs build --dirty`): MkDocs
+renders only the pages whose Markdown is newer than their HTML, which after one edit are the
+pages the generator rewrote. on_files deletes the HTML of pages that are gone and, when the
+theme or mkdocs.yml changed since the folder was built, empties it so that every page is
+rebuilt. A reload of a served site leaves the search index and the data export to a background
+refresh (generator.build.Refresher), and the log says when search shows the new build.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from generator import diagrams
-from generator.build import DIAGRAM_CACHE, GENERATED_DIR, Progress, generate, index_search, publish_data
+from generator.build import (DIAGRAM_CACHE, GENERATED_DIR, Progress, Refresher, built_with, generate,
+                             index_search, publish_data, remember_build, site_fingerprint,
+                             watch_dirty_builds)
 from generator.core import format_text
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+
+log = logging.getLogger("mkdocs.plugins.kb")
+_dirty = watch_dirty_builds()  # .seen: MkDocs is running this build dirty
 
 
 def _root(config) -> Path:
@@ -25,29 +39,67 @@ def _root(config) -> Path:
 
 
 _graph = None  # the linked base of this build, for on_post_build's export
+_generated = None  # this build's generate() result
+_pages = {"done": 0, "total": 0, "all": 0, "progress": None, "fingerprint": None, "built": []}
+_serving = {"serve": False}  # set by on_startup: `mkdocs serve` (reloads refresh search in the background)
+_refresher = Refresher(log)
+
+
+def on_startup(command, dirty):
+    _serving["serve"] = command == "serve"
+    if command == "serve" and not dirty:
+        log.info("Every reload rebuilds every page, the search index and the data; `kb serve` "
+                 "(mkdocs serve --dirty) rebuilds only the pages an edit changes")
+
+
+def on_shutdown():
+    _refresher.stop()
+    _serving["serve"] = False
 
 
 def on_config(config):
-    global _graph
+    global _graph, _generated
+    _refresher.stop("a new build started")  # it would read pages this build rewrites
+    _dirty.seen = False
+    _graph = _generated = None
+    _pages.update(fingerprint=None, built=[])
     if config.extra.get("kb_pregenerated"):
         return config
     generated = generate(_root(config) / "content", _root(config) / GENERATED_DIR)
     if not generated.ok:
         raise PluginError("the knowledge base has errors; the site was not touched\n"
                           + format_text(generated.checked.diagnostics))
-    _graph = generated.checked.graph
+    log.info("Generated %d pages: %d changed, %d removed", len(generated.rendered.pages),
+             len(generated.written), len(generated.removed))
+    _graph, _generated = generated.checked.graph, generated
     return config
-
-
-_pages = {"done": 0, "total": 0, "progress": None}
 
 
 def on_files(files: Files, config) -> Files:
     out = _root(config) / GENERATED_DIR
     for path in sorted(out.rglob("*.md")):
         files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
-    _pages.update(done=0, total=len(files.documentation_pages()), progress=Progress("pages"))
+    pages = files.documentation_pages()
+    if _dirty.seen:
+        _prepare_dirty_build(config, pages)
+    total = sum(1 for f in pages if f.is_modified()) if _dirty.seen else len(pages)
+    _pages.update(done=0, total=total, all=len(pages), progress=Progress("pages"), built=[])
     return files
+
+
+def _prepare_dirty_build(config, pages) -> None:
+    """Delete the HTML of pages the generator removed; empty a folder built with another theme,
+    mkdocs.yml or address, so that every page is rebuilt."""
+    site = Path(config.site_dir)
+    if _generated is not None:
+        for relative in _generated.removed:
+            removed = File(relative, None, config.site_dir, config.use_directory_urls)
+            Path(removed.abs_dest_path).unlink(missing_ok=True)
+    _pages["fingerprint"] = site_fingerprint(config)
+    if site.is_dir() and any(site.iterdir()) and built_with(_root(config), site) != _pages["fingerprint"]:
+        log.info("The theme, mkdocs.yml or the site address changed since %s was built (or this is its "
+                 "first dirty build): rebuilding every page", site)
+        utils.clean_directory(str(site))
 
 
 def on_page_content(html, page, config, files):
@@ -60,15 +112,42 @@ def on_page_content(html, page, config, files):
 
 def on_post_page(output, page, config):
     _pages["done"] += 1
+    _pages["built"].append(page.file.abs_dest_path)
     _pages["progress"](_pages["done"], _pages["total"])
     return output
 
 
 def on_post_build(config):
-    """Export after MkDocs has written the site (it empties site_dir when it starts)."""
-    if _graph is not None and not config.extra.get("kb_pregenerated"):
-        index_search(Path(config.site_dir))
-        publish_data(_graph, Path(config.site_dir))
+    """Export after MkDocs has written the site (it empties site_dir when it starts).
+
+    A dirty reload of a served site keeps the index and data of the previous build in place and
+    refreshes them in the background; every other build does both before it ends."""
+    if _graph is None or config.extra.get("kb_pregenerated"):
+        return
+    site = Path(config.site_dir)
+    if _dirty.seen:
+        log.info("Dirty build: MkDocs rebuilt %d of %d pages", _pages["done"], _pages["all"])
+    if _serving["serve"] and _dirty.seen and (site / "pagefind").is_dir():
+        if _generated.written or _generated.removed or not _refresher.current:
+            _refresher.start(_root(config), site)
+        else:
+            log.info("No page changed: the search index and data are up to date")
+    else:
+        index_search(site)
+        publish_data(_graph, site)
+        _refresher.current = True
+    remember_build(_root(config), site, _pages["fingerprint"] or site_fingerprint(config))
+
+
+def on_build_error(error):
+    """A build that fails after writing some pages (a strict-mode warning aborts after the last
+    one): those pages are marked stale, so that the next dirty build renders them again and shows
+    the same problems until they are fixed, instead of keeping their HTML as if it were good."""
+    for written in _pages["built"]:
+        try:
+            os.utime(written, (0, 0))
+        except OSError:
+            pass
 
 
 def on_serve(server, config, builder):

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""How fast `mkdocs serve` / `kb serve` reloads after one record is edited, and what it writes.
+
+    .venv/bin/python scripts/benchmark.py --records 1000 --keep /tmp/servebench   # makes a project
+    .venv/bin/python scripts/bench_serve.py /tmp/servebench/kb-1000-client --serve mkdocs
+    .venv/bin/python scripts/bench_serve.py /tmp/servebench/kb-1000-client --serve kb --json out.json
+
+It starts the server on the project (a folder with mkdocs.yml, generator/ and content/) as its
+own process, waits for the first build, then --edits times: waits until the server is idle,
+changes the summary of one record, and measures
+
+* the reload: seconds from saving the file to the server's "Reloading browsers" (what a reader
+  waits for; it includes the file watcher's polling, up to half a second), and the CPU seconds the
+  server process and its children spent meanwhile;
+* files written in that reload, by their modification time: the generator's Markdown in
+  build/docs, and in the served site the HTML pages, the search index (pagefind/), the data
+  export (data/) and anything else;
+* with a background refresh of the search index and data (``kb serve``), the seconds until the
+  server logs that it is done, and the files it wrote;
+* that the served page shows the edit (and, after a refresh, the record's JSON).
+
+The server's log is kept beside the --json file (or printed with --verbose). The project's
+content/ is edited in place: run it on a throw-away project, e.g. one made by benchmark.py --keep.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+READY = re.compile(r"Serving on ")
+RELOADED = re.compile(r"Reloading browsers")
+FAILED = re.compile(r"An error happened during the rebuild|Aborted with|^ERROR")
+REFRESH_STARTED = re.compile(r"refreshing the search index and data")
+REFRESH_DONE = re.compile(r"search index and data refreshed|search index and data: refresh failed")
+TODAY = "2026-01-07"
+
+
+class Server:
+    """The serve command as a child process; every line it prints, with the time it arrived."""
+
+    def __init__(self, project: Path, serve: str, port: int, env: dict):
+        python = sys.executable
+        address = ["-a", f"127.0.0.1:{port}"]
+        command = {
+            "mkdocs": [python, "-m", "mkdocs", "serve", *address],
+            "mkdocs-dirty": [python, "-m", "mkdocs", "serve", "--dirty", *address],
+            "kb": [python, "-m", "generator", "serve", *address],
+        }[serve]
+        self.lines: list[tuple[float, str]] = []
+        self.cond = threading.Condition()
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, bufsize=1)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            with self.cond:
+                self.lines.append((time.monotonic(), line.rstrip("\n")))
+                self.cond.notify_all()
+        with self.cond:
+            self.lines.append((time.monotonic(), "<exited>"))
+            self.cond.notify_all()
+
+    def wait_for(self, pattern: re.Pattern, after: float, timeout: float) -> float:
+        """The time of the first line after ``after`` that matches; raises on a failed build."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for at, line in self.lines:
+                    if at < after:
+                        continue
+                    if pattern.search(line):
+                        return at
+                    if FAILED.search(line) or line == "<exited>":
+                        raise RuntimeError(f"the server failed: {line}\n" + self.log())
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"no line matching {pattern.pattern!r} in {timeout} s\n" + self.log()[-3000:])
+                self.cond.wait(left)
+
+    def seen(self, pattern: re.Pattern, after: float, before: float) -> bool:
+        with self.cond:
+            return any(after <= at <= before and pattern.search(line) for at, line in self.lines)
+
+    def cpu(self) -> float:
+        """CPU seconds of the server and of its children it has waited for (Pagefind, export)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return sum(int(v) for v in fields[11:15]) / ticks
+
+    def log(self) -> str:
+        with self.cond:
+            return "\n".join(f"{at - self.started:8.2f}  {line}" for at, line in self.lines)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def written_since(folder: Path, since_ns: int) -> dict[str, int]:
+    """Files under ``folder`` modified at or after ``since_ns``, by part of the site."""
+    counts = {"pages": 0, "pagefind": 0, "data": 0, "other": 0, "markdown": 0}
+    if not folder.is_dir():
+        return counts
+    for path in folder.rglob("*"):
+        try:
+            if not path.is_file() or path.stat().st_mtime_ns < since_ns:
+                continue
+        except FileNotFoundError:
+            continue
+        top = path.relative_to(folder).parts[0]
+        if path.suffix == ".md":
+            counts["markdown"] += 1
+        elif top in ("pagefind", "data"):
+            counts[top] += 1
+        elif path.suffix == ".html":
+            counts["pages"] += 1
+        else:
+            counts["other"] += 1
+    return {k: v for k, v in counts.items() if v}
+
+
+def edit_record(path: Path, number: int) -> str:
+    """Put a marker at the start of the record's summary; return the marker."""
+    marker = f"Edited-{number}-{os.getpid()}"
+    text = re.sub(r"^(summary: (?:>-\n  )?)(?:Edited-\S+ )?", rf"\g<1>{marker} ", path.read_text(), count=1,
+                  flags=re.M)
+    path.write_text(text)
+    return marker
+
+
+def fetch(port: int, url: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/{url}", timeout=600) as response:
+        return response.read().decode("utf-8", "replace")
+
+
+def measure(project: Path, serve: str, edits: int, timeout: float, record: str | None) -> dict:
+    project = project.resolve()
+    scratch = project / ".bench-serve-tmp"
+    scratch.mkdir(exist_ok=True)
+    for old in scratch.glob("mkdocs_*"):
+        subprocess.run(["rm", "-rf", str(old)], check=False)
+    env = dict(os.environ, TMPDIR=str(scratch), PYTHONPATH=str(project), NO_MKDOCS_2_WARNING="1", CI="1")
+    env.setdefault("KB_DIAGRAMS", "client")
+    env.setdefault("KB_TODAY", TODAY)
+    target = project / "content" / (record or f"risks/{sorted((project / 'content' / 'risks').glob('*.yaml'))[0].name}")
+    kind, record_id = target.parent.name, target.stem
+    port = free_port()
+    server = Server(project, serve, port, env)
+    result: dict = {"serve": serve, "project": str(project), "record": f"{kind}/{record_id}",
+                    "records": sum(1 for _ in (project / "content").rglob("*.*")), "reloads": []}
+    try:
+        ready = server.wait_for(READY, server.started, timeout)
+        result["first_build_seconds"] = round(ready - server.started, 2)
+        if server.seen(REFRESH_STARTED, server.started, time.monotonic()):
+            server.wait_for(REFRESH_DONE, server.started, timeout)
+        site = next(scratch.glob("mkdocs_*"))
+        for number in range(1, edits + 1):
+            idle = server.cpu()
+            time.sleep(3)  # idle: the watcher has seen every earlier change
+            cpu_before = server.cpu()
+            since_ns = time.time_ns()
+            saved = time.monotonic()
+            marker = edit_record(target, number)
+            reloaded = server.wait_for(RELOADED, saved, timeout)
+            reload: dict = {"seconds": round(reloaded - saved, 2), "cpu_seconds": round(server.cpu() - cpu_before, 2),
+                            "idle_cpu_percent": round(100 * (cpu_before - idle) / 3),
+                            "generator_wrote": written_since(project / "build" / "docs", since_ns).get("markdown", 0),
+                            "site_wrote": written_since(site, since_ns)}
+            reload["page_shows_edit"] = marker in fetch(port, f"{kind}/{record_id}.html")
+            time.sleep(0.5)
+            if server.seen(REFRESH_STARTED, saved, time.monotonic()):
+                done = server.wait_for(REFRESH_DONE, saved, timeout)
+                reload["refresh_seconds_after_save"] = round(done - saved, 2)
+                reload["cpu_seconds_with_refresh"] = round(server.cpu() - cpu_before, 2)
+                reload["site_wrote_with_refresh"] = written_since(site, since_ns)
+                reload["data_shows_edit"] = marker in fetch(port, f"data/{kind}/{record_id}.json")
+            result["reloads"].append(reload)
+            print(f"{serve}: reload {number}: {json.dumps(reload)}", file=sys.stderr)
+    finally:
+        server.stop()
+        result["log"] = server.log()
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("project", type=Path, help="folder with mkdocs.yml, generator/ and content/")
+    parser.add_argument("--serve", choices=("mkdocs", "mkdocs-dirty", "kb"), action="append",
+                        help="mkdocs serve, mkdocs serve --dirty or kb serve; repeatable (default: mkdocs and kb)")
+    parser.add_argument("--edits", type=int, default=3, help="reloads to measure per server (default 3)")
+    parser.add_argument("--record", help="record to edit, e.g. risks/goal-drift.yaml (default: the first risk)")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--json", type=Path, help="write the figures (and the server logs beside it)")
+    parser.add_argument("--verbose", action="store_true", help="print the server's log")
+    args = parser.parse_args(argv)
+    results = []
+    for serve in args.serve or ["mkdocs", "kb"]:
+        result = measure(args.project, serve, args.edits, args.timeout, args.record)
+        log = result.pop("log")
+        if args.verbose:
+            print(log, file=sys.stderr)
+        if args.json:
+            args.json.with_name(f"{args.json.stem}-{serve}.log").write_text(log + "\n")
+        results.append(result)
+    print("| server | records | first build | reload (s) | CPU (s) | generator wrote | site wrote | "
+          "search and data refreshed after (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for n, reload in enumerate(r["reloads"], 1):
+            wrote = ", ".join(f"{v} {k}" for k, v in reload["site_wrote"].items())
+            refreshed = reload.get("refresh_seconds_after_save", "-")
+            print(f"| {r['serve']} #{n} | {r['records']:,} | {r['first_build_seconds']} s | {reload['seconds']} | "
+                  f"{reload['cpu_seconds']} | {reload['generator_wrote']} | {wrote} | {refreshed} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    ok = all(reload["page_shows_edit"] and reload.get("data_shows_edit", True)
+             for r in results for reload in r["reloads"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""Incremental rebuilds: dirty MkDocs builds and `kb serve` render only the pages an edit changed."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from generator.build import DIRTY_STATE
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
+RECORD = Path("content/risks/deceptive-alignment.yaml")
+NEW_ORGANIZATION = """\
+id: test-lab
+name: Test Lab
+type: safety-org
+summary: An organisation that exists only for this test.
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder: the repo's mkdocs.yml and generator beside a copy of the valid fixtures."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", folder / "mkdocs.yml")
+    (folder / "generator").symlink_to(REPO / "generator")
+    shutil.copytree(FIXTURE, folder / "content")
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def mkdocs_build(project: Path, dirty: bool) -> None:
+    """What `mkdocs build [--dirty]` does."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    config = load_config(str(project / "mkdocs.yml"))
+    config.plugins.on_startup(command="build", dirty=dirty)
+    try:
+        build(config, dirty=dirty)
+    finally:
+        config.plugins.on_shutdown()
+
+
+def mtimes(folder: Path, pattern: str) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob(pattern)}
+
+
+def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
+    return {path for path, mtime in after.items() if before.get(path) != mtime}
+
+
+def edit(record: Path, marker: str) -> None:
+    record.write_text(record.read_text().replace("summary: ", f"summary: {marker} ", 1))
+
+
+def html_of(markdown: set[str]) -> set[str]:
+    return {path[:-3] + ".html" for path in markdown}
+
+
+def test_a_dirty_build_renders_only_the_pages_whose_markdown_changed(project):
+    site, docs = project / "site", project / "build" / "docs"
+    mkdocs_build(project, dirty=False)
+    pages, markdown = mtimes(site, "*.html"), mtimes(docs, "*.md")
+    assert len(pages) > 20 and html_of(set(markdown)) <= set(pages)
+    edit(project / RECORD, "Edited once.")
+
+    mkdocs_build(project, dirty=True)  # strict mode: MkDocs' warning about dirty builds must not abort it
+
+    rewritten = changed(markdown, mtimes(docs, "*.md"))
+    assert "risks/deceptive-alignment.md" in rewritten and len(rewritten) < len(markdown) / 2
+    rebuilt = changed(pages, mtimes(site, "*.html")) - {"404.html"}  # MkDocs renders its templates every time
+    assert rebuilt == html_of(rewritten)
+    assert "Edited once." in (site / "risks/deceptive-alignment.html").read_text()
+    # a build that is not served still indexes and exports everything before it ends
+    assert "Edited once." in (site / "data/risks/deceptive-alignment.json").read_text()
+    assert (site / "pagefind" / "pagefind.js").is_file()
+
+
+def test_a_dirty_build_after_mkdocs_yml_changed_renders_every_page(project):
+    site = project / "site"
+    mkdocs_build(project, dirty=False)
+    pages = mtimes(site, "*.html")
+    with (project / "mkdocs.yml").open("a") as config:
+        config.write("\n# edited\n")
+    mkdocs_build(project, dirty=True)
+    assert changed(pages, mtimes(site, "*.html")) == set(pages)
+
+
+def test_a_dirty_build_deletes_the_pages_of_removed_records(project):
+    site = project / "site"
+    added = project / "content/organizations/test-lab.yaml"
+    added.write_text(NEW_ORGANIZATION)
+    mkdocs_build(project, dirty=False)
+    assert (site / "organizations/test-lab.html").is_file()
+    added.unlink()
+    mkdocs_build(project, dirty=True)
+    assert not (site / "organizations/test-lab.html").exists()
+    assert "test-lab" not in (site / "organizations/index.html").read_text()
+
+
+def test_kb_build_records_what_its_site_was_built_with(project):
+    assert main(["build"]) == 0
+    state = json.loads((project / DIRTY_STATE).read_text())
+    assert str((project / "site").resolve()) in state
+    pages = mtimes(project / "site", "*.html")
+    mkdocs_build(project, dirty=True)  # nothing changed: nothing is rendered again
+    assert changed(pages, mtimes(project / "site", "*.html")) <= {"404.html"}
+
+
+def test_kb_serve_without_a_config_file_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve"]) == 2
+    assert "no such file: mkdocs.yml" in capsys.readouterr().err
+
+
+class Served:
+    """`kb serve` as a process of its own, every line it logs kept with the time it came."""
+
+    def __init__(self, project: Path, tmp: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        tmp.mkdir()
+        self.tmp = tmp
+        env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=str(project), CI="1")
+        self.lines: list[tuple[float, str]] = []
+        self.cond = threading.Condition()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "generator", "serve", "-a", f"127.0.0.1:{self.port}"],
+            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            with self.cond:
+                self.lines.append((time.monotonic(), line.rstrip()))
+                self.cond.notify_all()
+
+    def wait_for(self, pattern: str, after: float, timeout: float = 120) -> re.Match:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for at, line in self.lines:
+                    if at >= after and (found := re.search(pattern, line)):
+                        return found
+                assert self.process.poll() is None, self.log()
+                assert time.monotonic() < deadline, f"no {pattern!r} in:\n{self.log()}"
+                self.cond.wait(1)
+
+    def log(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    @property
+    def site(self) -> Path:
+        return next(self.tmp.glob("mkdocs_*"))
+
+    def get(self, url: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/{url}", timeout=60) as response:
+            return response.read().decode()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def test_kb_serve_reloads_only_the_edited_pages_then_refreshes_search_and_data(project, tmp_path):
+    served = Served(project, tmp_path / "tmp")
+    try:
+        started = time.monotonic() - 1
+        served.wait_for(r"Serving on http", started)
+        site, docs = served.site, project / "build" / "docs"
+        pages, markdown = mtimes(site, "*.html"), mtimes(docs, "*.md")
+        index, data = mtimes(site / "pagefind", "*"), mtimes(site / "data", "*.json")
+        time.sleep(1)
+
+        saved = time.monotonic()
+        edit(project / RECORD, "Edited while served.")
+        served.wait_for(r"Reloading browsers", saved)
+
+        rewritten = changed(markdown, mtimes(docs, "*.md"))
+        assert "risks/deceptive-alignment.md" in rewritten and len(rewritten) < len(markdown) / 2
+        assert changed(pages, mtimes(site, "*.html")) - {"404.html"} == html_of(rewritten)
+        rebuilt = served.wait_for(r"MkDocs rebuilt (\d+) of (\d+) pages", saved)
+        assert int(rebuilt[1]) == len(rewritten) < int(rebuilt[2])
+        assert "Edited while served." in served.get("risks/deceptive-alignment.html")
+
+        # search and data were not redone before the reload, the log says so, and then they are
+        served.wait_for(r"Search and data/ still show the previous build: refreshing", saved)
+        served.wait_for(r"search index and data refreshed in", saved)
+        assert "Edited while served." in served.get("data/risks/deceptive-alignment.json")
+        assert mtimes(site / "pagefind", "*") != index
+        rewritten_data = changed(data, mtimes(site / "data", "*.json"))
+        assert "risks/deceptive-alignment.json" in rewritten_data and len(rewritten_data) < len(data) / 2
+        assert not list(site.glob(".pagefind-*"))
+
+        # saved again without a change: nothing to render, index or export
+        time.sleep(1)
+        pages, index = mtimes(site, "*.html"), mtimes(site / "pagefind", "*")
+        saved = time.monotonic()
+        (project / RECORD).write_text((project / RECORD).read_text())
+        served.wait_for(r"No page changed: the search index and data are up to date", saved)
+        served.wait_for(r"Reloading browsers", saved)
+        assert changed(pages, mtimes(site, "*.html")) <= {"404.html"}
+        assert mtimes(site / "pagefind", "*") == index
+    finally:
+        served.stop()
+    assert served.process.returncode is not None
