@@ -22,7 +22,7 @@ from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator import diagrams
+from generator import diagrams, passthrough
 from generator.build import (DIAGRAM_CACHE, GENERATED_DIR, Progress, Refresher, built_with, generate,
                              index_search, publish_data, remember_build, site_fingerprint,
                              watch_dirty_builds)
@@ -102,9 +102,19 @@ def _prepare_dirty_build(config, pages) -> None:
         utils.clean_directory(str(site))
 
 
+_stashed: dict[str, dict[str, str]] = {}  # page -> the HTML blocks Markdown need not parse
+
+
+def on_page_markdown(markdown, page, config, files):
+    """The generated HTML blocks skip Python-Markdown (see generator/passthrough.py)."""
+    markdown, _stashed[page.file.src_uri] = passthrough.stash(markdown)
+    return markdown
+
+
 def on_page_content(html, page, config, files):
-    """Diagrams drawn at build time replace their Mermaid blocks; a page with a block left
-    over loads Mermaid (see theme/main.html)."""
+    """The generated HTML blocks go back in place; diagrams drawn at build time replace their
+    Mermaid blocks; a page with a block left over loads Mermaid (see theme/main.html)."""
+    html = passthrough.restore(html, _stashed.pop(page.file.src_uri, {}))
     html, left = diagrams.inline(html, _root(config) / DIAGRAM_CACHE)
     page.meta["kb_diagrams"] = left
     return html
