@@ -263,15 +263,12 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
     scores: Counter = Counter()
     for neighbour in neighbours:
         around = graph.neighbours(neighbour)
-        if len(around) > HUB_LIMIT:
-            continue
-        for candidate in around:
-            scores[candidate] += 1
+        if len(around) <= HUB_LIMIT:
+            scores.update(around)  # one count per shared neighbour
     for tag in entry.record.tags:
         members = graph.tags.get(tag, ())
         if len(members) <= HUB_LIMIT:
-            for candidate in members:
-                scores[candidate] += 1
+            scores.update(members)
     ranked = list(dict.fromkeys(explicit)) + [c for c, _ in sorted(scores.items(), key=lambda i: (-i[1], i[0]))]
     result: dict[str, list[str]] = defaultdict(list)
     for candidate in dict.fromkeys(ranked):

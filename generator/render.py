@@ -240,14 +240,14 @@ class _Renderer:
 
     def a(self, from_page: str, record_id: str, text: str | None = None) -> str:
         """An HTML link, for the generated blocks around a record (infobox, relations, lists)."""
-        key = (from_page.rpartition("/")[0], record_id)
-        if text is None and key in self._anchors:  # the same link recurs on many pages of a folder
-            return self._anchors[key]
+        if text is None:  # the same link recurs on many pages of a folder: made once per folder
+            key = (from_page.rpartition("/")[0], record_id)
+            anchor = self._anchors.get(key)
+            if anchor is None:
+                anchor = self._anchors[key] = self.a(from_page, record_id, self.graph.entries[record_id].name)
+            return anchor
         entry = self.graph.entries[record_id]
-        anchor = f'<a href="{self.url(from_page, page_path(entry))}">{h(text or entry.name)}</a>'
-        if text is None:
-            self._anchors[key] = anchor
-        return anchor
+        return f'<a href="{self.url(from_page, page_path(entry))}">{h(text or entry.name)}</a>'
 
     def links(self, from_page: str, ids: Iterable[str]) -> str:
         return ", ".join(self.a(from_page, i) for i in ids)
