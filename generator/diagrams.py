@@ -5,10 +5,16 @@ is on the build machine, each ```mermaid block of the rendered Markdown is drawn
 same pinned Mermaid in headless Chromium (``draw``), and the MkDocs hook puts the SVG in place
 of the block in the page's HTML (``inline``): readable at once, no script to download, links
 in generated diagrams work without JavaScript. Drawings are cached by a hash of Mermaid's
-version and the source, so a rebuild draws only new or changed diagrams.
+version, the drawing settings, kb.css's diagram section and the source, so a rebuild draws only
+new or changed diagrams.
 
 Without Chromium (or with KB_DIAGRAMS=client) the blocks stay as they are and kb.js draws
 them in the reader's browser with the same Mermaid, shipped with the site.
+
+Mermaid writes its whole stylesheet (some 9 KB, every selector scoped by the drawing's id) into
+every SVG it draws. The rules all flowcharts share are kept once in kb.css instead, between the
+``kb:diagrams`` marks (written by ``python -m generator.diagrams --write-css``), and ``_slim``
+takes them out of each drawing before it is cached (see there).
 """
 from __future__ import annotations
 
@@ -18,21 +24,24 @@ import logging
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 log = logging.getLogger("kb")
 
 MERMAID_VERSION = "11.17.2"
 MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-{MERMAID_VERSION}.min.js"
+KB_CSS = Path(__file__).parent / "static" / "assets" / "kb.css"
 GENERATED_MARK = "%% kb:generated"
 _FENCE = re.compile(r"^```mermaid\n(.*?)\n```$", re.S | re.M)
-CHUNK = 40  # diagrams per call into the page: progress shows, no call runs for minutes
+CHUNK = 20  # diagrams per call into the page: progress shows, the pages finish close together
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-DRAWING = "3"  # bump when the drawing settings change: every cache key changes with it
+DRAWING = "4"  # bump when the drawing settings change: every cache key changes with it
 
 
 @dataclass
@@ -44,7 +53,9 @@ class Drawn:
 
 
 def _key(source: str) -> str:
-    return hashlib.sha256(f"{MERMAID_VERSION}\n{DRAWING}\n{source.strip()}".encode()).hexdigest()[:16]
+    # kb.css's diagram section too: a cached drawing relies on the blocks it was slimmed against.
+    text = f"{MERMAID_VERSION}\n{DRAWING}\n{_shared_digest()}\n{source.strip()}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _chromium() -> str | None:
@@ -76,7 +87,7 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
             if svg.startswith("ERROR:"):
                 failed.append(f"{svg[6:]}: {source.splitlines()[0] if source else ''}")
                 continue
-            (cache / f"{_key(source)}.svg").write_text(svg, encoding="utf-8")
+            (cache / f"{_key(source)}.svg").write_text(_slim(svg), encoding="utf-8")
     drawn = len(missing) - len(failed) if chromium else 0
     return Drawn(drawn, len(sources) - len(missing), len(missing) - drawn, failed)
 
@@ -104,11 +115,185 @@ def inline(page_html: str, cache: Path) -> tuple[str, bool]:
     return _DRAWN_BLOCK.sub(replace, page_html), left
 
 
+# ------------------------------------------------------------------------------ lighter drawings
+#
+# Every drawing carries Mermaid's stylesheet in a <style> of its own, each selector prefixed with
+# the drawing's id ("#kb-1b2c… .node rect{…}"): 59 rules (8 KB) that are the same in every
+# flowchart, then one rule per classDef (the generated diagrams' palette, 27 rules, 3 KB). kb.css
+# holds each such block once, under a class of its own ("kb-flowchart", "kb-palette"), in a
+# section written by ``write_shared_css``. When a drawing has every rule of a block, ``_slim``
+# takes them out of its <style> and adds the block's class to the <svg>; a drawing that lacks
+# one (another diagram type, a theme set by an %%{init}%% directive, classDefs of its own) keeps
+# those rules as Mermaid wrote them, scoped by its id. So a shared rule only ever reaches a
+# drawing that had it, and the id-scoped rules left beat the shared ones as they did before.
+
+_CSS_BEGIN = "/* ==== kb:diagrams begin"
+_CSS_END = "/* ==== kb:diagrams end ==== */"
+_CSS_BLOCK = re.compile(r"/\* kb:diagrams block ([a-z]+) \*/")
+_SCOPE = "&"  # stands for the drawing's "#id" while rules are compared
+_STATIC = ".kb-diagram--static svg"  # what inline() wraps each drawing in (then kb-<block>)
+
+
+_BRACE = re.compile(r"[{}]")
+
+
+def _css_rules(css: str) -> list[str]:
+    """Top-level rules of Mermaid's minified CSS ("sel{…}", "@keyframes x{from{…}}")."""
+    rules, depth, start = [], 0, 0
+    for brace in _BRACE.finditer(css):
+        if brace.group() == "{":
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0:
+                rules.append(css[start:brace.end()].strip())
+                start = brace.end()
+    if css[start:].strip():  # unbalanced (a brace in a string?): kept whole, never shared
+        rules.append(css[start:].strip())
+    return rules
+
+
+def _section(path: Path) -> str:
+    """kb.css's diagram section ("" if it has none)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = text.find(_CSS_BEGIN), text.find(_CSS_END)
+    return text[start:end] if 0 <= start < end else ""
+
+
+@lru_cache(maxsize=None)
+def _shared_digest(path: Path = KB_CSS) -> str:
+    return hashlib.sha256(_section(path).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=None)
+def _shared_blocks(path: Path = KB_CSS) -> dict[str, frozenset[str]]:
+    """The blocks of kb.css's diagram section, each as the set of its rules written with
+    ``_SCOPE`` for the drawing's id, as ``_slim`` compares them. No section: no blocks."""
+    parts = _CSS_BLOCK.split(_section(path))  # [preamble, name, rules, name, rules, ...]
+    blocks = {}
+    for name, css in zip(parts[1::2], parts[2::2]):
+        scope = f"{_STATIC}.kb-{name}"
+        blocks[name] = frozenset(rule.replace(scope, _SCOPE) for rule in _css_rules(css))
+    return blocks
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+_SVG_TAG = re.compile(r'^<svg\b[^>]*?\sid="([^"]+)"[^>]*>')
+_MARKER = re.compile(r'<marker\b[^>]*?\sid="([^"]+)"[^>]*>.*?</marker>', re.S)
+_DATA_POINTS = re.compile(r'(<path\b[^>]*?) data-points="[^"]*"')
+
+
+def _slim(svg: str, blocks: dict[str, frozenset[str]] | None = None) -> str:
+    """A drawing without what every drawing repeats; it looks the same on the page.
+
+    * the rules of each kb.css block the drawing has in full (see above);
+    * the eight arrowhead <marker>s Mermaid defines in every flowchart, but for those an edge
+      uses (most use one);
+    * ``data-points``: each edge's points again, base64 JSON, which only Mermaid's own
+      rendering reads.
+    """
+    tag = _SVG_TAG.match(svg)
+    if tag is None:
+        return svg
+    svg = _DATA_POINTS.sub(r"\1", svg)
+    used = set(re.findall(r'#([^)"\'\s]+)[)"\']', svg))  # url(#…), href="#…"
+    svg = _MARKER.sub(lambda m: m.group(0) if m.group(1) in used else "", svg)
+    style = _STYLE.search(svg)
+    if style is None:
+        return svg
+    scope = "#" + tag.group(1)
+    rules = _css_rules(style.group(1))
+    general = [rule.replace(scope, _SCOPE) for rule in rules]
+    have, shared, marks = set(general), set(), []
+    for name, block in (_shared_blocks() if blocks is None else blocks).items():
+        if block and block <= have:
+            shared |= block
+            marks.append(f"kb-{name}")
+    if not marks:
+        return svg
+    kept = "".join(rule for rule, rule_general in zip(rules, general) if rule_general not in shared)
+    svg = svg[:style.start()] + (f"<style>{kept}</style>" if kept else "") + svg[style.end():]
+    opening = _SVG_TAG.match(svg).group(0)
+    classes = re.search(r'\sclass="([^"]*)"', opening)
+    marked = (opening[:classes.start(1)] + " ".join([classes.group(1), *marks]) + opening[classes.end(1):]
+              if classes else opening[:-1] + f' class="{" ".join(marks)}">')
+    return marked + svg[len(opening):]
+
+
+# A plain flowchart and one the generator writes, drawn to learn the two blocks of kb.css.
+_REFERENCE = "flowchart LR\n  a --> b"
+
+
+def shared_css() -> str:
+    """kb.css's diagram section, from drawings by the pinned Mermaid (needs Chromium).
+
+    "flowchart": the rules of a plain flowchart; "palette": what a generated diagram (with the
+    classDefs of ``render._class_defs``) has more. A rule that names the drawing's id anywhere
+    but at the start of a selector would not carry over to other drawings and is left out."""
+    from .render import _class_defs
+
+    chromium = _chromium()
+    if chromium is None:
+        raise RuntimeError("drawing the reference diagrams needs chromium and playwright")
+    generated = "\n".join(["flowchart LR", GENERATED_MARK, '  a["A"]:::topics --> b["B"]', *_class_defs()])
+    drawn = _draw_in_chromium(chromium, [_REFERENCE, generated])
+    rules = {}
+    for name, source in (("plain", _REFERENCE), ("generated", generated)):
+        svg = drawn[source]
+        scope = "#" + _SVG_TAG.match(svg).group(1)
+        rules[name] = [rule.replace(scope, _SCOPE) for rule in _css_rules(_STYLE.search(svg).group(1))]
+    blocks = {"flowchart": rules["plain"],
+              "palette": [rule for rule in rules["generated"] if rule not in rules["plain"]]}
+    lines = [_CSS_BEGIN + " ====",
+             f"   Mermaid {MERMAID_VERSION}'s stylesheet for the diagrams drawn at build time, once for the",
+             "   whole site instead of once in every drawing (see generator/diagrams.py, _slim). Written by",
+             "   `.venv/bin/python -m generator.diagrams --write-css`: do not edit by hand. */"]
+    for name, block in blocks.items():
+        lines.append(f"/* kb:diagrams block {name} */")
+        for rule in block:
+            head, body = rule.split("{", 1)
+            selectors = [] if rule.startswith("@") else head.split(",")
+            if _SCOPE in body or any(not s.startswith(_SCOPE) or s.count(_SCOPE) != 1 for s in selectors):
+                continue
+            lines.append(rule.replace(_SCOPE, f"{_STATIC}.kb-{name}"))
+    lines.append(_CSS_END)
+    return "\n".join(lines) + "\n"
+
+
+def write_shared_css(path: Path = KB_CSS) -> bool:
+    """Put ``shared_css()`` into kb.css in place of its diagram section (at the end if it has
+    none). Returns whether the file changed."""
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(_CSS_BEGIN), text.find(_CSS_END)
+    if start >= 0 and end > start:
+        updated = text[:start] + shared_css() + text[end + len(_CSS_END):].lstrip("\n")
+    else:
+        updated = text.rstrip("\n") + "\n\n" + shared_css()
+    if updated == text:
+        return False
+    path.write_text(updated, encoding="utf-8")
+    _shared_blocks.cache_clear()
+    _shared_digest.cache_clear()
+    return True
+
+
+# ------------------------------------------------------------------------------ drawing in Chromium
+#
+# Two pages (one per core) draw at once, each in chunks of CHUNK diagrams, and
+# mermaid.initialize() is called only when the security level changes. (Half of a cold
+# drawing's time is in Mermaid's getConfig(), which copies its whole configuration about 100
+# times per flowchart; a patch to the minified bundle drew the same SVGs a third faster, but was
+# left out: the cache makes it matter only for a cold build, and the pinned file stays as shipped.)
+
 _SCRIPT = """async (items) => {
   const out = {};
+  let level = null;
   for (const [key, source, generated] of items) {
-    mermaid.initialize({startOnLoad: false, securityLevel: generated ? "loose" : "strict",
-                        theme: "default", flowchart: {useMaxWidth: true}});
+    const securityLevel = generated ? "loose" : "strict";
+    if (securityLevel !== level) {  // render() starts from this configuration every time
+      mermaid.initialize({startOnLoad: false, securityLevel, theme: "default", flowchart: {useMaxWidth: true}});
+      level = securityLevel;
+    }
     try {
       const result = await mermaid.render("kb-" + key, source);
       out[key] = result.svg;
@@ -128,7 +313,8 @@ def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dic
 
     from playwright.async_api import async_playwright
 
-    items = [[_key(s), s, GENERATED_MARK in s] for s in sources]
+    # Editors' diagrams (strict) apart from generated ones (loose): fewer initialize() calls.
+    items = [[_key(s), s, GENERATED_MARK in s] for s in sorted(sources, key=lambda s: GENERATED_MARK in s)]
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
     by_key: dict[str, str] = {}
 
@@ -160,3 +346,11 @@ def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dic
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
     return {source: by_key[key] for key, source, _ in items}
+
+
+if __name__ == "__main__":
+    # python -m generator.diagrams --write-css: refresh kb.css's diagram section (after a Mermaid
+    # upgrade or a change of the generated diagrams' classDefs).
+    if sys.argv[1:] != ["--write-css"]:
+        raise SystemExit("usage: python -m generator.diagrams --write-css")
+    print(f"{KB_CSS}: {'updated' if write_shared_css() else 'already up to date'}")
