@@ -152,10 +152,18 @@ FACTS = """(props) => {
 def test_a_lean_drawing_looks_exactly_like_mermaids(tmp_path, drawn):
     """Every element of each drawing, as Mermaid wrote it and as the page gets it (with kb.css):
     the same computed style and the same box."""
-    from playwright.sync_api import sync_playwright
+    import concurrent.futures
 
     shipped = drawn
     shutil.copy(KB_CSS, tmp_path / "kb.css")
+    # In a thread of its own: after the browser tests, pytest-playwright's event loop runs in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_compare_in_chromium, tmp_path, shipped).result()
+
+
+def _compare_in_chromium(tmp_path, shipped):
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=diagrams._chromium(), args=diagrams.CHROMIUM_ARGS)
         page = browser.new_page()
