@@ -18,6 +18,7 @@ from typing import Any, Iterable
 import jinja2
 from pydantic import BaseModel
 
+from . import neighbourhood as neighbourhood_svg
 from . import score as scoring
 from .core import Directive, Entry
 from .kinds import KINDS
@@ -405,35 +406,27 @@ class _Renderer:
 
     # neighbourhood diagram ------------------------------------------------
     def neighbourhood(self, entry: Entry, limit: int = 14) -> tuple[str, int]:
+        """(SVG, how many linked records are left out): what links to the record on the left,
+        what it links to on the right, at most ``limit`` records, labelled with how they link."""
         page = page_path(entry)
-        nodes = {entry.id: "n0"}
-        lines = ["flowchart LR", GENERATED_MARK]
-        edges = []
+        outgoing: dict[str, list[str]] = {}
         for edge in self.graph.outgoing.get(entry.id, ()):
             if edge.target != entry.id:
-                edges.append((entry.id, edge.target, edge.label))
+                outgoing.setdefault(edge.target, []).append(edge.label)
+        incoming: dict[str, list[str]] = {}
         for edge in self.graph.backlinks(entry.id):
-            edges.append((edge.source, entry.id, edge.label))
-        seen, kept = set(), []
-        for source, target, text in edges:
-            other = target if source == entry.id else source
-            if (source, target) in seen or (other not in nodes and len(nodes) > limit):
-                continue
-            seen.add((source, target))
-            nodes.setdefault(other, f"n{len(nodes)}")
-            kept.append((source, target, text))
-        for record_id, node in nodes.items():
+            incoming.setdefault(edge.source, []).append(edge.label)
+        shown = list(dict.fromkeys([*outgoing, *incoming]))[:limit]
+
+        def node(record_id: str, labels: list[str]) -> neighbourhood_svg.Node:
             other = self.graph.entries[record_id]
-            lines.append(f'  {node}["{mermaid_label(other.name)}"]:::{other.kind}')
-        for source, target, text in kept:
-            lines.append(f'  {nodes[source]} -->|"{mermaid_label(text)}"| {nodes[target]}')
-        for record_id, node in nodes.items():
-            if record_id != entry.id:
-                target = self.href(page, page_path(self.graph.entries[record_id])).replace(".md", ".html")
-                lines.append(f'  click {node} "{attr(target)}"')
-        lines += _class_defs()
-        more = len({t if s == entry.id else s for s, t, _ in edges}) - (len(nodes) - 1)
-        return "\n".join(lines), max(more, 0)
+            return neighbourhood_svg.Node(other.name, KINDS[other.kind].singular, KINDS[other.kind].colour,
+                                          self.url(page, page_path(other)), ", ".join(dict.fromkeys(labels)))
+
+        centre = neighbourhood_svg.Node(entry.name, KINDS[entry.kind].singular, KINDS[entry.kind].colour)
+        svg = neighbourhood_svg.draw(centre, [node(i, incoming[i]) for i in shown if i in incoming],
+                                     [node(i, outgoing[i]) for i in shown if i in outgoing])
+        return svg, len({*outgoing, *incoming}) - len(shown)
 
     # topic tables ---------------------------------------------------------
     def topic_table(self, entry: Entry, name: str) -> dict:

@@ -37,7 +37,7 @@ def test_diagrams_are_drawn_at_build_time_and_mermaid_is_not_loaded(project):
     if not shutil.which("chromium"):
         pytest.skip("needs Debian's chromium, which ./dev test installs")
     assert build_site(project / "mkdocs.yml").ok
-    page = (project / "site" / "systems" / "gpt-4.html").read_text()
+    page = (project / "site" / "maps" / "risks.html").read_text()
     assert 'class="kb-diagram kb-diagram--static" tabindex="0"><svg' in page
     assert "mermaid-11.17.2.min.js" not in page and 'class="kb-mermaid"' not in page
     assert list((project / "build" / "diagrams").glob("*.svg"))
@@ -47,10 +47,12 @@ def test_without_chromium_mermaid_loads_only_where_a_diagram_is(project, monkeyp
     monkeypatch.setenv("KB_DIAGRAMS", "client")
     assert build_site(project / "mkdocs.yml").ok
     site = project / "site"
-    assert "mermaid-11.17.2.min.js" in (site / "systems/gpt-4.html").read_text()
-    assert 'class="kb-mermaid"' in (site / "systems/gpt-4.html").read_text()
-    assert "mermaid-11.17.2.min.js" not in (site / "systems/index.html").read_text()
-    assert "mermaid-11.17.2.min.js" not in (site / "index.html").read_text()
+    assert "mermaid-11.17.2.min.js" in (site / "maps/risks.html").read_text()
+    assert 'class="kb-mermaid"' in (site / "maps/risks.html").read_text()
+    for page in ("systems/gpt-4.html", "systems/index.html", "index.html"):
+        assert "mermaid-11.17.2.min.js" not in (site / page).read_text(), page
+    # a record's neighbourhood is drawn by the generator in either mode
+    assert '<svg class="kb-nb"' in (site / "systems/gpt-4.html").read_text()
 
 
 def test_a_bad_record_stops_the_build_and_leaves_the_old_site(project):

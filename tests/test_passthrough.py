@@ -49,9 +49,10 @@ def test_every_page_converts_to_the_same_html_with_and_without_the_shortcut(page
 def test_a_record_page_leaves_little_for_markdown(pages):
     text = pages["experts/nick-bostrom.md"]
     short, blocks = passthrough.stash(text)
-    assert len(short) < len(text) / 3  # what is left: headings, the summary, the Mermaid source
+    assert len(short) < len(text) / 8  # what is left: headings and the summary
     assert any(b.startswith('<aside class="kb-infobox"') for b in blocks.values())
-    assert "# Nick Bostrom" in short and "## What links here" in short and "```mermaid" in short
+    assert any(b.startswith('<div class="kb-neighbourhood"') for b in blocks.values())
+    assert "# Nick Bostrom" in short and "## What links here" in short and "When AI reaches" not in short
 
 
 @pytest.mark.parametrize("text", [

@@ -303,8 +303,29 @@ def _diagram_problems(visit, sources: list[str]) -> list[str]:
 
 
 def _diagram_pages():
-    return [p for p in PAGES if p not in ("404.html", "index.html", "quality.html", "tags.html")
-            and not p.endswith("/index.html")]
+    """Pages with Mermaid diagrams: topics (authored diagrams) and the maps. Record pages'
+    neighbourhoods are SVG from the generator: test_neighbourhood_names_are_text."""
+    return [p for p in PAGES if p.startswith(("maps/", "topics/")) and not p.endswith("/index.html")]
+
+
+@pytest.mark.parametrize("path", _params(sorted(NAMES), {}))
+def test_neighbourhood_names_are_text(hostile_page, path):
+    """The generator's SVG shows the record's name as typed, in its title and (cut) on its box,
+    with no element or handler a name could have brought in."""
+    page, _, open_ = hostile_page
+    open_(path)
+    svg = page.locator(".kb-neighbourhood svg.kb-nb")
+    assert svg.count() == 1
+    facts = svg.evaluate("""s => ({
+      injected: s.querySelectorAll('script, foreignObject, iframe, img, style').length,
+      handlers: [...s.querySelectorAll('*')].flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on')),
+      titles: [...s.querySelectorAll('title')].map(t => t.textContent),
+      texts: [...s.querySelectorAll('text')].map(t => t.textContent)})""")
+    assert facts["injected"] == 0 and facts["handlers"] == [], facts
+    name = " ".join(NAMES[path].split())
+    assert any(t.startswith(name + " (") for t in facts["titles"]), facts["titles"]
+    assert any(name.startswith(t.rstrip("…")) for t in facts["texts"]), facts["texts"]
+    assert page.evaluate("() => window.__pwned") is None
 
 
 @pytest.fixture(scope="session")
