@@ -77,7 +77,8 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
     The Markdown itself keeps its ```mermaid blocks (portable to any engine); ``inline`` puts
     the drawings into the HTML that MkDocs makes of them.
     """
-    sources = {match.group(1).strip() for text in pages.values() for match in _FENCE.finditer(text)}
+    sources = {match.group(1).strip() for text in pages.values() if "```mermaid" in text
+               for match in _FENCE.finditer(text)}
     cache.mkdir(parents=True, exist_ok=True)
     missing = [source for source in sorted(sources) if not (cache / f"{_key(source)}.svg").exists()]
     failed: list[str] = []

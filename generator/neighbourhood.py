@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 
 NODE_FONT = 12  # px
 LABEL_FONT = 10.5
@@ -40,15 +41,18 @@ class Node:
     label: str = ""  # how it links, read along the arrow
 
 
+@lru_cache(maxsize=1 << 16)  # a record's name recurs in the diagram of each of its neighbours
 def _cut(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+@lru_cache(maxsize=1 << 16)
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+@lru_cache(maxsize=1 << 16)
 def _width(name: str) -> float:
     return min(max(len(_cut(name, MAX_NAME)) * NODE_CHAR + 20, 60), MAX_NAME * NODE_CHAR + 20)
 

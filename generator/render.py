@@ -1,16 +1,20 @@
 """Stage 5, render: the linked, scored base to Markdown pages, through Jinja2 templates.
 
-Templates receive finished values: every string from a record is escaped here (``md``) for
-the Markdown context it lands in, every link is resolved, every figure formatted. So a name
-like ``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor typed.
-The output is plain Markdown plus front matter, so another MkDocs-compatible engine can
-take it as it is.
+Templates receive finished values: every string from a record is escaped here for the context
+it lands in (``md`` in Markdown: the title, the summary, a topic's prose and tables; ``h`` in the
+HTML blocks the generator lays out around them: infobox, status header, relations, backlinks,
+references, index and dashboard tables), every link is resolved, every figure formatted. So a
+name like ``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor
+typed. The output is Markdown with front matter, its generated parts CommonMark HTML blocks, so
+another MkDocs-compatible engine can take it as it is.
 """
 from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -20,7 +24,7 @@ from pydantic import BaseModel
 
 from . import neighbourhood as neighbourhood_svg
 from . import score as scoring
-from .core import Directive, Entry
+from .core import Directive, Entry, gc_paused
 from .kinds import KINDS
 from .link import Graph, field_has_refs, related
 from .models import Quantity
@@ -56,8 +60,6 @@ def h(value: Any) -> str:
     """Escape text for HTML: element content or an attribute value."""
     return html.escape(" ".join(str(value).split()), quote=True)
 
-
-attr = h
 
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
@@ -208,14 +210,14 @@ class _Renderer:
         self.today = today
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("generator", "templates"),
-            autoescape=False,  # values arrive escaped by md()/attr(); templates lay out Markdown
+            autoescape=False,  # values arrive escaped by md() (Markdown) or h() (HTML); templates lay them out
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
             auto_reload=False,  # one render: no need to stat each template on every use
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters.update(md=md, attr=attr, title=front_matter_title)
+        self.env.filters.update(title=front_matter_title)
         self._anchors: dict[tuple[str, str], str] = {}
 
     # links ---------------------------------------------------------------
@@ -586,12 +588,48 @@ class _Renderer:
                          h(scale_label(response.effectiveness))])
         return _table(["Response", "Mechanism", "Effectiveness"], rows) if rows else {"columns": [], "rows": []}
 
+    def record_pages(self, entries: list[Entry]) -> list[Page]:
+        """Every record's page. A large base is rendered in two processes where that is safe
+        (see _can_fork): the pages are independent of one another, and the build machine has
+        two cores. A forked half that fails is rendered here instead."""
+        if len(entries) < PARALLEL_FROM or not _can_fork():
+            return [self.record_page(entry) for entry in entries]
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        half = len(entries) // 2
+        receiving, sending = context.Pipe(duplex=False)
+        child = context.Process(target=self._render_in_child, args=(entries[half:], sending), daemon=True)
+        child.start()
+        sending.close()
+        pages = [self.record_page(entry) for entry in entries[:half]]
+        try:
+            theirs, statuses, structures = receiving.recv()
+        except (EOFError, OSError):  # the child died: render its half here
+            theirs = [self.record_page(entry) for entry in entries[half:]]
+        else:
+            self.statuses.update(statuses)
+            self.structures.update(structures)
+        finally:
+            child.join()
+            receiving.close()
+        return pages + theirs
+
+    def _render_in_child(self, entries: list[Entry], sending) -> None:
+        try:
+            pages = [self.record_page(entry) for entry in entries]
+            ids = {entry.id for entry in entries}
+            sending.send((pages, {i: s for i, s in self.statuses.items() if i in ids},
+                          {i: s for i, s in self.structures.items() if i in ids}))
+        finally:
+            sending.close()
+            os._exit(0)  # no atexit handlers or buffers of the parent run twice
+
     def render_all(self) -> Rendered:
         self.structures: dict[str, scoring.Structure] = {}  # topics: measured on their article
         self.statuses: dict[str, dict] = {}  # every record: its status header, computed once
         rendered = Rendered()
-        for entry in self.graph.entries.values():
-            page = self.record_page(entry)
+        for page in self.record_pages(list(self.graph.entries.values())):
             rendered.pages[page.path] = page
         rendered.structures = self.structures
         search = Page("search.md", self.env.get_template("search.md.j2").render())
@@ -635,17 +673,17 @@ class _Renderer:
             return "", ""
         if column in ("severity", "effectiveness"):
             order = _scale_order(type(record), column)
-            return f"{order.index(value):02d}", attr(scale_label(value))
+            return f"{order.index(value):02d}", h(scale_label(value))
         if isinstance(value, Quantity):
-            return (f"{value.value:020.6f}" if value.value is not None else ""), attr(quantity(value))
+            return (f"{value.value:020.6f}" if value.value is not None else ""), h(quantity(value))
         if isinstance(value, list):
-            return attr(", ".join(value)).lower(), attr(", ".join(value))
+            return h(", ".join(value)).lower(), h(", ".join(value))
         if isinstance(value, str) and value in self.graph.entries and column in ("developer", "affiliation", "source"):
             return h(self.graph.entries[value].name.lower()), self.a(page, value)
         if isinstance(value, int):
             return f"{value:06d}", str(value)
         text = label(value) if column in ("type", "kind", "entity_type", "safety_relevance") else str(value)
-        return attr(text.lower()), attr(text)
+        return h(text.lower()), h(text)
 
     def home(self) -> Page:
         page = "index.md"
@@ -804,10 +842,23 @@ def _table(columns: list[str], rows: list[list[str]]) -> dict:
 
 
 # Long lists are split into pages of this many rows, so no page grows with the base: a reader
-# on a slow line gets a page of a few hundred KB, not one with every record of 10,000.
-PAGE_ROWS = 500
+# on a slow line gets a page of about 100 KB, not one with every record of 10,000 (500 rows made
+# index pages of 414 KB at 10,000 records).
+PAGE_ROWS = 100
 # Lists on the dashboard and the maps show this many and say how many more there are.
 LIST_CAP = 100
+# From this many records, record pages are rendered in two processes (one per core).
+PARALLEL_FROM = 400
+
+
+def _can_fork() -> bool:
+    """Forking is safe with one thread: a fork copies only the calling thread, and a lock held
+    by another (logging's, the import lock) would stay locked in the child forever. So `kb
+    build` and `mkdocs build` render in two processes; `mkdocs serve` (with its watcher threads)
+    renders in one."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
 # Maps draw at most this many records (the most important first): a flowchart of hundreds of
 # nodes is unreadable, and Mermaid refuses one of more than 500 edges.
 MAP_NODES = 40
@@ -869,6 +920,7 @@ def _host(url: str) -> str:
     return re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
 
 
+@gc_paused()  # the pages are long-lived strings and lists: nothing for the collector to find
 def render(graph: Graph, assessments: dict[str, scoring.Assessment], today: dt.date) -> Rendered:
     """Stage entry point: every page of the site as Markdown."""
     return _Renderer(graph, assessments, today).render_all()

@@ -14,6 +14,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
+from .core import gc_paused
 from .link import Graph
 
 # ---------------------------------------------------------------------------- bands and ages
@@ -205,6 +206,7 @@ def recommended_fields(model) -> list[str]:
             and typing.get_origin(info.annotation) is not dict]
 
 
+@gc_paused()
 def assess(graph: Graph, today: dt.date) -> dict[str, Assessment]:
     """Stage entry point: one assessment per record."""
     cited = {edge.target for edges in graph.outgoing.values() for edge in edges

@@ -1,4 +1,6 @@
 """Escaping and formatting in the render stage: a record's text reaches the page as typed."""
+from pathlib import Path
+
 import markdown
 import pytest
 
@@ -80,3 +82,43 @@ def test_href_is_the_relative_path(source, target):
     from generator.render import _Renderer
 
     assert _Renderer.href(source, target) == posixpath.relpath(target, posixpath.dirname(source) or ".")
+
+
+_PARALLEL_SCRIPT = r"""
+import datetime, hashlib, os, sys, threading
+from pathlib import Path
+from generator import pipeline, render, score
+
+checked = pipeline.check(Path(sys.argv[1]))
+today = datetime.date(2026, 1, 7)
+assessments = score.assess(checked.graph, today)
+
+def digest():
+    rendered = render.render(checked.graph, assessments, today)
+    text = "".join(p + rendered.pages[p].markdown for p in sorted(rendered.pages))
+    return hashlib.sha256(text.encode()).hexdigest(), len(rendered.structures)
+
+render.PARALLEL_FROM = 10**9
+serial = digest()
+render.PARALLEL_FROM = 1
+forks = []
+real_fork = os.fork
+os.fork = lambda: forks.append(1) or real_fork()
+parallel = digest()
+render._Renderer._render_in_child = lambda self, entries, sending: os._exit(3)  # a child that dies
+fallback = digest()
+print(threading.active_count(), len(forks), serial == parallel == fallback, serial[1])
+"""
+
+
+def test_record_pages_render_the_same_in_two_processes():
+    """In a fresh interpreter (one thread, so forking is allowed): the pages rendered in two
+    processes, and with a child that dies, are byte for byte those rendered in one."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PARALLEL_SCRIPT, str(Path(__file__).parent.parent / "content")],
+                          capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=300)
+    assert done.returncode == 0, done.stderr
+    threads, forks, same, topics = done.stdout.split()
+    assert (threads, forks, same) == ("1", "2", "True") and int(topics) >= 5
