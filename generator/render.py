@@ -203,6 +203,11 @@ def page_path(entry: Entry) -> str:
     return f"{entry.kind}/{entry.id}.md"
 
 
+def links_page(entry: Entry) -> str:
+    """The page listing every record that links to ``entry``, made when its own page cannot."""
+    return f"links/{entry.kind}/{entry.id}.md"
+
+
 class _Renderer:
     def __init__(self, graph: Graph, assessments: dict[str, scoring.Assessment], today: dt.date):
         self.graph = graph
@@ -354,18 +359,37 @@ class _Renderer:
         }
 
     # backlinks and relations ---------------------------------------------
-    def backlink_groups(self, entry: Entry) -> list[tuple[str, list[str]]]:
-        """'What links here', grouped by kind: each line a link and how it links."""
-        page = page_path(entry)
+    def backlinks_by_kind(self, entry: Entry) -> dict[str, list[tuple[str, str]]]:
+        """Every record that links here, by kind, by name: (its id, how it links, read from here)."""
         by_source: dict[str, list[str]] = defaultdict(list)
         for edge in self.graph.backlinks(entry.id):
             by_source[edge.source].append(edge.inverse)
-        groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         for source, labels in by_source.items():
-            # The inverse label reads from this page: "[Google DeepMind] develops [AlphaEvolve]".
-            line = f"{h(', '.join(dict.fromkeys(labels)).capitalize())} {self.a(page, source)}"
-            groups[self.graph.kind_of(source)].append((self.graph.entries[source].name.lower(), line))
-        return [(KINDS[k].title, [line for _, line in sorted(groups[k])]) for k in KINDS if k in groups]
+            groups[self.graph.kind_of(source)].append(
+                (self.graph.entries[source].name.lower(), source, ", ".join(dict.fromkeys(labels)).capitalize()))
+        return {k: [(source, how) for _, source, how in sorted(groups[k])] for k in KINDS if k in groups}
+
+    def backlink_groups(self, entry: Entry) -> list[tuple[str, list[str], int]]:
+        """'What links here', grouped by kind: each line how a record links and the record
+        ("Develops [AlphaEvolve]"), at most BACKLINKS_SHOWN a kind, and how many more there are
+        (all of them are on the page ``backlinks_pages`` makes)."""
+        page = page_path(entry)
+        return [(KINDS[kind].title, [f"{h(how)} {self.a(page, source)}" for source, how in lines[:BACKLINKS_SHOWN]],
+                 max(len(lines) - BACKLINKS_SHOWN, 0))
+                for kind, lines in self.backlinks_by_kind(entry).items()]
+
+    def backlinks_pages(self, entry: Entry) -> list[Page]:
+        """links/<kind>/<id>.md: every record that links to one whose page shows only some."""
+        rows = [(source, kind, how) for kind, lines in self.backlinks_by_kind(entry).items() for source, how in lines]
+        pages = []
+        for page, chunk, pager in paged(links_page(entry), rows):
+            table = _table(["Record", "Kind", "How it links"],
+                           [[self.a(page, source), h(KINDS[kind].singular), h(how)] for source, kind, how in chunk])
+            pages.append(Page(page, self.env.get_template("links.md.j2").render(
+                title=md(entry.name), raw=entry.name, back=self.a(page, entry.id), count=len(rows),
+                pager=pager, table=table)))
+        return pages
 
     def outgoing_groups(self, entry: Entry) -> list[tuple[str, str]]:
         page = page_path(entry)
@@ -556,6 +580,7 @@ class _Renderer:
             "article": article,
             "outgoing": self.outgoing_groups(entry),
             "backlinks": self.backlink_groups(entry),
+            "all_backlinks": self.url(page, links_page(entry)),
             "related": self.related_groups(entry),
             "topics": self.topics_of(entry),
             "references": self.references(entry),
@@ -632,6 +657,11 @@ class _Renderer:
         for page in self.record_pages(list(self.graph.entries.values())):
             rendered.pages[page.path] = page
         rendered.structures = self.structures
+        for entry in self.graph.entries.values():
+            if len(self.graph.backlink_sources(entry.id)) > BACKLINKS_SHOWN:  # some kind may overflow
+                if any(len(lines) > BACKLINKS_SHOWN for lines in self.backlinks_by_kind(entry).values()):
+                    for page in self.backlinks_pages(entry):
+                        rendered.pages[page.path] = page
         search = Page("search.md", self.env.get_template("search.md.j2").render())
         pages = [*(p for kind in KINDS.values() for p in self.kind_index(kind)), *self.tags_pages(),
                  *self.dashboard(), self.home(), self.risk_map(), self.topic_map(), search]
@@ -859,6 +889,9 @@ def _can_fork() -> bool:
     return hasattr(os, "fork") and threading.active_count() == 1
 
 
+# "What links here" on a record's page lists at most this many records of each kind; a record
+# with more (a lab that a thousand records cite) gets a page of its own listing them all.
+BACKLINKS_SHOWN = 50
 # Maps draw at most this many records (the most important first): a flowchart of hundreds of
 # nodes is unreadable, and Mermaid refuses one of more than 500 edges.
 MAP_NODES = 40

@@ -106,3 +106,32 @@ def test_editorial_quality_far_from_the_suggestion_is_flagged(write_records):
     assert "differs from the suggested" in risk
     topic = rendered.pages["topics/thin.md"].markdown
     assert "suggested" in topic and "Score: <strong>" in topic
+
+
+def test_what_links_here_is_capped_and_the_rest_has_a_page(monkeypatch, write_records):
+    """A record many records link to lists BACKLINKS_SHOWN of each kind; its own page lists all."""
+    files = dict(FILES)
+    for n in range(5):
+        files[f"sources/cites-{n}.yaml"] = f"""
+            id: cites-{n}
+            name: Citing {n}
+            title: Cites the risk
+            kind: paper
+            summary: A source that names the risk.
+            relations: [{{type: related-to, target: drift}}]
+        """
+    monkeypatch.setattr(render, "BACKLINKS_SHOWN", 2)
+    monkeypatch.setattr(render, "PAGE_ROWS", 4)
+    checked = pipeline.check(write_records(files))
+    assert checked.ok, checked.diagnostics
+    pages = render.render(checked.graph, score.assess(checked.graph, TODAY), TODAY).pages
+    risk = pages["risks/drift.md"].markdown
+    sources = risk.split("<p><strong>Sources</strong></p>", 1)[1].split("</ul>", 1)[0]
+    assert sources.count("<li>") == 2
+    assert '… and 3 more: <a href="../links/risks/drift.html">every record that links here</a>' in risk
+    assert "Backlinks: 6" in risk  # the header counts them all: 5 sources and the topic
+    listed = pages["links/risks/drift.md"].markdown + pages["links/risks/drift/2.md"].markdown
+    for n in range(5):
+        assert f'<a href="../../sources/cites-{n}.html">Citing {n}</a>' in listed or \
+            f'<a href="../../../sources/cites-{n}.html">Citing {n}</a>' in listed
+    assert ">Thin topic</a>" in listed and "links/topics/thin.md" not in pages
