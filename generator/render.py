@@ -658,7 +658,7 @@ class _Renderer:
             rendered.pages[page.path] = page
         rendered.structures = self.structures
         for entry in self.graph.entries.values():
-            if len(self.graph.backlink_sources(entry.id)) > BACKLINKS_SHOWN:  # some kind may overflow
+            if self.assessments[entry.id].backlinks > BACKLINKS_SHOWN:  # then some kind may overflow
                 if any(len(lines) > BACKLINKS_SHOWN for lines in self.backlinks_by_kind(entry).values()):
                     for page in self.backlinks_pages(entry):
                         rendered.pages[page.path] = page
