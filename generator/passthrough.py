@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from html import escape as html_escape
 
 BLOCK_TAGS = ("aside", "div", "nav", "ol", "p", "table", "ul")
 _OPENING = re.compile(r"<(%s)(?=[\s>])([^>]*)>" % "|".join(BLOCK_TAGS))
 _MARKDOWN_ATTRIBUTE = re.compile(r"\smarkdown(?:\s*=|\s|$)")
-_FENCE = re.compile(r"^(`{3,}|~{3,})")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # at any indentation: fences nest in list items
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -83,13 +84,16 @@ def stash(markdown: str) -> tuple[str, dict[str, str]]:
 
 
 def restore(html: str, blocks: dict[str, str]) -> str:
-    """Put each block back where Python-Markdown left its placeholder (as a paragraph)."""
+    """Put each block back where Python-Markdown left its placeholder (a paragraph of its own).
+
+    A placeholder found anywhere else (inside code, say) would mean ``stash`` took something
+    that was not a block of its own: it gets the block's text, escaped, so that nothing is lost
+    and nothing is turned into markup that was not meant as markup."""
     if not blocks:
         return html
     pattern = re.compile(r"<p>(%s)</p>" % "|".join(map(re.escape, blocks)))
     restored = pattern.sub(lambda m: blocks[m.group(1)], html)
-    missing = [key for key in blocks if key in restored]
-    if missing:  # a placeholder not in a paragraph of its own: should not happen; never lose a block
-        for key in missing:
-            restored = restored.replace(key, blocks[key])
+    for key in blocks:
+        if key in restored:
+            restored = restored.replace(key, html_escape(blocks[key], quote=False))
     return restored

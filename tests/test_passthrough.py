@@ -64,6 +64,7 @@ def test_a_record_page_leaves_little_for_markdown(pages):
     "text right above\n<p>not a block of its own</p>\n",
     "<span>inline, not a block tag</span>\n",
     "<divx>not a known tag</divx>\n",
+    "- item\n\n  ```\n\n<p><img src=x onerror=alert(1)></p>\n\n  ```\n",  # a fence inside a list item
 ])
 def test_what_is_left_to_markdown(text):
     short, blocks = passthrough.stash(text)
@@ -76,3 +77,11 @@ def test_a_block_is_taken_whole_and_put_back():
     assert len(blocks) == 1 and list(blocks.values())[0].startswith("<table>")
     html = passthrough.restore(_converter().convert(short), blocks)
     assert '<td><a href="a.html">*A*</a></td>' in html and "<p>after</p>" in html
+
+
+def test_a_placeholder_out_of_place_comes_back_as_text():
+    """Should stash ever take a block that Markdown then puts inside code, it is restored as
+    text: an editor's code never turns into markup."""
+    blocks = {"kbpassx0": '<img src=x onerror="alert(1)">'}
+    html = passthrough.restore("<pre><code>kbpassx0\n</code></pre>", blocks)
+    assert "<img" not in html and "&lt;img src=x onerror=\"alert(1)\"&gt;" in html
