@@ -624,23 +624,26 @@ class _Renderer:
         context = multiprocessing.get_context("fork")
         half = len(entries) // 2
         receiving, sending = context.Pipe(duplex=False)
-        child = context.Process(target=self._render_in_child, args=(entries[half:], sending), daemon=True)
+        child = context.Process(target=self._render_in_child, args=(entries[half:], sending, receiving),
+                                daemon=True)
         child.start()
         sending.close()
-        pages = [self.record_page(entry) for entry in entries[:half]]
         try:
-            theirs, statuses, structures = receiving.recv()
-        except (EOFError, OSError):  # the child died: render its half here
-            theirs = [self.record_page(entry) for entry in entries[half:]]
-        else:
-            self.statuses.update(statuses)
-            self.structures.update(structures)
+            pages = [self.record_page(entry) for entry in entries[:half]]
+            try:
+                theirs, statuses, structures = receiving.recv()
+            except (EOFError, OSError):  # the child died: render its half here
+                theirs = [self.record_page(entry) for entry in entries[half:]]
+            else:
+                self.statuses.update(statuses)
+                self.structures.update(structures)
         finally:
+            receiving.close()  # if this half failed, the child's send fails too and it exits
             child.join()
-            receiving.close()
         return pages + theirs
 
-    def _render_in_child(self, entries: list[Entry], sending) -> None:
+    def _render_in_child(self, entries: list[Entry], sending, receiving) -> None:
+        receiving.close()  # the fork's copy: with it open, a parent that stopped reading is never noticed
         try:
             pages = [self.record_page(entry) for entry in entries]
             ids = {entry.id for entry in entries}
