@@ -391,6 +391,29 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+LABEL_PREFIX = 20  # compare this many characters of each node label with the drawn SVG
+
+
+def diagram_problems(visit, sources: list[str], in_browser: bool = False) -> list[str]:
+    """What is wrong with the diagrams of a visited page, against the Mermaid sources it had:
+    a block left or failed, fewer or more SVGs than sources (``in_browser``: each drawn by kb.js,
+    not inlined at build time), a node label of a source missing from its SVG's text."""
+    facts = visit.facts
+    if visit.stuck or facts["remaining"] or facts["failed"]:
+        return [f"{facts['remaining']} diagram(s) left, {facts['failed']} failed, mermaid {facts['mermaid']}; "
+                f"warnings {visit.console_warnings}"]
+    drawn = facts["diagrams"]
+    if len(drawn) != len(sources) or not all(d["svg"] and not (in_browser and d["static"]) for d in drawn):
+        return [f"{len(sources)} diagrams in the source, {len(drawn)} drawn"]
+    problems = []
+    for number, (source, diagram) in enumerate(zip(sources, drawn)):
+        text = squash(diagram["text"])
+        for label in node_labels(source):
+            if squash(label.rstrip("…"))[:LABEL_PREFIX] not in text:
+                problems.append(f"diagram {number}: label {label!r} not in the SVG text")
+    return problems
+
+
 # ------------------------------------------------------------------------------ pages of interest
 
 

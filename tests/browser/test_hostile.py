@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import (KB, REPO, Watch, build_site, crawl, mangled_svgs, mermaid_sources, node_labels, search, serve,
-                      squash, wait_for_diagrams)
+from conftest import (KB, REPO, Watch, build_site, crawl, diagram_problems, mangled_svgs, mermaid_sources, search,
+                      serve, wait_for_diagrams)
 
 HOSTILE = REPO / "tests" / "fixtures" / "hostile" / "content"
 
@@ -286,22 +286,6 @@ def test_unicode_and_long_names(hostile_page):
 # ----------------------------------------------------------------------------- diagrams
 
 
-def _diagram_problems(visit, sources: list[str]) -> list[str]:
-    facts, problems = visit.facts, []
-    if visit.stuck or facts["remaining"] or facts["failed"]:
-        problems.append(f"{facts['remaining']} left, {facts['failed']} failed, mermaid {facts['mermaid']}, "
-                        f"warnings {visit.console_warnings}")
-    drawn = facts["diagrams"]
-    if len(drawn) != len(sources) or not all(d["svg"] for d in drawn):
-        problems.append(f"{len(sources)} diagrams in the source, {len(drawn)} drawn")
-    for source, diagram in zip(sources, drawn):
-        text = squash(diagram["text"])
-        for label in node_labels(source):
-            if squash(label.rstrip("…"))[:20] not in text:
-                problems.append(f"label {label!r} not drawn")
-    return problems
-
-
 def _diagram_pages():
     """Pages with Mermaid diagrams: topics (authored diagrams) and the maps. Record pages'
     neighbourhoods are SVG from the generator: test_neighbourhood_names_are_text."""
@@ -340,7 +324,7 @@ def test_diagrams_draw_in_the_default_build(hostile_visits, hostile_client_site,
     test_default_build_is_as_safe_as_the_client_drawn_build, only the count is checked.)"""
     sources = mermaid_sources(hostile_client_site.html(path))
     assert sources, f"{path} has no diagram"
-    problems = _diagram_problems(hostile_visits[path], [] if path in hostile_mangled else sources)
+    problems = diagram_problems(hostile_visits[path], [] if path in hostile_mangled else sources)
     if path in hostile_mangled:
         problems = [p for p in problems if "diagrams in the source" not in p]
         assert len(hostile_visits[path].facts["diagrams"]) == len(sources)
@@ -355,7 +339,7 @@ def test_kb_js_draws_hostile_diagrams(hostile_client_visits, hostile_client_site
     sources = mermaid_sources(hostile_client_site.html(path))
     assert sources, f"{path} has no diagram left to the browser"
     visit = hostile_client_visits[path]
-    problems = _diagram_problems(visit, sources)
+    problems = diagram_problems(visit, sources)
     if visit.facts["diagramInjected"]:
         problems.append(f"injected into a diagram: {visit.facts['diagramInjected']}")
     if any(visit.facts["swallowed"]):
