@@ -380,8 +380,12 @@ class _Renderer:
                 for kind, lines in self.backlinks_by_kind(entry).items()]
 
     def backlinks_pages(self, entry: Entry) -> list[Page]:
-        """links/<kind>/<id>.md: every record that links to one whose page shows only some."""
-        rows = [(source, kind, how) for kind, lines in self.backlinks_by_kind(entry).items() for source, how in lines]
+        """links/<kind>/<id>.md: every record that links to one whose page shows only some
+        (none when its page shows them all)."""
+        groups = self.backlinks_by_kind(entry)
+        if all(len(lines) <= BACKLINKS_SHOWN for lines in groups.values()):
+            return []
+        rows = [(source, kind, how) for kind, lines in groups.items() for source, how in lines]
         pages = []
         for page, chunk, pager in paged(links_page(entry), rows):
             table = _table(["Record", "Kind", "How it links"],
@@ -662,9 +666,8 @@ class _Renderer:
         rendered.structures = self.structures
         for entry in self.graph.entries.values():
             if self.assessments[entry.id].backlinks > BACKLINKS_SHOWN:  # then some kind may overflow
-                if any(len(lines) > BACKLINKS_SHOWN for lines in self.backlinks_by_kind(entry).values()):
-                    for page in self.backlinks_pages(entry):
-                        rendered.pages[page.path] = page
+                for page in self.backlinks_pages(entry):
+                    rendered.pages[page.path] = page
         search = Page("search.md", self.env.get_template("search.md.j2").render())
         pages = [*(p for kind in KINDS.values() for p in self.kind_index(kind)), *self.tags_pages(),
                  *self.dashboard(), self.home(), self.risk_map(), self.topic_map(), search]
