@@ -3,7 +3,8 @@
 An edge comes from every reference field (read off the models' ``Ref`` annotations), every
 typed relation, every position's topic, every citation and every ``[[id]]`` in prose. Each
 edge reads one way from its source ("developed by") and the other way on its target
-("develops"). The cost is linear in the number of references.
+("develops"). A field whose ``Ref`` says ``hierarchy=True`` (an organization's ``parent``) is
+also checked for cycles. The cost is linear in the number of references.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .kinds import KINDS
 from .models import RELATION_TYPES, RefTo
 
 PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
+Links = dict[str, list[tuple[str, tuple]]]  # {record: [(the record it links to, path)]}
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,10 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
         for tag in entry.record.tags:
             graph.tags[tag].append(record_id)
 
-    def resolve(entry: Entry, path: tuple, target: str, kinds: tuple[str, ...], what: str) -> bool:
+    def resolve(entry: Entry, path: tuple, target: str, kinds: tuple[str, ...], what: str,
+                itself: bool = False) -> bool:
+        """Whether ``target`` is a record of one of ``kinds``; if not, say why. ``itself``
+        accepts the record's own id (a hierarchy field: its cycle check says it better)."""
         found = index.get(target)
         if found is None and target in failed_ids:
             return False
@@ -203,7 +208,7 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                 path, f"'{target}' is {_a(KINDS[found.kind].singular)}, but {dotted(path)} needs {wanted}",
                 hint, "wrong-kind"))
             return False
-        if found is entry:
+        if found is entry and not itself:
             problems.append(entry.document.diagnostic(path, "a record cannot refer to itself", "",
                                                       "self-reference"))
             return False
@@ -214,13 +219,19 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
         graph.outgoing[source].append(edge)
         graph.incoming[target].append(edge)
 
+    # hierarchy field (list indexes left out) -> its links, checked for cycles at the end
+    hierarchies: dict[str, Links] = defaultdict(lambda: defaultdict(list))
     for entry in index.values():
         for path, ref, target in iter_references(entry.record):
             if path[0] == "relations":
                 continue  # typed below, with the relation's own labels
             what = KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1 else "record"
-            if resolve(entry, path, target, ref.kinds, what):
-                add(entry.id, target, ref.label, ref.inverse, dotted(path))
+            if resolve(entry, path, target, ref.kinds, what, itself=ref.hierarchy):
+                if ref.hierarchy:
+                    name = dotted(part for part in path if not isinstance(part, int))
+                    hierarchies[name][entry.id].append((target, path))
+                if target != entry.id:
+                    add(entry.id, target, ref.label, ref.inverse, dotted(path))
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
@@ -241,7 +252,54 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                         "unknown-reference"))
                     continue
                 add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body")
+    for name, links in hierarchies.items():
+        problems += _cycle_errors(index, name, links)
     return graph, problems
+
+
+def _cycle_errors(index: dict[str, Entry], name: str, links: Links) -> list[Diagnostic]:
+    """One error per cycle of a hierarchy field, on the record where the walk entered it, with
+    every link of the cycle in the hint: any one of them may be the one to change."""
+    problems = []
+    for cycle in _cycles(links):
+        steps = [(index[a], next(p for target, p in links[a] if target == b))
+                 for a, b in zip(cycle, cycle[1:])]
+        where = ", ".join(f"{e.document.path}:{e.document.position(p)[0]}" for e, p in steps)
+        kinds = {entry.kind for entry, _ in steps}
+        first, path = steps[0]
+        problems.append(first.document.diagnostic(
+            path, f"{kinds.pop() if len(kinds) == 1 else 'records'} {' -> '.join(cycle)} "
+                  f"form a cycle through '{name}'",
+            f"a record cannot be above itself: remove or change '{name}' in "
+            + (where if len(steps) == 1 else f"one of {where}"), "hierarchy-cycle"))
+    return problems
+
+
+def _cycles(links: Links) -> Iterator[list[str]]:
+    """The cycles of the links, each as ``[a, b, a]``.
+
+    A depth-first walk from each record in id order: a link back to a record still on the walk
+    closes a cycle, listed from that record. Every link is followed once, so the cost is linear
+    and nothing comes out twice. With one link per record, as for ``parent``, that is every
+    cycle exactly once; with several, every tangle of cycles comes out, though not each cycle.
+    """
+    done: set[str] = set()
+    for start in sorted(links):
+        if start in done:
+            continue
+        trail, walking, onward = [start], {start}, [iter(links[start])]
+        while trail:
+            step = next(onward[-1], None)
+            if step is None:
+                walking.discard(trail[-1])
+                done.add(trail.pop())
+                onward.pop()
+            elif step[0] in walking:
+                yield trail[trail.index(step[0]):] + [step[0]]
+            elif step[0] not in done:
+                trail.append(step[0])
+                walking.add(step[0])
+                onward.append(iter(links.get(step[0], ())))
 
 
 def _a(noun: str) -> str:

@@ -23,15 +23,18 @@ class RefTo:
     kinds: tuple[str, ...]  # accepted kinds, by folder name; empty accepts any kind
     label: str  # the edge as read from the record holding the field
     inverse: str  # the edge as read on the target's page
+    # The field names a record above this one in a hierarchy (a parent, what it is part of):
+    # following such links must never lead back, so the link stage reports cycles.
+    hierarchy: bool = False
 
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=80)]
 
 
-def Ref(*kinds: str, label: str, inverse: str):
+def Ref(*kinds: str, label: str, inverse: str, hierarchy: bool = False):
     return Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=80),
-                     RefTo(tuple(kinds), label, inverse)]
+                     RefTo(tuple(kinds), label, inverse, hierarchy)]
 
 
 # ---------------------------------------------------------------------------- scalars
@@ -245,7 +248,7 @@ class Organization(Named):
     website: Optional[Url] = None
     founded: Optional[Year] = None
     headquarters: Optional[Text] = None
-    parent: Optional[Ref("organizations", label="part of", inverse="has part")] = None
+    parent: Optional[Ref("organizations", label="part of", inverse="has part", hierarchy=True)] = None
     positions: list[Position] = []
 
 

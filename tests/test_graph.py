@@ -111,3 +111,39 @@ def test_a_relation_named_addresses_is_not_taken_for_a_response(write_records):
     assert ">Audits</a>" in responses and "Model B" not in responses
     assert "Addresses <a href=\"../systems/model-b.html\">" not in risk
     assert "Addressed by <a href=\"../systems/model-b.html\">Model B</a>" in risk
+
+
+def _organization(record_id: str, parent: str | None = None) -> str:
+    text = f"id: {record_id}\nname: {record_id}\nsummary: s\ntype: company\n"
+    return text + (f"parent: {parent}\n" if parent else "")
+
+
+def test_parent_cycles_are_errors_once_each_and_a_chain_is_not(write_records):
+    files = {f"organizations/{i}.yaml": _organization(i, parent) for i, parent in [
+        ("a-tail", "m"), ("m", "n"), ("n", "o"), ("o", "m"),  # a tail into a cycle of three
+        ("x", "y"), ("y", "x"),  # a second cycle
+        ("top", None), ("mid", "top"), ("low", "mid"),  # a chain: fine
+    ]}
+    checked = pipeline.check(write_records(files))
+    assert [(d.file.rsplit("/", 1)[1], d.field, d.message) for d in checked.diagnostics] == [
+        ("m.yaml", "parent", "organizations m -> n -> o -> m form a cycle through 'parent'"),
+        ("x.yaml", "parent", "organizations x -> y -> x form a cycle through 'parent'"),
+    ]
+    # The links of a cycle are still edges of the graph; a chain's are too.
+    assert {(e.source, e.label) for e in checked.graph.backlinks("m")} == {("a-tail", "part of"),
+                                                                            ("o", "part of")}
+    assert [e.target for e in checked.graph.outgoing["low"]] == ["mid"]
+
+
+def test_only_fields_declared_a_hierarchy_are_checked_for_cycles(write_records):
+    """Two topics naming each other as related is no error: ``related`` is no hierarchy."""
+    from generator.export import columns_of
+    from generator.kinds import KINDS
+
+    declared = {(kind.folder, column.name) for kind in KINDS.values() for column in columns_of(kind)
+                if column.ref is not None and column.ref.hierarchy}
+    assert declared == {("organizations", "parent")}
+    topic = "---\nid: {0}\ntitle: {0}\nsummary: s\nrelated: [{1}]\n---\n## Overview\n\nText.\n"
+    checked = pipeline.check(write_records({"topics/p.md": topic.format("p", "q"),
+                                            "topics/q.md": topic.format("q", "p")}))
+    assert checked.ok, checked.diagnostics

@@ -263,6 +263,24 @@ def test_reference_to_a_record_of_the_wrong_kind(check):
     assert diagnostic.hint == "name an organization here"
 
 
+def test_parent_cycle_is_reported_once_naming_the_whole_cycle(check):
+    # google-deepmind leads into the cycle but is not part of it: no second error for it.
+    diagnostic = only(check("parent-cycle"))
+    assert located(diagnostic) == ("content/organizations/alphabet.yaml", 5, 9, "parent")
+    assert diagnostic.message == "organizations alphabet -> google -> alphabet form a cycle through 'parent'"
+    assert diagnostic.hint == ("a record cannot be above itself: remove or change 'parent' in one of "
+                               "content/organizations/alphabet.yaml:5, content/organizations/google.yaml:5")
+    assert diagnostic.code == "hierarchy-cycle"
+
+
+def test_an_organization_cannot_be_its_own_parent(check):
+    diagnostic = only(check("self-parent"))
+    assert located(diagnostic) == ("content/organizations/openai.yaml", 5, 9, "parent")
+    assert diagnostic.message == "organizations openai -> openai form a cycle through 'parent'"
+    assert diagnostic.hint == ("a record cannot be above itself: remove or change 'parent' in "
+                               "content/organizations/openai.yaml:5")
+
+
 def test_duplicate_id_across_kinds_names_the_first_file(check):
     diagnostic = only(check("duplicate-id"))
     assert located(diagnostic) == ("content/topics/deceptive-alignment.md", 2, 5, "id")
