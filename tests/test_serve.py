@@ -225,3 +225,122 @@ def test_kb_serve_reloads_only_the_edited_pages_then_refreshes_search_and_data(p
     finally:
         served.stop()
     assert served.process.returncode is not None
+
+
+# ---------------------------------------------------------------- a broken record while serving
+
+SYSTEM = Path("content/systems/gpt-4.yaml")
+HOSTILE = "<script>window.__pwned=1</script>"
+
+
+def break_records(project: Path) -> dict[Path, str]:
+    """A YAML syntax error in the risk (so the records that name it point at nothing), and a
+    `<script>` as GPT-4's developer (the message quotes it). Returns what the files held."""
+    originals = {path: (project / path).read_text() for path in (RECORD, SYSTEM)}
+    (project / RECORD).write_text(originals[RECORD].replace("topics: [ai-alignment]", "topics: [ai-alignment"))
+    (project / SYSTEM).write_text(originals[SYSTEM].replace("developer: openai", f'developer: "{HOSTILE}"'))
+    return originals
+
+
+def restore(project: Path, originals: dict[Path, str]) -> None:
+    for path, text in originals.items():
+        (project / path).write_text(text)
+
+
+def fetch(port: int, url: str) -> tuple[dict, str]:
+    """GET with a short timeout: a preview that hangs fails here instead of waiting."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/{url}", timeout=10) as response:
+        assert response.status == 200
+        return response.headers, response.read().decode()
+
+
+def page_until(served: Served, url: str, wanted, timeout: float = 30) -> tuple[float, dict, str]:
+    """GET ``url`` until ``wanted(body)`` (a save can reach the watcher as two changes);
+    returns the seconds it took, the headers and the body."""
+    started = time.monotonic()
+    while True:
+        headers, body = fetch(served.port, url)
+        if wanted(body):
+            return time.monotonic() - started, headers, body
+        assert time.monotonic() - started < timeout, f"{url} never became what was wanted:\n{body[:3000]}"
+        time.sleep(0.2)
+
+
+def is_error_page(body: str) -> bool:
+    return 'class="kb-serve-errors"' in body
+
+
+def assert_shows_every_error(body: str, headers) -> None:
+    from generator.core import errors_of
+    from generator.pipeline import check
+
+    errors = errors_of(check(Path("content")).diagnostics)
+    assert len(errors) >= 3 and f"The knowledge base has {len(errors)} errors" in body
+    for d in errors:
+        assert f"{d.file}:{d.line}:{d.column}</code>" in body
+    assert "content/risks/deceptive-alignment.yaml:13:1</code>" in body
+    assert "YAML syntax error: did not find expected &#x27;,&#x27; or &#x27;]&#x27;" in body
+    assert "hint: the parser was parsing a flow sequence that starts on line 12" in body
+    assert "risk mechanism &#x27;deceptive-alignment&#x27; does not exist" in body
+    assert "hint: create content/risks/deceptive-alignment.yaml" in body
+    # the editor's text is shown, never run: escaped, and only the live-reload script may run
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in body and HOSTILE not in body
+    assert body.count("<script>") == 1 and "livereload(" in body
+    assert "script-src 'sha256-" in headers["Content-Security-Policy"]
+
+
+def test_kb_serve_shows_the_errors_of_a_broken_record_then_the_page_again(project, tmp_path):
+    served = Served(project, tmp_path / "tmp")
+    page = "risks/deceptive-alignment.html"
+    try:
+        served.wait_for(r"Serving on http", time.monotonic() - 1)
+        assert not is_error_page(fetch(served.port, page)[1])
+        time.sleep(1)
+
+        saved = time.monotonic()
+        originals = break_records(project)
+        served.wait_for(r"Reloading browsers", saved, timeout=30)
+        seconds, headers, body = page_until(served, page, lambda body: "pwned" in body and "YAML" in body)
+        print(f"\nerror page {time.monotonic() - saved:.2f} s after the save")
+        assert_shows_every_error(body, headers)
+        served.wait_for(r"ERROR .*The knowledge base has errors", saved)
+        assert is_error_page(fetch(served.port, "")[1])  # every page, the home page too
+        assert "kb-serve-errors" not in fetch(served.port, "assets/kb.css")[1]  # assets pass through
+
+        # the page polls the server with its epoch; the server answers when a build ends
+        epoch = int(re.search(r"livereload\((\d+), \d+\)", body)[1])
+        polled = {}
+        poll = threading.Thread(target=lambda: polled.update(
+            answer=int(fetch(served.port, f"livereload/{epoch}/1")[1])))
+        poll.start()
+        time.sleep(1)
+        fixed = time.monotonic()
+        restore(project, originals)
+        poll.join(30)
+        assert polled["answer"] > epoch
+        seconds, _, body = page_until(served, page, lambda body: not is_error_page(body))
+        print(f"page back {time.monotonic() - fixed:.2f} s after the fix")
+        assert "A trained model behaves well" in body and "livereload(" in body
+        served.wait_for(r"The knowledge base has no errors any more", fixed)
+    finally:
+        served.stop()
+
+
+def test_kb_serve_started_with_a_broken_record_serves_the_error_page(project, tmp_path):
+    originals = break_records(project)
+    assert main(["build"]) == 1  # a build still fails
+    served = Served(project, tmp_path / "tmp")
+    page = "risks/deceptive-alignment.html"
+    try:
+        served.wait_for(r"Serving on http", time.monotonic() - 1)
+        _, headers, body = page_until(served, page, is_error_page, timeout=0)
+        assert_shows_every_error(body, headers)
+
+        fixed = time.monotonic()
+        restore(project, originals)
+        served.wait_for(r"Reloading browsers", fixed, timeout=30)
+        _, _, body = page_until(served, page, lambda body: not is_error_page(body))
+        assert "A trained model behaves well" in body
+        assert not is_error_page(fetch(served.port, "systems/gpt-4.html")[1])
+    finally:
+        served.stop()
