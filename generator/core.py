@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
+
+
+def html_block(html: str) -> str:
+    """HTML that a Markdown engine passes through as one block: no blank line inside it (a
+    blank line ends an HTML block), each newline before one written as a character reference."""
+    return re.sub(r"\n(?=[ \t]*(?:\n|$))", "&#10;", html.strip("\n"))
 
 
 @dataclass(frozen=True, order=True)

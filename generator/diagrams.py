@@ -29,19 +29,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import sanitize
+from .core import html_block
+
 log = logging.getLogger("kb")
 
 MERMAID_VERSION = "11.17.2"
 MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-{MERMAID_VERSION}.min.js"
 KB_CSS = Path(__file__).parent / "static" / "assets" / "kb.css"
-GENERATED_MARK = "%% kb:generated"
-_FENCE = re.compile(r"^```mermaid\n(.*?)\n```$", re.S | re.M)
 CHUNK = 20  # diagrams per call into the page: progress shows, the pages finish close together
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-DRAWING = "4"  # bump when the drawing settings change: every cache key changes with it
+DRAWING = "5"  # bump when the drawing settings change: every cache key changes with it
 
 
 @dataclass
@@ -52,10 +53,39 @@ class Drawn:
     failed: list[str]
 
 
-def _key(source: str) -> str:
+def _key(source: str, linked: bool) -> str:
     # kb.css's diagram section too: a cached drawing relies on the blocks it was slimmed against.
-    text = f"{MERMAID_VERSION}\n{DRAWING}\n{_shared_digest()}\n{source.strip()}"
+    text = f"{MERMAID_VERSION}\n{DRAWING}\n{_shared_digest()}\n{'linked' if linked else 'strict'}\n{source.strip()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def block(source: str, linked: bool = False) -> str:
+    """A diagram as it stands in a page: its Mermaid source, escaped, in a ``<pre>`` that
+    ``inline`` replaces with the drawing or kb.js draws in the browser.
+
+    Only the generator passes ``linked``: its maps' nodes link to records, which needs Mermaid's
+    loose security level. Every diagram an editor wrote is drawn at the strict level, whatever
+    its text says; nothing an editor can type sets the attribute (the sanitizer removes it)."""
+    attribute = ' data-kb-links="true"' if linked else ""
+    return html_block(f'<pre class="kb-mermaid"{attribute}><code>{html.escape(source.strip(), quote=False)}</code></pre>')
+
+
+# A diagram block in a page, in the Markdown and in the HTML made of it (after the sanitizer).
+_BLOCK = re.compile(r'<pre class="kb-mermaid"( data-kb-links="true")?><code>(.*?)</code></pre>', re.S)
+
+
+def _diagram(match: re.Match) -> tuple[str, bool]:
+    return html.unescape(match.group(2)).strip(), bool(match.group(1))
+
+
+def found_in(text: str) -> list[tuple[str, bool]]:
+    """Every diagram block of a page (Markdown or HTML), as (source, linked)."""
+    return [_diagram(match) for match in _BLOCK.finditer(text)] if 'class="kb-mermaid"' in text else []
+
+
+def cached(cache: Path, diagram: tuple[str, bool]) -> Path:
+    """Where the drawing of a (source, linked) diagram is kept."""
+    return cache / f"{_key(*diagram)}.svg"
 
 
 def _chromium() -> str | None:
@@ -72,32 +102,28 @@ def _chromium() -> str | None:
 
 
 def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
-    """Make sure the cache holds a drawing of every Mermaid block of the rendered pages.
+    """Make sure the cache holds a drawing of every diagram block of the rendered pages.
 
-    The Markdown itself keeps its ```mermaid blocks (portable to any engine); ``inline`` puts
-    the drawings into the HTML that MkDocs makes of them.
+    The Markdown itself keeps its blocks (portable to any engine); ``inline`` puts the drawings
+    into the HTML that MkDocs makes of them. Each drawing passes the sanitizer once, here.
     """
-    sources = {match.group(1).strip() for text in pages.values() if "```mermaid" in text
-               for match in _FENCE.finditer(text)}
+    diagrams = {diagram for text in pages.values() for diagram in found_in(text)}
     cache.mkdir(parents=True, exist_ok=True)
-    missing = [source for source in sorted(sources) if not (cache / f"{_key(source)}.svg").exists()]
+    missing = [d for d in sorted(diagrams) if not cached(cache, d).exists()]
     failed: list[str] = []
     chromium = _chromium() if missing else None
     if missing and chromium:
-        for source, svg in _draw_in_chromium(chromium, missing, progress).items():
+        for (source, linked), svg in _draw_in_chromium(chromium, missing, progress).items():
             if svg.startswith("ERROR:"):
                 failed.append(f"{svg[6:]}: {source.splitlines()[0] if source else ''}")
                 continue
-            (cache / f"{_key(source)}.svg").write_text(_slim(svg), encoding="utf-8")
+            cached(cache, (source, linked)).write_text(sanitize.drawing(_slim(svg)), encoding="utf-8")
     drawn = len(missing) - len(failed) if chromium else 0
-    return Drawn(drawn, len(sources) - len(missing), len(missing) - drawn, failed)
-
-
-_DRAWN_BLOCK = re.compile(r'<pre class="kb-mermaid"><code>(.*?)</code></pre>', re.S)
+    return Drawn(drawn, len(diagrams) - len(missing), len(missing) - drawn, failed)
 
 
 def inline(page_html: str, cache: Path) -> tuple[str, bool]:
-    """Replace each Mermaid block of a page's HTML with its drawing from the cache.
+    """Replace each diagram block of a page's HTML with its drawing from the cache.
 
     Returns the HTML and whether a block is left for the browser to draw (then the page loads
     Mermaid). Done on HTML, after Markdown: an SVG pasted into Markdown would be parsed as such.
@@ -106,14 +132,14 @@ def inline(page_html: str, cache: Path) -> tuple[str, bool]:
 
     def replace(match: re.Match) -> str:
         nonlocal left
-        path = cache / f"{_key(html.unescape(match.group(1)))}.svg"
+        path = cached(cache, _diagram(match))
         if not path.exists():
             left = True
             return match.group(0)
         # Focusable: a wide drawing scrolls sideways, and keyboard users must reach it too.
         return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{path.read_text(encoding="utf-8")}</div>'
 
-    return _DRAWN_BLOCK.sub(replace, page_html), left
+    return _BLOCK.sub(replace, page_html), left
 
 
 # ------------------------------------------------------------------------------ lighter drawings
@@ -236,11 +262,11 @@ def shared_css() -> str:
     chromium = _chromium()
     if chromium is None:
         raise RuntimeError("drawing the reference diagrams needs chromium and playwright")
-    generated = "\n".join(["flowchart LR", GENERATED_MARK, '  a["A"]:::topics --> b["B"]', *_class_defs()])
-    drawn = _draw_in_chromium(chromium, [_REFERENCE, generated])
+    generated = "\n".join(["flowchart LR", '  a["A"]:::topics --> b["B"]', *_class_defs()])
+    drawn = _draw_in_chromium(chromium, [(_REFERENCE, False), (generated, True)])
     rules = {}
-    for name, source in (("plain", _REFERENCE), ("generated", generated)):
-        svg = drawn[source]
+    for name, diagram in (("plain", (_REFERENCE, False)), ("generated", (generated, True))):
+        svg = drawn[diagram]
         scope = "#" + _SVG_TAG.match(svg).group(1)
         rules[name] = [rule.replace(scope, _SCOPE) for rule in _css_rules(_STYLE.search(svg).group(1))]
     blocks = {"flowchart": rules["plain"],
@@ -289,8 +315,8 @@ def write_shared_css(path: Path = KB_CSS) -> bool:
 _SCRIPT = """async (items) => {
   const out = {};
   let level = null;
-  for (const [key, source, generated] of items) {
-    const securityLevel = generated ? "loose" : "strict";
+  for (const [key, source, linked] of items) {
+    const securityLevel = linked ? "loose" : "strict";
     if (securityLevel !== level) {  // render() starts from this configuration every time
       mermaid.initialize({startOnLoad: false, securityLevel, theme: "default", flowchart: {useMaxWidth: true}});
       level = securityLevel;
@@ -307,15 +333,17 @@ _SCRIPT = """async (items) => {
 }"""
 
 
-def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dict[str, str]:
-    """Draw in a few pages of one headless Chromium at once (one per core), in chunks."""
+def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progress=None) -> dict[tuple[str, bool], str]:
+    """Draw (source, linked) diagrams in a few pages of one headless Chromium at once (one per
+    core), in chunks."""
     import asyncio
     import concurrent.futures
 
     from playwright.async_api import async_playwright
 
     # Editors' diagrams (strict) apart from generated ones (loose): fewer initialize() calls.
-    items = [[_key(s), s, GENERATED_MARK in s] for s in sorted(sources, key=lambda s: GENERATED_MARK in s)]
+    items = [[_key(source, linked), source, linked]
+             for source, linked in sorted(diagrams, key=lambda diagram: diagram[1])]
     chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
     by_key: dict[str, str] = {}
 
@@ -346,7 +374,7 @@ def _draw_in_chromium(executable: str, sources: list[str], progress=None) -> dic
     # and so would any async host), and asyncio.run() refuses to nest.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
-    return {source: by_key[key] for key, source, _ in items}
+    return {(source, linked): by_key[key] for key, source, linked in items}
 
 
 if __name__ == "__main__":

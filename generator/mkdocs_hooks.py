@@ -22,7 +22,7 @@ from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator import diagrams, passthrough
+from generator import diagrams, passthrough, sanitize, serve_errors
 from generator.build import (DIAGRAM_CACHE, GENERATED_DIR, Progress, Refresher, built_with, generate,
                              index_search, publish_data, remember_build, site_fingerprint,
                              watch_dirty_builds)
@@ -43,6 +43,7 @@ _generated = None  # this build's generate() result
 _pages = {"done": 0, "total": 0, "all": 0, "progress": None, "fingerprint": None, "built": []}
 _serving = {"serve": False}  # set by on_startup: `mkdocs serve` (reloads refresh search in the background)
 _refresher = Refresher(log)
+_errors = serve_errors.ServeErrors(log)  # a served build with errors shows them (generator/serve_errors.py)
 
 
 def on_startup(command, dirty):
@@ -66,6 +67,8 @@ def on_config(config):
     if config.extra.get("kb_pregenerated"):
         return config
     generated = generate(_root(config) / "content", _root(config) / GENERATED_DIR)
+    if _serving["serve"] and _errors.held(config, generated.checked.diagnostics):
+        return config  # no page is rendered: the preview shows the errors instead
     if not generated.ok:
         raise PluginError("the knowledge base has errors; the site was not touched\n"
                           + format_text(generated.checked.diagnostics))
@@ -112,10 +115,12 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_page_content(html, page, config, files):
-    """The generated HTML blocks go back in place; diagrams drawn at build time replace their
-    Mermaid blocks; a page with a block left over loads Mermaid (see theme/main.html)."""
+    """The generated HTML blocks go back in place; the body passes the page allow-list
+    (generator/sanitize.py); diagrams drawn at build time replace their Mermaid blocks; a page
+    with a block left over loads Mermaid (see theme/main.html)."""
     html = passthrough.restore(html, _stashed.pop(page.file.src_uri, {}))
-    html, left = diagrams.inline(html, _root(config) / DIAGRAM_CACHE)
+    html = sanitize.page(html)  # the last line of defence, whatever Markdown made of the page
+    html, left = diagrams.inline(html, _root(config) / DIAGRAM_CACHE)  # drawings: sanitized when cached
     page.meta["kb_diagrams"] = left
     return html
 
@@ -124,7 +129,9 @@ def on_post_page(output, page, config):
     _pages["done"] += 1
     _pages["built"].append(page.file.abs_dest_path)
     _pages["progress"](_pages["done"], _pages["total"])
-    return output
+    if _serving["serve"]:  # MkDocs' live-reload script is inline and new on every request
+        return output
+    return sanitize.content_security_policy(output)
 
 
 def on_post_build(config):
@@ -164,4 +171,4 @@ def on_serve(server, config, builder):
     root = _root(config)
     for watched in ("content", "generator/templates", "generator/theme"):
         server.watch(str(root / watched))
-    return server
+    return _errors.serve(server)

@@ -22,7 +22,9 @@ from typing import Any, Iterable
 import jinja2
 from pydantic import BaseModel
 
+from . import diagrams
 from . import neighbourhood as neighbourhood_svg
+from . import prose
 from . import score as scoring
 from .core import Directive, Entry, gc_paused
 from .kinds import KINDS
@@ -62,67 +64,8 @@ def h(value: Any) -> str:
 
 
 
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
-_RAW_LINK = re.compile(r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]")
-
-
-def prose(text: str, link_for) -> str:
-    """An editor's Markdown with raw HTML neutralised and ``[[id]]`` links resolved.
-
-    Markdown formatting is kept (that is what prose is written in); ``<`` and ``&`` outside
-    code are escaped so no HTML from a record reaches the page.
-    """
-    out, in_fence = [], False
-    for line in text.split("\n"):
-        if re.match(r"^\s*(```|~~~)", line):
-            in_fence = not in_fence
-            out.append(line)
-            continue
-        if in_fence:
-            out.append(line)
-            continue
-        pieces, last = [], 0
-        for span in _CODE_SPAN.finditer(line):
-            pieces.append(_prose_text(line[last:span.start()], link_for))
-            pieces.append(span.group(0))
-            last = span.end()
-        pieces.append(_prose_text(line[last:], link_for))
-        out.append("".join(pieces))
-    return "\n".join(out)
-
-
-def _prose_text(text: str, link_for) -> str:
-    """Escape one stretch of prose outside code; ``[[id]]`` links are resolved, not escaped twice."""
-    pieces, last = [], 0
-    for match in _RAW_LINK.finditer(text):
-        pieces.append(_escape_prose(text[last:match.start()]))
-        pieces.append(link_for(match.group(1).strip(), match.group(2)))
-        last = match.end()
-    pieces.append(_escape_prose(text[last:]))
-    return "".join(pieces)
-
-
-_SAFE_SCHEME = re.compile(r"^(?:https?:|mailto:|#|\.{0,2}/|[\w.-]+(?:[/#?]|$))", re.I)
-_INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]*)")
-_REFERENCE_LINK = re.compile(r"^(\s{0,3})\[([^\]]+)\]:\s*<?(\S+?)>?(?:\s|$)")
-
-
-def _escape_prose(text: str) -> str:
-    text = text.replace("&", "&amp;").replace("<", "&lt;")
-    text = re.sub(r"\{\{|\{%|\{#", lambda m: "\\" + m.group(0)[0] + m.group(0)[1:], text)
-    # A link may go to the web, to mail or within the site; any other scheme (javascript:,
-    # data:) is shown as text: the bracket that would open the link is escaped.
-    text = _INLINE_LINK.sub(lambda m: m.group(0) if _SAFE_SCHEME.match(m.group(1)) else "]\\(" + m.group(0)[2:], text)
-    reference = _REFERENCE_LINK.match(text)
-    if reference and not _SAFE_SCHEME.match(reference.group(3)):
-        text = reference.group(1) + "\\[" + text[len(reference.group(1)) + 1:]
-    return text
-
-
 # ---------------------------------------------------------------------------- mermaid
 
-# Diagrams the generator draws carry this mark; only they may have clickable nodes (kb.js).
-GENERATED_MARK = "  %% kb:generated"
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_'/()-]")
 MAX_LABEL = 48
 
@@ -462,11 +405,11 @@ class _Renderer:
     def topic_table(self, entry: Entry, name: str) -> dict:
         page = page_path(entry)
         record = entry.record
-        link = lambda i: self.link(page, i)  # noqa: E731
+        link = lambda i: self.a(page, i)  # noqa: E731
         rec = lambda i: self.graph.entries[i].record  # noqa: E731
         if name == "assessment":
             return _table(["Dimension", "Assessment", "Notes"],
-                          [[md(r.dimension), f"**{md(r.rating)}**", md(r.note)] for r in record.assessment])
+                          [[h(r.dimension), f"<strong>{h(r.rating)}</strong>", h(r.note)] for r in record.assessment])
         if name == "positions":
             rows = []
             for holder_id in record.featured.positions:
@@ -480,19 +423,19 @@ class _Renderer:
             rows = []
             for system_id in record.featured.systems:
                 system = rec(system_id)
-                developer = self.link(page, system.developer) if system.developer else "Research"
+                developer = self.a(page, system.developer) if system.developer else "Research"
                 if system.announced:
-                    developer += f" ({md(_month_year(system.announced))})"
-                rows.append([link(system_id), developer, md(system.capability), md(system.achievement),
-                             md(system.significance or "")])
+                    developer += f" ({h(_month_year(system.announced))})"
+                rows.append([link(system_id), developer, h(system.capability), h(system.achievement),
+                             h(system.significance or "")])
             return _table(["System", "Developer", "Capability", "Achievement", "Significance"], rows)
         if name == "risks":
             return _table(["Risk mechanism", "Description", "Current evidence", "Severity"],
-                          [[link(i), md(rec(i).description), md(rec(i).evidence), md(scale_label(rec(i).severity))]
+                          [[link(i), h(rec(i).description), h(rec(i).evidence), h(scale_label(rec(i).severity))]
                            for i in record.featured.risks])
         if name == "metrics":
             return _table(["Metric", "Estimate", "Source", "Implications"],
-                          [[link(i), md(quantity(rec(i).estimate)), link(rec(i).source), md(rec(i).implication)]
+                          [[link(i), h(quantity(rec(i).estimate)), link(rec(i).source), h(rec(i).implication)]
                            for i in record.featured.metrics])
         if name == "responses":
             rows = []
@@ -501,38 +444,38 @@ class _Renderer:
                 effect = scale_label(response.effectiveness)
                 if response.effectiveness_note:
                     effect += f" ({response.effectiveness_note})"
-                rows.append([link(i), md(response.mechanism), md(response.current_status), md(effect)])
+                rows.append([link(i), h(response.mechanism), h(response.current_status), h(effect)])
             return _table(["Response", "Mechanism", "Current status", "Effectiveness"], rows)
         if name == "milestones":
             return _table(["Milestone", "Conservative", "Median", "Aggressive", "Key dependencies"],
-                          [[md(m.milestone), md(m.conservative), md(m.median), md(m.aggressive), md(m.dependencies)]
+                          [[h(m.milestone), h(m.conservative), h(m.median), h(m.aggressive), h(m.dependencies)]
                            for m in record.milestones])
         if name == "scenarios":
             return _table(["Scenario", "Duration", "Probability", "Characteristics"],
-                          [[md(s.name), md(s.duration), md(percent_range(s.probability.low, s.probability.high)),
-                            md(s.characteristics)] for s in record.scenarios])
+                          [[h(s.name), h(s.duration), h(percent_range(s.probability.low, s.probability.high)),
+                            h(s.characteristics)] for s in record.scenarios])
         if name == "counter-evidence":
             return _table(["Observation", "Data", "Implication"],
-                          [[md(o.observation), md(o.data) + (f" ({link(o.source)})" if o.source else ""),
-                            md(o.implication)] for o in record.counter_evidence])
+                          [[h(o.observation), h(o.data) + (f" ({link(o.source)})" if o.source else ""),
+                            h(o.implication)] for o in record.counter_evidence])
         table = record.tables[name]
-        result = _table([md(c) for c in table.columns], [[md(c) for c in row] for row in table.rows])
-        result["caption"] = md(table.title)
+        result = _table([h(c) for c in table.columns], [[h(c) for c in row] for row in table.rows])
+        result["caption"] = h(table.title)
         if table.source:
             result["source"] = link(table.source)
         return result
 
     def _role(self, page: str, holder) -> str:
         if hasattr(holder, "affiliation"):
-            parts = [self.link(page, holder.affiliation)] if holder.affiliation else []
+            parts = [self.a(page, holder.affiliation)] if holder.affiliation else []
             if holder.role:
-                parts.append(md(holder.role))
+                parts.append(h(holder.role))
             return ", ".join(parts)
-        return md(label(holder.type))
+        return h(label(holder.type))
 
     @staticmethod
-    def _claim(position, escape=md) -> str:
-        """A position's quote, claim and estimate; ``escape`` is md for Markdown, h for HTML."""
+    def _claim(position, escape=h) -> str:
+        """A position's quote, claim and estimate, as HTML."""
         parts = []
         if position.quote:
             parts.append(f"“{escape(position.quote)}”")
@@ -544,21 +487,27 @@ class _Renderer:
 
     # whole pages ------------------------------------------------------------
     def article(self, entry: Entry) -> str:
-        """A topic's own content: prose with its tables and diagrams in place."""
+        """A topic's own content: prose with its tables and diagrams in place. The prose is
+        converted and sanitized by ``prose``; everything else here is generated HTML."""
         page = page_path(entry)
+
+        def link_for(target: str, text: str | None) -> tuple[str, str] | None:
+            other = self.graph.entries.get(target)
+            return None if other is None else (self.url(page, page_path(other)), text or other.name)
+
         parts = []
         for block in entry.prose.blocks:
             if isinstance(block, Directive):
                 if block.what == "diagram":
                     diagram = entry.record.diagrams[block.name]
                     parts.append(self.env.get_template("diagram.md.j2").render(
-                        title=md(diagram.title), source=diagram.mermaid.strip(),
-                        caption=md(diagram.caption) if diagram.caption else ""))
+                        title=h(diagram.title), block=diagrams.block(diagram.mermaid),
+                        caption=h(diagram.caption) if diagram.caption else ""))
                 else:
                     parts.append(self.env.get_template("table.md.j2").render(
                         table=self.topic_table(entry, block.name)))
             else:
-                parts.append(prose(block, lambda target, text: self.link(page, target, text)))
+                parts.append(prose.to_page_markdown(block, link_for))
         return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
 
     def record_page(self, entry: Entry) -> Page:
@@ -578,7 +527,7 @@ class _Renderer:
             "kind_index": self.url(page, f"{entry.kind}/index.md"),
             "home": self.url(page, "index.md"),
             "root": "../",
-            "summary": md(entry.record.summary),
+            "summary": h(entry.record.summary),
             "status": status,
             "infobox": self.infobox_rows(entry),
             "article": article,
@@ -602,7 +551,7 @@ class _Renderer:
             return None
         page = page_path(entry)
         return _table(["Topic", "Position", "Date", "Source"],
-                      [[self.a(page, p.topic), self._claim(p, h), h(p.date or ""),
+                      [[self.a(page, p.topic), self._claim(p), h(p.date or ""),
                         self.a(page, p.source) if p.source else ""] for p in positions])
 
     def _addressed_by(self, entry: Entry) -> dict | None:
@@ -796,7 +745,7 @@ class _Renderer:
 
     def risk_map(self) -> Page:
         page = "maps/risks.md"
-        lines = ["flowchart LR", GENERATED_MARK]
+        lines = ["flowchart LR"]
         nodes: dict[str, str] = {}
         risks = sorted(self.graph.by_kind("risks"), key=_by_importance)
         drawn = risks[:MAP_NODES]
@@ -811,7 +760,7 @@ class _Renderer:
         for record_id, node in nodes.items():
             entry = self.graph.entries[record_id]
             style = "unaddressed" if record_id in unaddressed else entry.kind
-            lines.insert(2, f'  {node}["{mermaid_label(entry.name)}"]:::{style}')
+            lines.insert(1, f'  {node}["{mermaid_label(entry.name)}"]:::{style}')
             lines.append(f'  click {node} "{h(self.url(page, page_path(entry)))}"')
         lines += _class_defs()
         if len(drawn) < len(risks):
@@ -820,7 +769,7 @@ class _Renderer:
         else:
             intro = "Every risk mechanism, with an arrow from each response that addresses it. "
         markdown = self.env.get_template("map.md.j2").render(
-            title="Risks and the responses that address them", source="\n".join(lines),
+            title="Risks and the responses that address them", block=diagrams.block("\n".join(lines), linked=True),
             intro=intro + "Risks that no response addresses are drawn with a dashed red border.",
             unaddressed=capped([self.a(page, i) for i in unaddressed]))
         return Page(page, markdown)
@@ -830,7 +779,7 @@ class _Renderer:
         every = self.graph.by_kind("topics")
         topics = sorted(sorted(every, key=_by_importance)[:MAP_NODES], key=lambda e: e.name.lower())
         nodes = {t.id: f"n{i}" for i, t in enumerate(topics)}
-        lines = ["flowchart LR", GENERATED_MARK]
+        lines = ["flowchart LR"]
         for topic in topics:
             lines.append(f'  {nodes[topic.id]}["{mermaid_label(topic.name)}"]:::topics')
         seen = set()
@@ -846,7 +795,7 @@ class _Renderer:
                  f"The {len(topics)} most important of the {len(every)} topics and how they link to one another; "
                  f"the [topic index](../topics/index.md) lists them all.")
         markdown = self.env.get_template("map.md.j2").render(
-            title="Map of topics", source="\n".join(lines), intro=intro, unaddressed=None)
+            title="Map of topics", block=diagrams.block("\n".join(lines), linked=True), intro=intro, unaddressed=None)
         return Page(page, markdown)
 
 

@@ -10,6 +10,7 @@ Two kinds of measure:
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import re
 import typing
 from dataclasses import dataclass, field
@@ -53,13 +54,18 @@ def age_text(days: int) -> str:
 
 # ---------------------------------------------------------------------------- structure
 
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+\|?\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)\s*(\w*)")
-_LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_LIST_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
-_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+# The article as render writes it (generator/prose.py): Markdown heading lines, and between them
+# HTML blocks made by Python-Markdown and the sanitizer, so these patterns read the generator's
+# own output, never an editor's text.
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$", re.M)
+_CODE = re.compile(r"<pre\b.*?</pre>", re.S)  # code and diagram sources are not prose
+_LINK = re.compile(r'<a href="([^"]*)"')
+_TEXT_LINE = re.compile(r"<(?:p|li|tr|h[1-6])\b")  # each was one line of the article's Markdown
+_LIST_ITEM = re.compile(r"<li\b")
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’.,-][A-Za-z0-9\u00C0-\uFFFF]+)*")
+_INLINE_TAG = re.compile(r"</?(?:a|em|strong|code|span|b|i|del|sup|sub|abbr|kbd)\b[^>]*>")  # within a word
 _TAG = re.compile(r"<[^>]+>")
+_ESCAPE = re.compile(r"\\([\\`*_{}\[\]#|])")  # a heading's escapes (prose._MD_PUNCTUATION)
 
 
 @dataclass(frozen=True)
@@ -73,39 +79,26 @@ class Structure:
     has_overview: bool
 
 
-def measure(markdown: str) -> Structure:
-    """Count what the structure score looks at, on a page body in Markdown."""
-    words = tables = diagrams = internal = external = list_lines = text_lines = 0
-    has_overview = False
-    in_fence = False
-    for line in markdown.split("\n"):
-        fence = _FENCE.match(line)
-        if fence:
-            if not in_fence and fence.group(2) == "mermaid":
-                diagrams += 1
-            in_fence = not in_fence
-            continue
-        if in_fence or not line.strip():
-            continue
-        text_lines += 1
-        if _LIST_LINE.match(line):
-            list_lines += 1
-        if _TABLE_SEPARATOR.match(line):
-            tables += 1
-            continue
-        heading = _HEADING.match(line)
-        if heading and heading.group(1).strip().lower() == "overview":
-            has_overview = True
-        for match in _LINK.finditer(line):
-            target = match.group(2)
-            if target.startswith(("http://", "https://")):
-                external += 1
-            elif not target.startswith(("#", "mailto:")):
-                internal += 1
-        visible = _LINK.sub(lambda m: m.group(1), line)
-        words += len(_WORD.findall(_TAG.sub(" ", visible)))
-    ratio = list_lines / text_lines if text_lines else 0.0
-    return Structure(words, tables, diagrams, internal, external, round(ratio, 3), has_overview)
+def measure(article: str) -> Structure:
+    """Count what the structure score looks at, on an article as render writes it.
+
+    A table is a ``<table>``, a diagram a Mermaid block, a link an ``<a href>`` (external when
+    it leaves the site); the bullet ratio is list items among the article's lines of text
+    (paragraphs, list items, table rows, headings), as it was among the lines of its Markdown."""
+    headings = [_ESCAPE.sub(r"\1", text) for text in _HEADING.findall(article)]
+    html = _HEADING.sub(" ", article)
+    external = internal = 0
+    for target in _LINK.findall(html):
+        if target.startswith(("http://", "https://")):
+            external += 1
+        elif not target.startswith(("#", "mailto:")):
+            internal += 1
+    prose = html_lib.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", _CODE.sub(" ", html))))
+    words = len(_WORD.findall(prose)) + sum(len(_WORD.findall(text)) for text in headings)
+    text_lines = len(_TEXT_LINE.findall(html)) + len(headings)
+    ratio = len(_LIST_ITEM.findall(html)) / text_lines if text_lines else 0.0
+    return Structure(words, html.count("<table"), html.count('<pre class="kb-mermaid"'), internal, external,
+                     round(ratio, 3), any(text.lower() == "overview" for text in headings))
 
 
 # Points per signal, from shared/notes/reference-wiki.md ("Score out of 15").

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from generator import diagrams
-from generator.diagrams import GENERATED_MARK, _slim
+from generator import sanitize
+from generator.diagrams import _slim
 from generator.render import _class_defs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,13 +85,13 @@ needs_chromium = pytest.mark.skipif(diagrams._chromium() is None,
 SEED = (REPO / "content" / "topics" / "self-improvement.md").read_text()
 SOURCES = [
     # generated: the classDefs of every generated diagram, a dashed 'unaddressed' node, a link
-    "\n".join(["flowchart LR", GENERATED_MARK, '  n0["Goal drift"]:::unaddressed', '  n1["METR"]:::organizations',
-               '  n2["Self-#60;improvement#62;"]:::topics', '  n1 -->|"evaluates"| n0', '  n2 -->|"mentions"| n0',
-               '  click n1 "../organizations/metr.html"', *_class_defs()]),
+    ("\n".join(["flowchart LR", '  n0["Goal drift"]:::unaddressed', '  n1["METR"]:::organizations',
+                '  n2["Self-#60;improvement#62;"]:::topics', '  n1 -->|"evaluates"| n0', '  n2 -->|"mentions"| n0',
+                '  click n1 "../organizations/metr.html"', *_class_defs()]), True),
     # the seed topic's two diagrams: decisions, dotted edges, labels
-    *[block.strip() for block in re.findall(r"mermaid: \|\n((?:      .*\n)+)", SEED)],
+    *[(block.strip(), False) for block in re.findall(r"mermaid: \|\n((?:      .*\n)+)", SEED)],
     # an editor's diagram with a classDef of its own
-    "flowchart TD\n  a[\"Hot\"]:::hot --> b{\"Cold?\"}\n  classDef hot fill:#ffcc00,stroke:#aa0000,stroke-width:4px",
+    ("flowchart TD\n  a[\"Hot\"]:::hot --> b{\"Cold?\"}\n  classDef hot fill:#ffcc00,stroke:#aa0000,stroke-width:4px", False),
 ]
 
 
@@ -117,10 +118,10 @@ def test_every_source_draws(drawn):
 @needs_chromium
 def test_drawings_are_cached_lean(tmp_path, drawn):
     shipped = drawn
-    result = diagrams.draw({"page.md": "".join(f"```mermaid\n{s}\n```\n\n" for s in SOURCES)}, tmp_path)
+    result = diagrams.draw({"page.md": "".join(diagrams.block(*d) + "\n\n" for d in SOURCES)}, tmp_path)
     assert (result.drawn, result.failed) == (len(SOURCES), [])
     generated, seed_one, seed_two, editors = (
-        (tmp_path / f"{diagrams._key(s)}.svg").read_text() for s in SOURCES)
+        diagrams.cached(tmp_path, d).read_text() for d in SOURCES)
     assert "<style" not in generated and 'class="flowchart kb-flowchart kb-palette"' in generated
     assert "<style" not in seed_one and "<style" not in seed_two and "kb-palette" not in seed_one
     assert generated.count("<marker") == 1 and len(generated) < len(shipped[SOURCES[0]]) / 2
@@ -169,12 +170,13 @@ def _compare_in_chromium(tmp_path, shipped):
         page = browser.new_page()
         for number, source in enumerate(SOURCES):
             facts = []
-            for name, svg in (("mermaid", shipped[source]), ("lean", _slim(shipped[source]))):
+            # "lean": what the diagram cache keeps, slimmed and sanitized (generator/sanitize.py)
+            for name, svg in (("mermaid", shipped[source]), ("lean", sanitize.drawing(_slim(shipped[source])))):
                 html = tmp_path / f"{number}-{name}.html"
                 html.write_text('<!doctype html><html><head><link rel="stylesheet" href="kb.css"></head><body>'
                                 f'<div class="kb-diagram kb-diagram--static">{svg}</div></body></html>')
                 page.goto(html.as_uri())
                 facts.append(page.evaluate(FACTS, PROPS))
             assert len(facts[0]) > 10
-            assert json.dumps(facts[0]) == json.dumps(facts[1]), source.splitlines()[0]
+            assert json.dumps(facts[0]) == json.dumps(facts[1]), source[0].splitlines()[0]
         browser.close()

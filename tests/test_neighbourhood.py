@@ -70,6 +70,6 @@ def test_a_record_page_draws_at_most_14_and_says_how_many_more(tmp_path):
     assert len(shown) == 14
     more = int(re.search(r"(\d+) more linked records are listed above but not drawn", page).group(1))
     assert more == len(generated.checked.graph.neighbours("self-improvement")) - 14
-    assert "```mermaid" in page  # the topic's own diagrams stay Mermaid
+    assert '<pre class="kb-mermaid">' in page  # the topic's own diagrams stay Mermaid
     record = generated.rendered.pages["systems/alphaevolve.md"].markdown
     assert "```mermaid" not in record and '<svg class="kb-nb"' in record

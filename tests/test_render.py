@@ -5,7 +5,7 @@ import markdown
 import pytest
 
 from generator.models import Quantity
-from generator.render import md, mermaid_label, prose, quantity
+from generator.render import md, mermaid_label, quantity
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -31,14 +31,6 @@ def test_md_renders_as_the_text_typed(text):
     cell = re.search(r"<td>(.*)</td>", html).group(1)
     assert html_lib.unescape(cell) == text
     assert "<script" not in html and "<b>" not in html
-
-
-def test_prose_keeps_markdown_but_not_html():
-    html = _html(prose("**bold** <script>x()</script> `<code>` [[a]]", lambda target, text: f"[A](a.md)"))
-    assert "<strong>bold</strong>" in html
-    assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "<code>&lt;code&gt;</code>" in html
-    assert '<a href="a.md">A</a>' in html
 
 
 @pytest.mark.parametrize("name", ['say "hi"', "a [b] (c) {d}", "x | y", "A --> B", "%% c", "#1; two",

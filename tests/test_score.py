@@ -2,6 +2,7 @@
 import pytest
 
 from generator import score
+from generator.prose import to_page_markdown
 from generator.score import Structure, age_text, band, measure, points, structure_score, suggested_quality
 
 
@@ -85,17 +86,19 @@ def test_age_text_days_then_weeks_then_months(days, expected):
 
 def test_measure_counts_tables_diagrams_links_and_bullets():
     page = "\n".join([
-        "## Overview", "", "Some words here with a [link](../systems/a.md) and [web](https://example.org).", "",
+        "## Overview", "", "Some words here with a [link](../systems/a.html) and [web](https://example.org).", "",
         "| a | b |", "| --- | --- |", "| 1 | 2 |", "",
         "```mermaid", "flowchart LR", "  A --> B", "```", "",
         "- one bullet", "- two bullet", "",
-        "```python", "| --- | --- |", "[not](counted.md)", "```",
+        "```python", "| --- | --- |", "[not](counted.html)", "<table>", "```",
     ])
-    measured = measure(page)
+    # measured on the article as render writes it: prose converted by Python-Markdown
+    measured = measure(to_page_markdown(page, lambda target, text: None))
     assert (measured.tables, measured.diagrams, measured.internal_links, measured.external_links) == (1, 1, 1, 1)
     assert measured.has_overview
-    # non-empty lines outside code: heading, text, 3 table lines, 2 bullets = 7; bullets 2
-    assert measured.bullet_ratio == round(2 / 7, 3)
+    # lines of text outside code: the heading, the paragraph, 2 table rows, 2 bullets = 6; bullets 2
+    assert measured.bullet_ratio == round(2 / 6, 3)
+    assert measured.words == len("Overview Some words here with a link and web a b 1 2 one bullet two bullet".split())
 
 
 def test_advice_names_the_cheapest_additions():

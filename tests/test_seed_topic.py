@@ -38,7 +38,9 @@ def topic_page(generated):
 
 
 def _article(markdown: str) -> str:
-    return markdown.split('<div class="kb-article" markdown>', 1)[1].split("\n</div>\n", 1)[0]
+    """The topic's own content: after the infobox, before the generated sections."""
+    after_infobox = markdown.split("</aside>\n", 1)[1]
+    return re.split(r"\n## (?:Relations|What links here) \{ data-pagefind-ignore \}", after_infobox, maxsplit=1)[0]
 
 
 def test_structure_counted_on_the_generated_page_matches_the_seed(topic_page, generated):

@@ -523,19 +523,19 @@ def mangled_svgs(site: BuiltSite) -> dict[str, int]:
     """Pages whose Mermaid blocks (in the generated Markdown, build/docs) do not reach the built
     HTML as the very drawing in the diagram cache (build/diagrams): a block left undrawn, or a
     drawing that something rewrote on its way into the page."""
-    from generator.diagrams import _FENCE, _key
+    from generator.diagrams import cached, found_in
 
     docs, cache = site.work / "build" / "docs", site.work / "build" / "diagrams"
     found = {}
     for markdown in sorted(docs.rglob("*.md")):
         page = markdown.relative_to(docs).with_suffix(".html").as_posix()
-        sources = [m.group(1).strip() for m in _FENCE.finditer(markdown.read_text(encoding="utf-8"))]
+        sources = found_in(markdown.read_text(encoding="utf-8"))
         if not sources or not site.exists(page):
             continue
         built = site.html(page)
         broken = 0
         for source in sources:
-            drawing = cache / f"{_key(source)}.svg"
+            drawing = cached(cache, source)
             if not drawing.exists() or drawing.read_text(encoding="utf-8") not in built:
                 broken += 1
         if broken:

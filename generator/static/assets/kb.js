@@ -61,9 +61,10 @@
       if (index >= blocks.length) return;
       var pre = blocks[index];
       var source = pre.textContent;
-      /* Generated diagrams (labels fully entity-encoded by the generator) may have clickable
-         nodes; diagrams written by editors are drawn with Mermaid's strict security level. */
-      var generated = /\n\s*%% kb:generated\n/.test(source);
+      /* Only the generator's maps (labels fully entity-encoded, marked with data-kb-links by the
+         generator, never by anything an editor can type) have clickable nodes; every diagram an
+         editor wrote is drawn with Mermaid's strict security level. */
+      var generated = pre.hasAttribute("data-kb-links");
       window.mermaid.initialize({
         startOnLoad: false,
         securityLevel: generated ? "loose" : "strict",

@@ -1,0 +1,149 @@
+"""The allow-lists every piece of HTML passes before it reaches a reader (nh3, Rust's ammonia).
+
+Two lists:
+
+* ``prose``: what an editor's Markdown may become (see ``generator.prose``): text formatting,
+  lists, quotes, code, tables, links to http(s), mailto or within the site, and the Mermaid
+  blocks of ```mermaid fences. No attributes but a link's ``href``/``title``, a table cell's
+  alignment and code's classes (Pygments tokens).
+* ``page``: the body of every built page, the last line of defence that holds whatever the
+  Markdown engine did: the prose list plus the generator's own markup (infobox, status header,
+  index tables with their sort buttons and tag filter, pager, search box, drawn SVGs) and the
+  theme's heading anchors. ``data-*`` and ``aria-*`` attributes are kept; event handlers,
+  ``<script>``, ``<style>`` outside a drawing, ``<iframe>``, forms and any URL scheme other than
+  http, https and mailto are not.
+
+* ``drawing``: a diagram Mermaid drew at build time: the page list plus the ``<style>`` element
+  Mermaid writes into each drawing. It runs once, when the drawing is cached, and the drawing is
+  put into the page after the page list has run, so no ``<style>`` can come from anywhere else.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from functools import lru_cache
+
+import nh3
+
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_PROSE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "code",
+               "pre", "span", "div", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody",
+               "tr", "th", "td", "del", "sup", "sub", "dl", "dt", "dd", "abbr", "kbd"}
+_PROSE_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"},
+                     "abbr": {"title"}, "span": {"class"}, "code": {"class"}, "div": {"class"},
+                     "pre": {"class"}}
+
+# SVG as the generator draws it (generator/neighbourhood.py) and as Mermaid 11 draws a diagram
+# (node labels are HTML inside <foreignObject>).
+_SVG_TAGS = {"svg", "g", "path", "rect", "circle", "ellipse", "line", "polyline", "polygon", "text",
+             "tspan", "title", "desc", "defs", "marker", "foreignObject", "filter", "feDropShadow",
+             "linearGradient", "radialGradient", "stop", "clipPath", "use", "switch"}
+_SVG_ATTRIBUTES = {"viewBox", "xmlns", "width", "height", "x", "y", "x1", "x2", "y1", "y2", "cx", "cy",
+                   "r", "rx", "ry", "d", "points", "transform", "fill", "fill-opacity", "stroke",
+                   "stroke-width", "stroke-dasharray", "stroke-linecap", "stroke-linejoin", "opacity",
+                   "marker-end", "marker-start", "markerWidth", "markerHeight", "markerUnits", "refX",
+                   "refY", "orient", "text-anchor", "dominant-baseline", "alignment-baseline",
+                   "font-size", "font-family", "font-weight", "dx", "dy", "flood-color", "flood-opacity",
+                   "stdDeviation", "offset", "stop-color", "preserveAspectRatio", "xlink:href",
+                   "clip-path", "filter", "role", "aria-roledescription"}
+
+_PAGE_TAGS = _PROSE_TAGS | _SVG_TAGS | {"aside", "nav", "section", "header", "footer", "figure",
+                                        "figcaption", "time", "button", "select", "option", "label",
+                                        "caption", "colgroup", "col", "tfoot", "small", "mark", "u", "s",
+                                        "details", "summary"}
+_GENERIC = {"class", "id", "title", "role", "tabindex", "lang", "dir", "style", "hidden"}
+_PAGE_ATTRIBUTES = {
+    "*": _GENERIC,
+    "a": {"href", "rel", "target", "transform", "xlink:href"},  # and a link inside an SVG
+    "th": {"scope", "colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+    "ol": {"start", "reversed"},
+    "time": {"datetime"},
+    "button": {"type", "name", "value"},
+    "select": {"name"},
+    "option": {"value", "selected"},
+    "label": {"for"},
+    **{tag: _SVG_ATTRIBUTES for tag in _SVG_TAGS},
+}
+# Inline styles on pages: the infobox's kind colour, table alignment, and what Mermaid writes
+# on its drawings' nodes and edges.
+_STYLE_PROPERTIES = {"--kb-kind", "text-align", "fill", "stroke", "stroke-width", "stroke-dasharray",
+                     "color", "background-color", "display", "max-width", "text-anchor", "white-space",
+                     "line-height", "opacity", "font-weight", "font-size", "border", "padding",
+                     "width", "height", "table-layout", "margin", "visibility"}
+
+
+@lru_cache(maxsize=None)
+def _prose_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(tags=_PROSE_TAGS, attributes=_PROSE_ATTRIBUTES, url_schemes=set(URL_SCHEMES),
+                       link_rel=None, strip_comments=True, filter_style_properties={"text-align"})
+
+
+@lru_cache(maxsize=None)
+def _page_cleaner(drawing: bool = False) -> nh3.Cleaner:
+    return nh3.Cleaner(tags=_PAGE_TAGS | ({"style"} if drawing else set()), attributes=_PAGE_ATTRIBUTES,
+                       url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=True,
+                       generic_attribute_prefixes={"data-", "aria-"},
+                       clean_content_tags={"script"} if drawing else {"script", "style"},
+                       # Mermaid's inline styles are kept as drawn (CSS runs no script, and the
+                       # Content-Security-Policy stops any url() from loading).
+                       filter_style_properties=None if drawing else _STYLE_PROPERTIES)
+
+
+def prose(html: str) -> str:
+    """HTML made from an editor's Markdown, with nothing left that is not on the prose list."""
+    return _prose_cleaner().clean(html)
+
+
+def page(html: str) -> str:
+    """A built page's body, with nothing left that is not on the page list."""
+    return _page_cleaner().clean(html)
+
+
+def drawing(svg: str) -> str:
+    """A diagram drawn at build time, with nothing left that is not on the drawing list."""
+    return _page_cleaner(drawing=True).clean(svg)
+
+
+# ---------------------------------------------------------------------------- Content-Security-Policy
+
+_INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+_CHARSET = re.compile(r"<meta charset=[^>]*>")
+
+
+def content_security_policy(page_html: str) -> str:
+    """The built page with a Content-Security-Policy in its head, as a second wall behind the
+    sanitizer: scripts only from the site itself and the theme's own inline scripts, named by
+    their hashes (so no inline event handler and no other inline script runs: with a hash in
+    the list, browsers ignore 'unsafe-inline' for scripts); WebAssembly for Pagefind's search;
+    nothing loaded from any other address; no plugins, frames or <base>.
+
+    Styles stay open to inline CSS: Mermaid's drawings and the theme set them, and CSS runs no
+    script. The live-reload script of ``kb serve`` is inline and new on every request, so a
+    served preview is left without the policy (see mkdocs_hooks.on_post_page)."""
+    hashes = []
+    for match in _INLINE_SCRIPT.finditer(page_html):
+        attributes = match.group(1)
+        if "src=" in attributes or 'type="application/json"' in attributes:  # not inline code
+            continue
+        digest = base64.b64encode(hashlib.sha256(match.group(2).encode("utf-8")).digest()).decode()
+        hashes.append(f"'sha256-{digest}'")
+    policy = "; ".join([
+        "default-src 'self'",
+        "script-src " + " ".join(["'self'", "'wasm-unsafe-eval'", *dict.fromkeys(hashes)]),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ])
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    charset = _CHARSET.search(page_html)
+    if charset is not None:
+        return page_html[:charset.end()] + "\n    " + meta + page_html[charset.end():]
+    return page_html.replace("<head>", "<head>\n    " + meta, 1)
