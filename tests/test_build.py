@@ -129,11 +129,21 @@ def test_serve_watches_records_templates_and_theme(project):
     hooks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(hooks)
 
-    class Server:
+    class Server:  # the parts of MkDocs' LiveReloadServer that on_serve uses
         watched: list = []
+        app = None
+
+        def builder(self):
+            pass
 
         def watch(self, path):
             self.watched.append(path)
+
+        def get_app(self):
+            return self.app
+
+        def set_app(self, app):
+            self.app = app
 
     server = hooks.on_serve(Server(), load_config(str(project / "mkdocs.yml")), None)
     assert {Path(p).relative_to(project).as_posix() for p in server.watched} >= {
