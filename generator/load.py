@@ -11,6 +11,8 @@ wins, and an alias bomb expands without limit. Here:
   stage can give back ``"1.10"`` where a field wants text;
 * keys are always text; a duplicate key is an error naming both lines;
 * aliases and tags are errors (each node is visited once, so a bomb costs nothing);
+* values nest at most MAX_DEPTH levels, and a file that might nest deep enough to crash
+  libyaml's composer is measured on the parser's events before it is composed;
 * every value's line and column is recorded under its path, e.g. ``("positions", 0, "claim")``.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import yaml
 from yaml.cyaml import CParser
+from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
@@ -52,11 +55,30 @@ _STR, _BOOL, _NULL, _INT, _FLOAT, _MAP, _SEQ = (
 )
 _KEY_TAGS = frozenset((_STR, _BOOL, _NULL, _INT, _FLOAT))
 
+# libyaml's composer recurses in C, one level per nested value, and takes the process down
+# when the stack runs out: measured at about 24,000 levels on an 8 MiB stack (the main thread,
+# and other threads by default), 6,200 on 2 MiB (glibc's thread stack when `ulimit -s` is
+# unlimited; `kb serve` loads in a thread). A file that might nest deeper than _SCAN_ABOVE
+# levels is measured on the parser's events first (see _may_nest_deep): a wide margin, and
+# no normal record comes near it (of the 10,000 synthetic and the real records, the most has
+# 35 brackets, and no line starts with more than 10 spaces or indicators).
+_SCAN_ABOVE = 1000
+_LONG_INDENT = re.compile("\n[ \t?:-]{%d}" % (_SCAN_ABOVE // 4))
+_OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")  # line breaks to libyaml besides "\n"
+
 
 class _LoadError(Exception):
-    def __init__(self, line: int, column: int, message: str, hint: str = "", field_: str = ""):
+    def __init__(self, line: int, column: int, message: str, hint: str = "", field_: str = "",
+                 code: str = "yaml"):
         super().__init__(message)
         self.line, self.column, self.message, self.hint, self.field = line, column, message, hint, field_
+        self.code = code
+
+
+def _too_deep(line: int, column: int) -> _LoadError:
+    return _LoadError(line, column, f"values are nested more than {MAX_DEPTH} levels deep",
+                      "a record's fields nest a few levels at most: close the brackets or "
+                      "indentation opened above", code="depth")
 
 
 def _mark(node) -> tuple[int, int]:
@@ -92,8 +114,7 @@ class _Builder:
                                  "write the value out in full where it is needed", dotted(path))
             seen.add(id(node))
         if depth > MAX_DEPTH:
-            line, column = self.where(node)
-            raise _LoadError(line, column, f"values are nested more than {MAX_DEPTH} levels deep")
+            raise _too_deep(*self.where(node))
         mark = node.start_mark
         self.positions[path] = (mark.line + 1 + self.line_offset, mark.column + 1)
         if isinstance(node, ScalarNode):
@@ -123,7 +144,7 @@ class _Builder:
                     where[0], where[1],
                     f"duplicate key '{key}': it is already set on line {key_positions[key_path][0]}",
                     "keep one of the two; YAML would silently keep only the last",
-                    dotted(key_path)))
+                    dotted(key_path), "duplicate-key"))
                 continue
             key_positions[key_path] = where
             result[key] = self.build(value_node, key_path, depth)
@@ -154,8 +175,48 @@ class _Builder:
                          "remove the tag, or quote the value", dotted(path))
 
 
+def _may_nest_deep(text: str) -> bool:
+    """Whether the values might nest more than about _SCAN_ABOVE levels; never False when they
+    do, and a few passes over the text in C, so every file can afford it.
+
+    Flow nesting takes a '[' or '{' per level. Block nesting takes node-start columns that grow
+    at least every second level (a sequence may sit at its key's column), and a block collection
+    starts on its line after nothing but indentation and the indicators '- ', '? ' and ': '
+    (libyaml refuses ``- k: - x`` and ``- &a - x``): with fewer than _SCAN_ABOVE / 4 such
+    characters at the start of every line, block nesting stays under _SCAN_ABOVE / 2 levels.
+    """
+    if text.count("[") + text.count("{") >= _SCAN_ABOVE // 2:
+        return True
+    if "\r" in text or "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = _OTHER_BREAKS.sub("\n", text)
+    return _LONG_INDENT.search("\n" + text) is not None
+
+
+def _refuse_deep_nesting(text: str, line_offset: int) -> None:
+    """Raise where the values first nest more than MAX_DEPTH levels, read off the parser's
+    events: libyaml parses in a loop, so this is safe at any depth and stops right there."""
+    parser = _CoreSchemaParser(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, CollectionStartEvent):
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise _too_deep(mark.line + 1 + line_offset, mark.column + 1)
+                depth += 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass  # the parse that follows reports it, and composes no deeper than this got
+    finally:
+        parser.dispose()
+
+
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
     """Parse one YAML document; raise _LoadError for anything an editor must fix."""
+    if _may_nest_deep(text):
+        _refuse_deep_nesting(text, line_offset)
     parser = _CoreSchemaParser(text)
     try:
         node = parser.get_single_node()
@@ -238,9 +299,8 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     try:
         data, builder = parse_yaml(yaml_text, offset)
     except _LoadError as exc:
-        return None, [fail(exc.line, exc.column, exc.message, exc.hint, exc.field, code="yaml")]
-    problems = [fail(e.line, e.column, e.message, e.hint, e.field, code="duplicate-key")
-                for e in builder.errors]
+        return None, [fail(exc.line, exc.column, exc.message, exc.hint, exc.field, exc.code)]
+    problems = [fail(e.line, e.column, e.message, e.hint, e.field, e.code) for e in builder.errors]
     if not isinstance(data, dict):
         what = "nothing" if data is None else ("a list" if isinstance(data, list) else "a single value")
         line = offset + 1
