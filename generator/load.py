@@ -10,7 +10,9 @@ wins, and an alias bomb expands without limit. Here:
   everything else stays text, and the text of every plain number is kept so that a later
   stage can give back ``"1.10"`` where a field wants text;
 * keys are always text; a duplicate key is an error naming both lines;
-* aliases and tags are errors (each node is visited once, so a bomb costs nothing);
+* aliases and tags are errors (each node is visited once, so a bomb costs nothing), tags on
+  keys too: ``!!int abc`` would not be a number, ``!!null text`` would lose the text, and
+  libyaml reads ``! '123'`` as the number 123;
 * values nest at most MAX_DEPTH levels, and a file that might nest deep enough to crash
   libyaml's composer is measured on the parser's events before it is composed;
 * every value's line and column is recorded under its path, e.g. ``("positions", 0, "claim")``.
@@ -50,10 +52,12 @@ _IMPLICIT = [
 for _tag, _pattern, _first in _IMPLICIT:
     _CoreSchemaParser.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
-_STR, _BOOL, _NULL, _INT, _FLOAT, _MAP, _SEQ = (
-    "tag:yaml.org,2002:" + t for t in ("str", "bool", "null", "int", "float", "map", "seq")
-)
+_STR, _BOOL, _NULL, _INT, _FLOAT = ("tag:yaml.org,2002:" + t for t in ("str", "bool", "null", "int", "float"))
 _KEY_TAGS = frozenset((_STR, _BOOL, _NULL, _INT, _FLOAT))
+
+# A tag as written at the start of a node, after an anchor if it has one. libyaml allows only
+# these characters in an anchor's name, and a comment or a line break between the two.
+_TAG = re.compile(r"(?:&[0-9A-Za-z_-]+(?:\s|#[^\n\r]*+)*+)?(![^\s,\[\]{}]*)")
 
 # libyaml's composer recurses in C, one level per nested value, and takes the process down
 # when the stack runs out: measured at about 24,000 levels on an 8 MiB stack (the main thread,
@@ -88,11 +92,11 @@ def _mark(node) -> tuple[int, int]:
 class _Builder:
     """Turns a node tree into Python values, recording positions; each node once."""
 
-    def __init__(self, line_offset: int, may_have_aliases: bool = True):
+    def __init__(self, text: str, line_offset: int):
         self.line_offset = line_offset
         # Nodes already built, to catch an alias (the same node again). Without an '&' in the
         # text there is no anchor, so no alias: most files skip the bookkeeping.
-        self.seen: set[int] | None = set() if may_have_aliases else None
+        self.seen: set[int] | None = set() if "&" in text else None
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.key_positions: dict[tuple, tuple[int, int]] = {}
         self.number_texts: dict[tuple, str] = {}
@@ -121,9 +125,7 @@ class _Builder:
             return node.value if node.tag == _STR else self.scalar(node, path)
         depth += 1
         if isinstance(node, SequenceNode):
-            self.check_tag(node, _SEQ)
             return [self.build(item, path + (i,), depth) for i, item in enumerate(node.value)]
-        self.check_tag(node, _MAP)
         result: dict[str, Any] = {}
         key_positions = self.key_positions
         for key_node, value_node in node.value:
@@ -150,29 +152,50 @@ class _Builder:
             result[key] = self.build(value_node, key_path, depth)
         return result
 
-    def check_tag(self, node, expected: str) -> None:
-        if node.tag != expected:
-            line, column = self.where(node)
-            raise _LoadError(line, column, f"YAML tags such as '{node.tag}' are not supported",
-                             "remove the tag")
-
     def scalar(self, node: ScalarNode, path: tuple) -> Any:
+        # Only the resolver's tags get here (see _TagRefusingBuilder): null, bool, numbers.
         tag, text = node.tag, node.value
-        if tag == _STR:
-            return text
         if tag == _NULL:
             return None
         if tag == _BOOL:
             return text.lower() == "true"
+        self.number_texts[path] = text
         if tag == _INT:
-            self.number_texts[path] = text
             return int(text)
-        if tag == _FLOAT:
-            self.number_texts[path] = text
-            return float(text)
-        line, column = self.where(node)
-        raise _LoadError(line, column, f"YAML tags such as '{tag}' are not supported",
-                         "remove the tag, or quote the value", dotted(path))
+        return float(text)
+
+
+class _TagRefusingBuilder(_Builder):
+    """A _Builder that first refuses every node written with a tag. Every tag is written with a
+    '!', so only a file with one in it needs this, and the others pay nothing in the hot loop."""
+
+    def __init__(self, text: str, line_offset: int):
+        super().__init__(text, line_offset)
+        self.text = text
+
+    def build(self, node, path: tuple = (), depth: int = 0) -> Any:
+        self.refuse_tag(node, path)
+        if isinstance(node, MappingNode):
+            for key_node, _ in node.value:
+                if isinstance(key_node, ScalarNode):
+                    self.refuse_tag(key_node, path + (key_node.value,))
+        return super().build(node, path, depth)
+
+    def refuse_tag(self, node, path: tuple) -> None:
+        """Raise if the node is written with a tag. The node's tag cannot tell: libyaml gives
+        ``! 123`` the tag of ``123``. But a node with a tag starts with it (or with an anchor
+        and then the tag), and nothing else starts with '!' or '&'."""
+        start = node.start_mark.index  # in characters of the text
+        if not self.text.startswith(("!", "&"), start):
+            return
+        if isinstance(node, MappingNode) and node.value and node.value[0][0].start_mark.index == start:
+            return  # a block mapping starts where its first key does: the tag is the key's
+        tag = _TAG.match(self.text, start)
+        if tag is not None:
+            line, column = self.where(node)
+            raise _LoadError(line, column, f"YAML tags such as '{tag[1]}' are not supported",
+                             "remove the tag; write the value plainly, in quotes if it is text",
+                             dotted(path), "tag")
 
 
 def _may_nest_deep(text: str) -> bool:
@@ -244,7 +267,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
         raise _LoadError(1 + line_offset, 1, f"YAML error: {exc}") from None
     finally:
         parser.dispose()
-    builder = _Builder(line_offset, may_have_aliases="&" in text)
+    builder = (_TagRefusingBuilder if "!" in text else _Builder)(text, line_offset)
     if node is None:
         return None, builder
     return builder.build(node), builder

@@ -144,3 +144,114 @@ def test_deep_nesting_after_other_line_breaks_is_still_caught(write_records):
     assert time.perf_counter() - start < 1.0
     assert sorted(d.file.rsplit("/", 1)[1] for d in diagnostics if "nested" in d.message) == [
         "cr.yaml", "ls.yaml", "nel.yaml", "ps.yaml"]
+
+
+# ---------------------------------------------------------------------------- 2. tags
+
+TAGS = {  # file: (line, column, field, the tag as written)
+    "int-abc": (6, 13, "importance", "!!int"),
+    "float-abc": (6, 13, "importance", "!!float"),
+    "null-text": (6, 15, "significance", "!!null"),
+    "bool-yes": (6, 15, "significance", "!!bool"),
+    "str-number": (6, 13, "importance", "!!str"),
+    "seq-tag": (6, 7, "tags", "!!seq"),
+    "map-tag": (7, 5, "relations[0]", "!!map"),
+    "bare-tag": (6, 13, "importance", "!"),
+    "bare-tag-quoted": (6, 15, "significance", "!"),
+    "python-object": (6, 15, "significance", "!!python/object/apply:os.system"),
+    "key-tag": (6, 1, "limitations", "!!str"),
+    "anchor-then-tag": (6, 15, "significance", "!!str"),
+}
+
+
+def test_every_tag_is_refused_naming_line_column_and_field(monkeypatch):
+    """`!!int abc` and `!!float abc` raised a traceback, `!!null some text` dropped the text,
+    `!!bool yes-of-course` became false, and libyaml read `! '123'` as the number 123."""
+    case = INVALID / "yaml-tags"
+    diagnostics = by_file(check(case, monkeypatch))
+    expected = {f"content/systems/{name}.yaml": where for name, where in TAGS.items()}
+    expected["content/topics/tagged-topic.md"] = (5, 11, "featured", "!custom")  # front matter: file lines
+    assert sorted(diagnostics) == sorted(expected)
+    for file, (line, column, field, tag) in expected.items():
+        (diagnostic,) = diagnostics[file]
+        assert (diagnostic.line, diagnostic.column, diagnostic.field) == (line, column, field), file
+        assert diagnostic.message == f"YAML tags such as '{tag}' are not supported"
+        assert diagnostic.hint.startswith("remove the tag")
+    assert_reported(kb_validate(case), "content/systems/int-abc.yaml:6:13",
+                    "content/systems/float-abc.yaml:6:13")
+
+
+def test_a_tag_is_found_exactly_where_the_parser_sees_one():
+    """The loader finds tags in the text, not in the parser's events (no second pass over every
+    file): on thousands of small documents, tags and anchors anywhere, it must agree with the
+    events. (A value dropped as a duplicate key is not looked at: that is an error already.)"""
+    import random
+
+    from yaml.events import NodeEvent
+
+    from generator.load import _CoreSchemaParser, _LoadError, parse_yaml
+
+    def parses_with_tag(text: str) -> bool | None:
+        parser, tagged = _CoreSchemaParser(text), False
+        try:
+            while parser.check_event():
+                event = parser.get_event()
+                tagged = tagged or (isinstance(event, NodeEvent) and getattr(event, "tag", None) is not None)
+            return tagged
+        except Exception:  # not YAML: nothing to compare
+            return None
+        finally:
+            parser.dispose()
+
+    properties = ["", "", "", "!", "!!str", "!!int", "!x", "!<tag:a>", "&a", "&b !!str", "!!str &c",
+                  "&d\n  !!int", "&e # a comment!\n  !"]
+    scalars = ["1", "'q'", "x", "", "[1, !!str 2]", "{a: 1}", "|\n  t!", "'!'", "a!b", "&f 5"]
+    keys = ["k", "! k", "!!str k", "&z k", "k2"]
+    chosen = random.Random(3)
+
+    def node(depth: int) -> str:
+        tag = chosen.choice(properties)
+        if depth > 1 or chosen.random() < 0.5:
+            return f"{tag} {chosen.choice(scalars)}".strip()
+        head = tag + "\n" if tag else ""
+        if chosen.random() < 0.5:
+            return head + f"{chosen.choice(keys)}: {node(depth + 1)}"
+        return head + f"- {node(depth + 1)}"
+
+    compared = {True: 0, False: 0}
+    for _ in range(3000):
+        text = "top: " + node(0).replace("\n", "\n    ")
+        expected = parses_with_tag(text)
+        if expected is None:
+            continue
+        try:
+            _, builder = parse_yaml(text)
+            found = bool(builder.errors) and None  # None: a duplicate key, skip
+        except _LoadError as error:
+            found = error.code == "tag" or None
+        if found is not None:
+            assert found == expected, text
+            compared[found] += 1
+    assert compared[True] > 1000 and compared[False] > 300, compared
+
+
+@pytest.mark.parametrize("text", [
+    "summary: Wow! A system that works.",  # a '!' in text is no tag
+    "summary: 'A system! That works.'",
+    "summary: A system &more that works!",
+    "aliases: [Bang!, '!', \"!important\"]",
+    "significance: &note fine, anchored but never reused! # a comment!",
+])
+def test_a_bang_or_ampersand_inside_a_value_is_no_tag(write_records, text):
+    record = RECORD.format(id="bang")
+    if text.startswith("summary:"):
+        record = record.replace("summary: A system that works.\n", "")
+    record += text + "\n"
+    assert pipeline.check(write_records({"systems/bang.yaml": record})).diagnostics == []
+
+
+def test_a_tag_after_characters_outside_ascii_is_located(write_records):
+    """The check reads the node's character index: wide characters before it must not shift it."""
+    record = RECORD.format(id="wide").replace("A system", "Ein Système 🚀 日本") + "significance: !!str x\n"
+    (diagnostic,) = pipeline.check(write_records({"systems/wide.yaml": record})).diagnostics
+    assert (diagnostic.line, diagnostic.column, diagnostic.field) == (6, 15, "significance")
