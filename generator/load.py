@@ -9,6 +9,8 @@ wins, and an alias bomb expands without limit. Here:
 * only YAML 1.2 core scalars are resolved (``true``/``false``, ``null``, decimal numbers);
   everything else stays text, and the text of every plain number is kept so that a later
   stage can give back ``"1.10"`` where a field wants text;
+* a number must be finite and short enough for ``int()`` (4,300 digits): ``1e400`` would be
+  infinity, which JSON cannot hold;
 * keys are always text; a duplicate key is an error naming both lines;
 * aliases and tags are errors (each node is visited once, so a bomb costs nothing), tags on
   keys too: ``!!int abc`` would not be a number, ``!!null text`` would lose the text, and
@@ -19,6 +21,7 @@ wins, and an alias bomb expands without limit. Here:
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -161,8 +164,20 @@ class _Builder:
             return text.lower() == "true"
         self.number_texts[path] = text
         if tag == _INT:
-            return int(text)
-        return float(text)
+            try:
+                return int(text)
+            except ValueError:  # longer than int() accepts (sys.get_int_max_str_digits())
+                line, column = self.where(node)
+                raise _LoadError(line, column, f"a number of {len(text.lstrip('+-')):,} digits is "
+                                 "too long to read", "put it in quotes if it is text",
+                                 dotted(path), "number") from None
+        value = float(text)
+        if math.isinf(value):
+            line, column = self.where(node)
+            raise _LoadError(line, column, f"{text} is too large for a number: it would be infinite",
+                             "write a smaller number, or put it in quotes if it is text",
+                             dotted(path), "number")
+        return value
 
 
 class _TagRefusingBuilder(_Builder):

@@ -122,9 +122,10 @@ RelationType = Literal[tuple(RELATION_TYPES)]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):
-    """Unknown fields are errors: a typo must never vanish."""
+    """Unknown fields are errors: a typo must never vanish. A number must be finite: pydantic
+    would read the text 'nan' or 'inf' as a float, and the JSON export cannot hold one."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Relation(Strict):

@@ -255,3 +255,33 @@ def test_a_tag_after_characters_outside_ascii_is_located(write_records):
     record = RECORD.format(id="wide").replace("A system", "Ein Système 🚀 日本") + "significance: !!str x\n"
     (diagnostic,) = pipeline.check(write_records({"systems/wide.yaml": record})).diagnostics
     assert (diagnostic.line, diagnostic.column, diagnostic.field) == (6, 15, "significance")
+
+
+# ---------------------------------------------------------------------------- 3. numbers
+
+
+def test_a_number_too_long_to_read_is_a_diagnostic(monkeypatch):
+    """5,000 digits: int() refuses more than 4,300, and the traceback reached the editor."""
+    case = INVALID / "number-too-long"
+    (diagnostic,) = check(case, monkeypatch).diagnostics
+    assert (diagnostic.file, diagnostic.line, diagnostic.column, diagnostic.field) == (
+        "content/organizations/long-number.yaml", 5, 10, "founded")
+    assert diagnostic.message == "a number of 5,000 digits is too long to read"
+    assert "quotes" in diagnostic.hint
+    assert_reported(kb_validate(case), "content/organizations/long-number.yaml:5:10")
+
+
+def test_numbers_that_are_not_finite_are_refused(monkeypatch):
+    """1e400 was infinity (and the JSON export invalid JSON); 'nan' and 'inf' in quotes were
+    made NaN and infinity by pydantic."""
+    diagnostics = by_file(check(INVALID / "number-not-finite", monkeypatch))
+    located = {file.rsplit("/", 1)[1]: (d.line, d.column, d.field, d.message)
+               for file, (d,) in diagnostics.items()}
+    assert located == {
+        "overflow.yaml": (4, 19, "estimate.value", "1e400 is too large for a number: it would be infinite"),
+        "negative-overflow.yaml": (4, 27, "estimate.low", "-1e999 is too large for a number: it would be infinite"),
+        "quoted-nan.yaml": (4, 19, "estimate.value", "Input should be a finite number"),
+        "quoted-inf.yaml": (4, 19, "estimate.value", "Input should be a finite number"),
+        "quoted-minus-infinity.yaml": (4, 27, "estimate.low", "Input should be a finite number"),
+    }
+    assert "smaller number" in diagnostics["content/metrics/overflow.yaml"][0].hint
