@@ -18,12 +18,18 @@ wins, and an alias bomb expands without limit. Here:
 * values nest at most MAX_DEPTH levels, and a file that might nest deep enough to crash
   libyaml's composer is measured on the parser's events before it is composed;
 * every value's line and column is recorded under its path, e.g. ``("positions", 0, "claim")``.
+
+Only regular files are read. A symbolic link, to a file or a folder, is an error and is not
+followed: it can point outside content/, so what a pull request shows would not be what is
+built. A named pipe, socket or device is an error and is never opened (a pipe would block the
+run); a file or folder that cannot be read is an error.
 """
 from __future__ import annotations
 
 import math
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -306,11 +312,26 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     def fail(line: int, column: int, message: str, hint: str = "", field_: str = "", code: str = "load"):
         return Diagnostic(display, line, column, message, field_, hint, code)
 
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return None, [fail(1, 1, f"file is {size:,} bytes; a record may be at most {MAX_FILE_BYTES:,}",
-                           "split the record, or move long prose into a topic page", code="size")]
-    raw = path.read_bytes()
+    try:
+        # Not following a link, and not waiting for a writer should the file have become a
+        # pipe since discover() saw a regular file: what it is now decides.
+        fd = os.open(path, _OPEN_FLAGS)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None, [_refused(display, path)]
+            size = info.st_size
+            if size > MAX_FILE_BYTES:
+                return None, [fail(1, 1, f"file is {size:,} bytes; a record may be at most "
+                                   f"{MAX_FILE_BYTES:,}", "split the record, or move long prose into a "
+                                   "topic page", code="size")]
+            raw = os.read(fd, size)
+            while len(raw) < size and (more := os.read(fd, size - len(raw))):  # a short read
+                raw += more
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return None, [_refused(display, path, exc)]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -352,13 +373,13 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
 
 def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]:
     """Every record file under a content root, with its kind and its name as shown to the
-    editor; stray files are errors."""
+    editor; stray files, links and what is not a regular file are errors."""
     found: list[tuple[Path, str, str]] = []
-    problems: list[Diagnostic] = []
     # Resolving each file against the working folder cost more than parsing it: do it once.
     base = display_path(root)
     base = "" if base == "." else base + "/"
-    for parts in _files_under(root):
+    files, problems = _files_under(root, base)
+    for parts in files:
         path = root.joinpath(*parts)
         display = base + "/".join(parts)
         kind = kind_for_folder(parts[0]) if len(parts) == 2 else None
@@ -378,14 +399,60 @@ def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]
     return found, problems
 
 
-def _files_under(root: Path) -> list[tuple[str, ...]]:
-    """Relative parts of every file under root, sorted, hidden files and folders left out."""
-    files = []
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
-        relative = Path(folder).relative_to(root).parts
-        files += [relative + (name,) for name in names if not name.startswith(".")]
-    return sorted(files)
+def _files_under(root: Path, base: str) -> tuple[list[tuple[str, ...]], list[Diagnostic]]:
+    """Relative parts of every regular file under root, sorted, hidden files and folders left
+    out; anything else found is a diagnostic, neither followed nor opened. os.walk would skip a
+    linked or unreadable folder without a word; os.scandir tells each entry's type from the
+    folder listing, without a stat per file."""
+    files: list[tuple[str, ...]] = []
+    problems: list[Diagnostic] = []
+    folders: list[tuple[str, ...]] = [()]
+    while folders:
+        relative = folders.pop()
+        try:
+            with os.scandir(root.joinpath(*relative)) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    parts = relative + (entry.name,)
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(parts)
+                    elif entry.is_file(follow_symlinks=False):
+                        files.append(parts)
+                    else:
+                        problems.append(_refused(base + "/".join(parts), entry.path))
+        except OSError as exc:
+            if relative or not isinstance(exc, FileNotFoundError):  # a missing root: no content
+                display = (base + "/".join(relative)).rstrip("/") or "."
+                problems.append(_refused(display, root.joinpath(*relative), exc))
+    return sorted(files), problems
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _refused(display: str, path: str | Path, error: OSError | None = None) -> Diagnostic:
+    """Why an entry of the content tree is not read: it is a link, it is not a regular file,
+    or reading it failed with ``error``. Looks at the entry itself (lstat), never opens it."""
+    try:
+        mode = os.lstat(path).st_mode
+        target = os.readlink(path) if stat.S_ISLNK(mode) else ""
+    except OSError as exc:
+        mode, target, error = 0, "", error or exc
+    if stat.S_ISLNK(mode):
+        what = "folder" if os.path.isdir(path) else "file"
+        message = f"symbolic link to '{target}': links are not followed"
+        hint = (f"replace the link with the {what} itself: a link can point outside the content "
+                "folder, so what a pull request shows would not be what is built")
+    elif error is not None:
+        message = f"cannot be read: {error.strerror}"
+        hint = "let the user running kb read it (chmod a+r; a folder needs a+rx)"
+    else:
+        what = ("a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "this entry")
+        message = f"{what} is not a record: only regular files are read"
+        hint = "remove it; a record is a file content/<kind>/<id>.yaml"
+    return Diagnostic(display, 1, 1, message, "", hint, "file")
 
 
 def display_path(path: Path) -> str:

@@ -11,7 +11,10 @@ nobody may read) is made in tmp_path.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
+import socket
+import stat
 import subprocess
 import sys
 import time
@@ -285,3 +288,114 @@ def test_numbers_that_are_not_finite_are_refused(monkeypatch):
         "quoted-minus-infinity.yaml": (4, 27, "estimate.low", "Input should be a finite number"),
     }
     assert "smaller number" in diagnostics["content/metrics/overflow.yaml"][0].hint
+
+
+# ---------------------------------------------------------------------------- 4. the file system
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A content tree with one valid record."""
+    systems = tmp_path / "content" / "systems"
+    systems.mkdir(parents=True)
+    (systems / "good.yaml").write_text(RECORD.format(id="good"))
+    return tmp_path
+
+
+LINK_HINT = "a link can point outside the content folder, so what a pull request shows would not be what is built"
+
+
+def test_links_are_refused_not_followed(tree, monkeypatch):
+    """A loop or a dangling link raised a traceback; a link to a record outside content/ was
+    built; a linked kind folder was skipped without a word."""
+    systems = tree / "content" / "systems"
+    outside = tree / "elsewhere"
+    (outside / "risks").mkdir(parents=True)
+    (outside / "outside.yaml").write_text(RECORD.format(id="outside"))
+    (outside / "risks" / "linked-risk.yaml").write_text(
+        "id: linked-risk\nname: R\nsummary: s\ndescription: d\nevidence: e\nseverity: high\n")
+    (systems / "outside.yaml").symlink_to(outside / "outside.yaml")
+    (systems / "dangling.yaml").symlink_to(tree / "no-such-file.yaml")
+    (systems / "loop.yaml").symlink_to(systems / "loop.yaml")
+    (tree / "content" / "risks").symlink_to(outside / "risks", target_is_directory=True)
+    checked = check(tree, monkeypatch)
+    assert [entry.id for entry in checked.entries] == ["good"]  # nothing read through a link
+    diagnostics = {d.file: d for d in checked.diagnostics}
+    assert sorted(diagnostics) == ["content/risks", "content/systems/dangling.yaml",
+                                   "content/systems/loop.yaml", "content/systems/outside.yaml"]
+    assert diagnostics["content/systems/outside.yaml"].message == (
+        f"symbolic link to '{outside / 'outside.yaml'}': links are not followed")
+    assert diagnostics["content/systems/loop.yaml"].message == (
+        f"symbolic link to '{systems / 'loop.yaml'}': links are not followed")
+    for file, diagnostic in diagnostics.items():
+        assert (diagnostic.line, diagnostic.column) == (1, 1)
+        what = "folder" if file == "content/risks" else "file"
+        assert diagnostic.hint == f"replace the link with the {what} itself: {LINK_HINT}"
+    assert_reported(kb_validate(tree), "content/systems/loop.yaml:1:1", "content/systems/dangling.yaml:1:1",
+                    "content/risks:1:1")
+
+
+def test_a_named_pipe_or_socket_is_refused_without_opening_it(tree, monkeypatch):
+    """A pipe named *.yaml made `kb validate` wait for a writer forever."""
+    systems = tree / "content" / "systems"
+    os.mkfifo(systems / "pipe.yaml")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(systems / "socket.yaml"))
+    try:
+        result = kb_validate(tree, timeout=30)  # in a child first: a hang fails, not blocks the run
+        assert_reported(result, "content/systems/pipe.yaml:1:1", "content/systems/socket.yaml:1:1")
+        diagnostics = {d.file: d for d in check(tree, monkeypatch).diagnostics}
+    finally:
+        server.close()
+    assert sorted(diagnostics) == ["content/systems/pipe.yaml", "content/systems/socket.yaml"]
+    assert diagnostics["content/systems/pipe.yaml"].message == (
+        "a named pipe is not a record: only regular files are read")
+    assert diagnostics["content/systems/socket.yaml"].message == (
+        "a socket is not a record: only regular files are read")
+    assert diagnostics["content/systems/pipe.yaml"].hint.startswith("remove it")
+
+
+def test_a_file_that_became_a_pipe_after_discovery_is_not_waited_on(tree, monkeypatch):
+    from generator import load
+
+    pipe = tree / "content" / "systems" / "late.yaml"
+    os.mkfifo(pipe)
+    document, (diagnostic,) = load.load_file(pipe, "content/systems/late.yaml", "systems")
+    assert document is None
+    assert diagnostic.message == "a named pipe is not a record: only regular files are read"
+
+
+def test_a_file_or_folder_that_cannot_be_read_is_a_diagnostic(tree, monkeypatch):
+    """An unreadable file raised a traceback; an unreadable folder was skipped without a word.
+    As root, the check runs in a child without root's permission override, so it really meets
+    EACCES: the diagnostic must say 'Permission denied'."""
+    content = tree / "content"
+    (content / "systems" / "secret.yaml").write_text(RECORD.format(id="secret"))
+    (content / "systems" / "secret.yaml").chmod(0)
+    (content / "risks").mkdir()
+    (content / "risks" / "hidden-risk.yaml").write_text("id: hidden-risk\n")
+    (content / "risks").chmod(0)
+    try:
+        result = kb_validate(tree, "--format", "json")
+        assert_reported(kb_validate(tree), "content/systems/secret.yaml:1:1", "content/risks:1:1")
+    finally:
+        (content / "risks").chmod(0o755)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    diagnostics = {d["file"]: d for d in json.loads(result.stdout)["diagnostics"]}
+    assert sorted(diagnostics) == ["content/risks", "content/systems/secret.yaml"]
+    for diagnostic in diagnostics.values():
+        assert (diagnostic["line"], diagnostic["column"]) == (1, 1)
+        assert diagnostic["message"] == "cannot be read: Permission denied"
+        assert "chmod" in diagnostic["hint"]
+    if os.geteuid() != 0:  # the same in this process, where permissions apply
+        (content / "risks").chmod(0)
+        try:
+            assert {d.file for d in check(tree, monkeypatch).diagnostics} == set(diagnostics)
+        finally:
+            (content / "risks").chmod(0o755)
+
+
+def test_regular_files_and_folders_still_load(tree, monkeypatch):
+    assert stat.S_ISREG((tree / "content" / "systems" / "good.yaml").lstat().st_mode)
+    checked = check(tree, monkeypatch)
+    assert checked.diagnostics == [] and [e.id for e in checked.entries] == ["good"]
