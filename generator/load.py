@@ -19,10 +19,11 @@ wins, and an alias bomb expands without limit. Here:
   libyaml's composer is measured on the parser's events before it is composed;
 * every value's line and column is recorded under its path, e.g. ``("positions", 0, "claim")``.
 
-Only regular files are read. A symbolic link, to a file or a folder, is an error and is not
-followed: it can point outside content/, so what a pull request shows would not be what is
-built. A named pipe, socket or device is an error and is never opened (a pipe would block the
-run); a file or folder that cannot be read is an error.
+Only regular files are read, each named ``<id>.yaml`` (topics ``<id>.md``; the id is the whole
+name before the suffix, so ``x.v2.yaml`` is not record ``x``). A symbolic link, to a file or a
+folder, is an error and is not followed: it can point outside content/, so what a pull request
+shows would not be what is built. A named pipe, socket or device is an error and is never
+opened (a pipe would block the run); a file or folder that cannot be read is an error.
 """
 from __future__ import annotations
 
@@ -307,7 +308,7 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 
 def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | None, list[Diagnostic]]:
     """Load one record file; never raises for bad input, returns diagnostics instead."""
-    record_id = path.name.split(".")[0]
+    record_id = path.name.removesuffix(KINDS[kind].suffix)  # all of it: x.v2.yaml is not x
 
     def fail(line: int, column: int, message: str, hint: str = "", field_: str = "", code: str = "load"):
         return Diagnostic(display, line, column, message, field_, hint, code)

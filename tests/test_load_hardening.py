@@ -399,3 +399,18 @@ def test_regular_files_and_folders_still_load(tree, monkeypatch):
     assert stat.S_ISREG((tree / "content" / "systems" / "good.yaml").lstat().st_mode)
     checked = check(tree, monkeypatch)
     assert checked.diagnostics == [] and [e.id for e in checked.entries] == ["good"]
+
+
+# ---------------------------------------------------------------------------- 5. file names
+
+
+def test_the_whole_name_before_the_suffix_is_the_id(monkeypatch):
+    """x.v2.yaml with id x was accepted as record x; now the rule of any file name applies."""
+    diagnostics = by_file(check(INVALID / "file-name-not-id", monkeypatch))
+    assert sorted(diagnostics) == ["content/systems/x.v2.yaml", "content/topics/y.draft.md"]
+    for file, name, renamed in (("content/systems/x.v2.yaml", "x.v2.yaml", "x-v2.yaml"),
+                                ("content/topics/y.draft.md", "y.draft.md", "y-draft.md")):
+        file_name = diagnostics[file][0]
+        assert (file_name.line, file_name.column, file_name.field) == (1, 1, "id")
+        assert file_name.message == f"file name '{name}' is not a valid id"
+        assert file_name.hint.startswith(f"rename it to '{renamed}'")
