@@ -2,7 +2,8 @@
 
 Only files whose content changed are written, so a rebuild after one edited record touches
 one record's page plus the pages that show it. The site folder is replaced only when a new one
-is complete: a failed build leaves the old site.
+is complete, in one atomic exchange; a build that fails, or is stopped or killed, leaves the old
+site and, once the next build has started, nothing else (:func:`build_site`).
 
 Serving (``kb serve``, which is ``mkdocs serve --dirty``): MkDocs rebuilds a page only when its
 Markdown is newer than its HTML, so a reload after one edit renders the pages the generator
@@ -12,18 +13,23 @@ of a served site in the background (:class:`Refresher`).
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import errno
+import functools
+import gc
 import hashlib
 import json
 import logging
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +37,11 @@ from . import diagrams, export, render, score, schemas
 from .core import Diagnostic
 from .kinds import KINDS
 from .pipeline import Checked, check
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so builds of one site folder must not overlap there
+    fcntl = None
 
 log = logging.getLogger("kb")
 
@@ -134,47 +145,172 @@ class BuildResult:
     summary: dict
 
 
+class Stopped(BaseException):
+    """The build was stopped by SIGTERM, SIGINT or SIGHUP. A BaseException, as KeyboardInterrupt
+    is, so that no ``except Exception`` in MkDocs or a plugin catches it on its way out through
+    the build's cleanup."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+class BuildFailed(Exception):
+    """A failure the build reports as one diagnostic (a folder it cannot write, another build
+    running, Pagefind failing) instead of a traceback."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+        super().__init__(diagnostic.message)
+
+
+class _StopSignals:
+    """While a build runs, SIGTERM, SIGINT and SIGHUP raise :class:`Stopped` in it, so that its
+    cleanup runs (the staging folder removed, Pagefind killed) instead of the process dying with
+    them left behind. Inside :meth:`deferred` (the swap, the cleanup itself) a signal waits until
+    the block is done: half a swap or half a cleanup is what the exception is there to prevent."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self._deferring = 0
+        self._pending: int | None = None
+
+    @contextmanager
+    def raising(self):
+        """Install the handlers for the block (only the main thread can; elsewhere, as in a
+        server's build thread, the signals keep whatever handlers the program has)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def deferred(self):
+        """Hold back a signal until the block is done, then raise it."""
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
+            if not self._deferring and self._pending is not None:
+                signum, self._pending = self._pending, None
+                raise Stopped(signum)
+
+    def _handle(self, signum: int, frame) -> None:
+        if self._deferring:
+            self._pending = self._pending or signum
+            return
+        raise Stopped(signum)
+
+
+_STOP = _StopSignals()
+
+
 def build_site(config_file: Path, site_dir: Path | None = None) -> BuildResult:
-    """Validate and generate, run MkDocs into a fresh folder, then swap it into place."""
+    """Validate and generate, run MkDocs into a fresh folder, then swap it into place.
+
+    What a build guarantees: one build at a time per site folder (a lock file beside it); the
+    leftovers of killed builds removed when it starts; the site folder complete at every moment
+    (an atomic exchange); on any failure, or SIGTERM, SIGINT or SIGHUP, its staging folder
+    removed and its children killed (and a child dies with the build even when that is killed
+    with SIGKILL); a folder it cannot write reported as a diagnostic naming the file or folder.
+    """
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    root = config_file.resolve().parent
+    final, fingerprint = _site_folder(config_file, site_dir)
+    with _STOP.raising():
+        try:
+            with _writing(final.parent, root):
+                final.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(final, root):
+                _remove_leftovers(final)
+                staging = final.with_name(f".{final.name}.new-{os.getpid()}")
+                try:
+                    with _writing(final.parent, root):
+                        staging.mkdir()  # first: a folder the site cannot be written beside fails at once
+                    return _build_and_swap(config_file, root, staging, final, fingerprint)
+                finally:
+                    with _STOP.deferred():
+                        shutil.rmtree(staging, ignore_errors=True)
+        except BuildFailed as failed:
+            return BuildResult(False, [failed.diagnostic], {})
+
+
+def _site_folder(config_file: Path, site_dir: Path | None) -> tuple[Path, str]:
+    """The folder to build (``--site`` or mkdocs.yml's site_dir) and the fingerprint of what its
+    pages will be built with, recorded for a later ``mkdocs build --dirty`` into it."""
+    from mkdocs.config import load_config
+
+    config = load_config(str(config_file))
+    return Path(site_dir or config.site_dir).resolve(), site_fingerprint(config)
+
+
+def _build_and_swap(config_file: Path, root: Path, staging: Path, final: Path, fingerprint: str) -> BuildResult:
+    """Generate, build the site into ``staging`` and swap it into place. Afterwards ``staging``
+    holds what the caller removes: a failed build, or the old site."""
+    started = time.perf_counter()
+    with _writing(root / GENERATED_DIR.parent, root):
+        generated = generate(root / "content", root / GENERATED_DIR)
+    if not generated.ok:
+        return BuildResult(False, generated.checked.diagnostics, {})
+    summary = {"records": len(generated.checked.entries), "pages": len(generated.rendered.pages),
+               "written": len(generated.written)}
+    diagnostics, timings = generated.checked.diagnostics, generated.checked.timings
+    with _writing(staging, root):
+        failure = _build_into(staging, config_file, generated, timings)
+        del generated  # what MkDocs and the export needed; Pagefind runs beside what is left
+        if failure is not None:
+            return BuildResult(False, [failure], {})
+        _release_memory()
+        start = time.perf_counter()
+        index_search(staging)
+        timings["search"] = time.perf_counter() - start
+    with _writing(root / DIRTY_STATE.parent, root):
+        # Before the swap, so that a build that cannot record it fails with the old site in place.
+        remember_build(root, final, fingerprint)
+    with _writing(final.parent, root), _STOP.deferred():
+        _swap(staging, final)
+    summary.update(seconds=round(time.perf_counter() - started, 2),
+                   stages={stage: round(seconds, 3) for stage, seconds in timings.items()}, site=str(final))
+    return BuildResult(True, diagnostics, summary)
+
+
+def _build_into(staging: Path, config_file: Path, generated: Generated, timings: dict) -> Diagnostic | None:
+    """MkDocs, then the export, into ``staging``: everything of the site that needs the graph and
+    the rendered pages, so that the caller can drop them before Pagefind starts."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    root = config_file.resolve().parent
-    started = time.perf_counter()
-    generated = generate(root / "content", root / GENERATED_DIR)
-    if not generated.ok:
-        return BuildResult(False, generated.checked.diagnostics, {})
-    config = load_config(str(config_file))
-    final = Path(site_dir or config.site_dir).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.new-", dir=final.parent))
     config = load_config(str(config_file), site_dir=str(staging))
     config.extra["kb_pregenerated"] = True
-    mkdocs_start = time.perf_counter()
+    start = time.perf_counter()
     try:
         build(config)
     except (MkDocsException, SystemExit) as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        return BuildResult(False, [Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")], {})
-    search_start = time.perf_counter()
-    index_search(staging)
-    search_seconds = time.perf_counter() - search_start
-    mkdocs_seconds = search_start - mkdocs_start
-    export_start = time.perf_counter()
+        return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
+    timings["mkdocs"] = time.perf_counter() - start
+    start = time.perf_counter()
     publish_data(generated.checked.graph, staging)
-    export_seconds = time.perf_counter() - export_start
-    _swap(staging, final)
-    remember_build(root, final, site_fingerprint(config))  # for a later `mkdocs build --dirty` into it
-    timings = {k: round(v, 3) for k, v in generated.checked.timings.items()}
-    timings["mkdocs"] = round(mkdocs_seconds, 3)
-    timings["search"] = round(search_seconds, 3)
-    timings["export"] = round(export_seconds, 3)
-    summary = {"records": len(generated.checked.entries), "pages": len(generated.rendered.pages),
-               "written": len(generated.written), "seconds": round(time.perf_counter() - started, 2),
-               "stages": timings, "site": str(final)}
-    return BuildResult(True, generated.checked.diagnostics, summary)
+    timings["export"] = time.perf_counter() - start
+    return None
+
+
+def _release_memory() -> None:
+    """Hand the memory of the graph, the pages and MkDocs' objects back to the OS before Pagefind
+    starts: Pagefind needs as much again, and the machine needs both at once. The collector frees
+    the cycles (MkDocs' pages and files point at each other); glibc keeps freed memory for later
+    unless asked to return it (malloc_trim)."""
+    gc.collect()
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors", ".headerlink"]
@@ -182,10 +318,14 @@ PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors",
 
 def index_search(site: Path) -> None:
     """Pagefind's chunked search index into site/pagefind/: a first search fetches a few small
-    chunks, not an index of the whole site."""
-    done = subprocess.run([*PAGEFIND, "--site", str(site)], capture_output=True, text=True)
+    chunks, not an index of the whole site. ``subprocess.run`` kills Pagefind on any exception
+    (:class:`Stopped` included), and Pagefind dies with this process however it dies."""
+    done = subprocess.run([*PAGEFIND, "--site", str(site)], capture_output=True, text=True,
+                          preexec_fn=_dies_with_parent())
     if done.returncode:
-        raise RuntimeError(f"pagefind failed: {done.stderr or done.stdout}")
+        output = (done.stderr or done.stdout).strip()[-2000:]
+        raise BuildFailed(Diagnostic(str(site), 1, 1, f"the search index could not be built: pagefind failed: {output}",
+                                     code="search"))
 
 
 def publish_data(graph, site: Path) -> None:
@@ -196,14 +336,160 @@ def publish_data(graph, site: Path) -> None:
         (site / "schemas" / f"{kind.folder}.schema.json").write_text(schemas.render_schema(kind), encoding="utf-8")
 
 
+# ---------------------------------------------------------------------------- the build's folders and children
+
+
+@functools.cache
+def _libc():
+    """The C library, for the Linux calls Python has no wrapper for (None where there is none)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return ctypes.CDLL(None, use_errno=True)
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _dies_with_parent():
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when the process that started it
+    dies, by SIGKILL too, which no handler of ours sees (Linux prctl PR_SET_PDEATHSIG; elsewhere
+    None, and such a child outlives a killed build). The setting survives the exec of Pagefind's
+    binary. It is tied to the thread that starts the child, which here waits for it. It runs
+    between fork and exec, where Python code is unsafe if other threads hold locks: this one
+    calls only getppid and prctl, and glibc resets its own locks in a forked child."""
+    libc = _libc()
+    if libc is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@contextmanager
+def _locked(final: Path, root: Path):
+    """An exclusive flock on ``.<site>-build.lock`` beside the site folder for the whole build,
+    so that a second build of the folder cannot remove the first one's staging folder as a
+    leftover (nor write build/docs under it): it fails at once, naming the process that holds
+    the lock. The file stays: removing it would let two builds lock two different files."""
+    path = final.with_name(f".{final.name}-build.lock")
+    with _writing(final.parent, root):
+        handle = open(path, "a+", encoding="utf-8")
+    with handle:
+        if fcntl is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder, shown = handle.read().strip() or "?", _shown(path, root)
+                raise BuildFailed(Diagnostic(shown, 1, 1, f"another build of {_shown(final, root)} is running "
+                                             f"(pid {holder}, which holds {shown})", code="locked",
+                                             hint="wait for it to finish, or stop it")) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield  # closing the file releases the lock
+
+
+def _remove_leftovers(final: Path) -> None:
+    """Remove the staging and old folders of builds that were killed (SIGKILL, a power cut) and
+    so could not clean up; with the lock held, none of them is a running build's. A site folder
+    missing beside an old one is a build killed between the two renames of the fallback swap:
+    the old site goes back first."""
+    new, old = f".{final.name}.new-", f".{final.name}.old-"
+    leftovers = sorted((path for path in final.parent.iterdir() if path.name.startswith((new, old))),
+                       key=lambda path: path.stat().st_mtime)
+    olds = [path for path in leftovers if path.name.startswith(old)]
+    if olds and not final.exists():
+        olds[-1].rename(final)
+        leftovers.remove(olds[-1])
+    for leftover in leftovers:
+        log.info("removing %s, left by a build that was stopped", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+RENAME_EXCHANGE = 2  # <linux/fs.h>
+AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two directories in one step (Linux renameat2 with RENAME_EXCHANGE): there is no
+    moment when either name is missing. False where this cannot be done: another OS, a C library
+    without renameat2, or a filesystem without the flag (EINVAL)."""
+    libc = _libc()
+    renameat2 = getattr(libc, "renameat2", None) if libc is not None else None
+    if renameat2 is None:
+        return False
+    if renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(error, os.strerror(error), str(first), None, str(second))
+
+
 def _swap(staging: Path, final: Path) -> None:
-    old = None
-    if final.exists():
+    """Put ``staging`` in place of ``final``; afterwards ``staging`` holds the old site, if any
+    (the caller removes it)."""
+    if not final.exists():
+        staging.rename(final)
+    elif not _exchange(staging, final):
+        # Without an atomic exchange (see _exchange): two renames, with a moment between them
+        # when there is no site folder. Signals wait (the caller defers them); a build killed
+        # there leaves the old site beside it, which the next build puts back.
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         final.rename(old)
-    staging.rename(final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        staging.rename(final)
+        old.rename(staging)
+
+
+@contextmanager
+def _writing(folder: Path, root: Path):
+    """An OSError (or SQLite's full disk) while the build writes into ``folder``, as a diagnostic
+    naming the file, or the folder when the OS does not say which file (a write that finds the
+    disk full), and the OS's reason: a read-only folder or a full disk is not a bug."""
+    try:
+        yield
+    except OSError as exc:
+        raise BuildFailed(_os_diagnostic(exc, folder, root)) from exc
+    except sqlite3.Error as exc:  # the export's database, e.g. "database or disk is full"
+        full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        as_os = OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (SQLite: {exc})") if full else OSError(None, str(exc))
+        raise BuildFailed(_os_diagnostic(as_os, folder, root)) from exc
+
+
+_CANNOT_WRITE = "this user may not write in {folder}: change its permissions, or build as a user who may"
+_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space and build again (this build removed what it had written)",
+    errno.EDQUOT: "the disk quota is used up: free some space and build again",
+    errno.EFBIG: "a file grew past this process's file size limit (ulimit -f)",
+    errno.EACCES: _CANNOT_WRITE,
+    errno.EPERM: _CANNOT_WRITE,
+    errno.EROFS: "{folder} is on a read-only filesystem: build the site elsewhere (--site)",
+}
+
+
+def _os_diagnostic(exc: OSError, folder: Path, root: Path) -> Diagnostic:
+    """``cannot write <file>: <reason>``, of the file in ``folder`` when the error names two (a
+    copy names its source too), else ``cannot read`` the file it names outside."""
+    named = [Path(os.path.abspath(name)) for name in (exc.filename, exc.filename2) if name]
+    inside = [path for path in named if path.is_relative_to(folder)]
+    path = (inside or named or [folder])[0]
+    verb = "read" if named and not inside else "write"
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
+    hint = _HINTS.get(exc.errno, "").format(folder=_shown(folder, root))
+    return Diagnostic(_shown(path, root), 1, 1, f"cannot {verb} {_shown(path, root)}: {reason}", code="os", hint=hint)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as the diagnostics show it: relative to the project when inside it."""
+    path = Path(os.path.abspath(path))
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) and path != root else str(path)
 
 
 # ---------------------------------------------------------------------------- serving and dirty builds
@@ -345,7 +631,8 @@ class Refresher:
             if stopping.is_set():
                 return None
             self._process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, text=True)
+                                             stderr=subprocess.PIPE, text=True,
+                                             preexec_fn=_dies_with_parent())
         _, errors = self._process.communicate()
         with self._lock:
             code, self._process = self._process.returncode, None

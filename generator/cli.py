@@ -1,6 +1,7 @@
 """``kb``: a command line of short verbs, each a thin shell over a library function.
 
-Exit codes: 0 success, 1 the knowledge base has errors, 2 a usage error.
+Exit codes: 0 success, 1 the knowledge base has errors (or the build could not write its
+folders), 2 a usage error; `kb build` stopped by a signal exits 128 + its number (143: SIGTERM).
 """
 from __future__ import annotations
 
@@ -125,14 +126,19 @@ def _new(args) -> int:
 def _build(args) -> int:
     import logging
 
-    from .build import build_site
+    from .build import Stopped, build_site
 
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("kb %(message)s"))
     logging.getLogger("kb").addHandler(handler)
     logging.getLogger("kb").setLevel(logging.INFO)
 
-    result = build_site(args.config, args.site)
+    try:
+        result = build_site(args.config, args.site)
+    except Stopped as stopped:  # its staging folder is removed and its children ended: exit as killed
+        print(f"kb build: {stopped}; its unfinished site is removed, the site folder holds the last "
+              "complete build", file=sys.stderr)
+        return 128 + stopped.signum
     if result.diagnostics:
         print(format_text(result.diagnostics), file=sys.stderr)
     if not result.ok:
