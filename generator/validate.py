@@ -61,7 +61,7 @@ def _check_id(document: SourceDocument) -> list[Diagnostic]:
     record_id = document.data.get("id")
     # An id written as a number (id: 2024) becomes text in validation; compare that text.
     record_id = document.number_texts.get(("id",), record_id)
-    if isinstance(record_id, str) and record_id != stem and _SLUG.match(record_id):
+    if isinstance(record_id, str) and record_id != stem and _SLUG.match(record_id) and _SLUG.match(stem):
         problems.append(document.diagnostic(("id",), f"id '{record_id}' does not match the file name "
                                             f"'{stem}{suffix}'",
                                             f"rename the file to '{record_id}{suffix}' or set id: {stem}",
@@ -152,6 +152,10 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         line, column = document.key_position(loc[:-1]) if loc[:-1] else (1, 1)
         return Diagnostic(document.path, line, column, f"missing required field '{loc[-1]}'",
                           dotted(loc), hint or f"add a line '{loc[-1]}: ...'", "missing")
+    if kind == "finite_number":
+        return document.diagnostic(loc, f"{_show(value)} is not a finite number",
+                                   "write a number such as 0.5: infinity and NaN cannot be stored or exported",
+                                   "number")
     if kind == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
         guess = closest(str(loc[-1]), allowed)

@@ -283,11 +283,12 @@ def test_numbers_that_are_not_finite_are_refused(monkeypatch):
     assert located == {
         "overflow.yaml": (4, 19, "estimate.value", "1e400 is too large for a number: it would be infinite"),
         "negative-overflow.yaml": (4, 27, "estimate.low", "-1e999 is too large for a number: it would be infinite"),
-        "quoted-nan.yaml": (4, 19, "estimate.value", "Input should be a finite number"),
-        "quoted-inf.yaml": (4, 19, "estimate.value", "Input should be a finite number"),
-        "quoted-minus-infinity.yaml": (4, 27, "estimate.low", "Input should be a finite number"),
+        "quoted-nan.yaml": (4, 19, "estimate.value", "'nan' is not a finite number"),
+        "quoted-inf.yaml": (4, 19, "estimate.value", "'inf' is not a finite number"),
+        "quoted-minus-infinity.yaml": (4, 27, "estimate.low", "'-Infinity' is not a finite number"),
     }
     assert "smaller number" in diagnostics["content/metrics/overflow.yaml"][0].hint
+    assert "infinity and NaN cannot be stored" in diagnostics["content/metrics/quoted-nan.yaml"][0].hint
 
 
 # ---------------------------------------------------------------------------- 4. the file system
