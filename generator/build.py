@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
-import functools
 import gc
 import hashlib
 import json
@@ -33,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagrams, export, render, score, schemas
+from . import diagrams, export, processes, render, score, schemas
 from .core import Diagnostic
 from .kinds import KINDS
 from .pipeline import Checked, check
@@ -308,7 +307,7 @@ def _release_memory() -> None:
     the cycles (MkDocs' pages and files point at each other); glibc keeps freed memory for later
     unless asked to return it (malloc_trim)."""
     gc.collect()
-    libc = _libc()
+    libc = processes.libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
 
@@ -321,7 +320,7 @@ def index_search(site: Path) -> None:
     chunks, not an index of the whole site. ``subprocess.run`` kills Pagefind on any exception
     (:class:`Stopped` included), and Pagefind dies with this process however it dies."""
     done = subprocess.run([*PAGEFIND, "--site", str(site)], capture_output=True, text=True,
-                          preexec_fn=_dies_with_parent())
+                          preexec_fn=processes.dies_with_parent())
     if done.returncode:
         output = (done.stderr or done.stdout).strip()[-2000:]
         raise BuildFailed(Diagnostic(str(site), 1, 1, f"the search index could not be built: pagefind failed: {output}",
@@ -337,37 +336,6 @@ def publish_data(graph, site: Path) -> None:
 
 
 # ---------------------------------------------------------------------------- the build's folders and children
-
-
-@functools.cache
-def _libc():
-    """The C library, for the Linux calls Python has no wrapper for (None where there is none)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    return ctypes.CDLL(None, use_errno=True)
-
-
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _dies_with_parent():
-    """A ``preexec_fn`` that has the kernel SIGKILL the child when the process that started it
-    dies, by SIGKILL too, which no handler of ours sees (Linux prctl PR_SET_PDEATHSIG; elsewhere
-    None, and such a child outlives a killed build). The setting survives the exec of Pagefind's
-    binary. It is tied to the thread that starts the child, which here waits for it. It runs
-    between fork and exec, where Python code is unsafe if other threads hold locks: this one
-    calls only getppid and prctl, and glibc resets its own locks in a forked child."""
-    libc = _libc()
-    if libc is None:
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
 
 
 @contextmanager
@@ -421,7 +389,7 @@ def _exchange(first: Path, second: Path) -> bool:
     """Swap two directories in one step (Linux renameat2 with RENAME_EXCHANGE): there is no
     moment when either name is missing. False where this cannot be done: another OS, a C library
     without renameat2, or a filesystem without the flag (EINVAL)."""
-    libc = _libc()
+    libc = processes.libc()
     renameat2 = getattr(libc, "renameat2", None) if libc is not None else None
     if renameat2 is None:
         return False
@@ -632,7 +600,7 @@ class Refresher:
                 return None
             self._process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
                                              stderr=subprocess.PIPE, text=True,
-                                             preexec_fn=_dies_with_parent())
+                                             preexec_fn=processes.dies_with_parent())
         _, errors = self._process.communicate()
         with self._lock:
             code, self._process = self._process.returncode, None

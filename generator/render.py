@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from . import diagrams
 from . import neighbourhood as neighbourhood_svg
-from . import prose
+from . import processes, prose
 from . import score as scoring
 from .core import Directive, Entry, gc_paused
 from .kinds import KINDS
@@ -577,8 +577,8 @@ class _Renderer:
         context = multiprocessing.get_context("fork")
         half = len(entries) // 2
         receiving, sending = context.Pipe(duplex=False)
-        child = context.Process(target=self._render_in_child, args=(entries[half:], sending, receiving),
-                                daemon=True)
+        child = context.Process(target=self._render_in_child,
+                                args=(entries[half:], sending, receiving, os.getpid()), daemon=True)
         child.start()
         sending.close()
         try:
@@ -590,12 +590,16 @@ class _Renderer:
             else:
                 self.statuses.update(statuses)
                 self.structures.update(structures)
+        except BaseException:  # this half failed, or the build was stopped: the child's half is not needed
+            child.kill()
+            raise
         finally:
-            receiving.close()  # if this half failed, the child's send fails too and it exits
+            receiving.close()
             child.join()
         return pages + theirs
 
-    def _render_in_child(self, entries: list[Entry], sending, receiving) -> None:
+    def _render_in_child(self, entries: list[Entry], sending, receiving, parent: int) -> None:
+        processes.die_with(parent)  # a killed build takes its renderer with it
         receiving.close()  # the fork's copy: with it open, a parent that stopped reading is never noticed
         try:
             pages = [self.record_page(entry) for entry in entries]

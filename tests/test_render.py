@@ -98,7 +98,7 @@ real_fork = os.fork
 os.fork = lambda: forks.append(1) or real_fork()
 parallel = digest()
 real_child = render._Renderer._render_in_child
-render._Renderer._render_in_child = lambda self, entries, sending, receiving: os._exit(3)  # a child that dies
+render._Renderer._render_in_child = lambda self, entries, sending, receiving, parent: os._exit(3)  # a child that dies
 fallback = digest()
 parent, record_page = os.getpid(), render._Renderer.record_page
 def failing(self, entry):  # the parent's half fails: the error comes through, nothing waits forever
@@ -128,3 +128,53 @@ def test_record_pages_render_the_same_in_two_processes():
     assert done.returncode == 0, done.stderr
     threads, forks, same, topics, raised = done.stdout.split()
     assert (threads, forks, same, raised) == ("1", "3", "True", "True") and int(topics) >= 5
+
+
+_ORPHAN_SCRIPT = r"""
+import datetime, os, sys, time
+from pathlib import Path
+from generator import pipeline, render, score
+
+checked = pipeline.check(Path(sys.argv[1]))
+today = datetime.date(2026, 1, 7)
+assessments = score.assess(checked.graph, today)
+parent, record_page = os.getpid(), render._Renderer.record_page
+def slow_in_child(self, entry):  # the child's half takes long; the parent's half reports the child
+    if os.getpid() != parent:
+        print(os.getpid(), flush=True)
+        time.sleep(60)
+    return record_page(self, entry)
+render._Renderer.record_page = slow_in_child
+render.PARALLEL_FROM = 1
+render.render(checked.graph, assessments, today)
+"""
+
+
+def test_a_killed_build_takes_its_render_child_with_it():
+    """The build is killed with SIGKILL while the forked half renders: the kernel ends the child
+    too (it would otherwise render on for its whole half)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT, str(Path(__file__).parent.parent / "content")],
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    try:
+        child = int(process.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            try:  # a zombie until its new parent reaps it: gone as a running process either way
+                if Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[0] == "Z":
+                    break
+            except OSError:
+                break
+            time.sleep(0.05)
+        still_running = Path(f"/proc/{child}/stat").exists() and \
+            Path(f"/proc/{child}/stat").read_text().split(")")[1].split()[0] != "Z"
+        assert not still_running, f"render child {child} outlived the killed build"
+    finally:
+        process.kill()
