@@ -17,7 +17,9 @@ engine passes through as they are. Which blocks qualify is decided by the same r
 * its first tag has no ``markdown`` attribute (md_in_html containers hold Markdown);
 * its tags are balanced, so a lone ``</div>`` closing a container is never taken.
 
-An editor's prose cannot produce such a block: ``render.prose`` escapes every ``<`` outside code.
+An editor's prose reaches the page as such blocks too, already converted and sanitized by
+``generator.prose``; and whatever is restored here then passes the page allow-list
+(``generator.sanitize``) in the same hook.
 """
 from __future__ import annotations
 
