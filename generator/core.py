@@ -14,9 +14,20 @@ from typing import Any, Iterable
 
 
 def html_block(html: str) -> str:
-    """HTML that a Markdown engine passes through as one block: no blank line inside it (a
-    blank line ends an HTML block), each newline before one written as a character reference."""
-    return re.sub(r"\n(?=[ \t]*(?:\n|$))", "&#10;", html.strip("\n"))
+    """HTML that a Markdown engine passes through as one block, as the same HTML:
+
+    * no blank line inside it (a blank line ends an HTML block): each newline before one is
+      written as a character reference;
+    * no line that starts with a backtick or a tilde: Python-Markdown's fence preprocessor runs
+      before its HTML one, so such a line inside a ``<pre>`` (code, a diagram's source) would
+      open a fence, whose ``{...}`` header becomes live attributes. The character is written as
+      a reference, which reads the same in text and attributes."""
+    html = re.sub(r"\n(?=[ \t]*(?:\n|$))", "&#10;", html.strip("\n"))
+    return _LINE_START_FENCE.sub(lambda m: m.group(1) + _FENCE_CHARACTERS[m.group(2)], html)
+
+
+_LINE_START_FENCE = re.compile(r"(\n[ \t]*)([`~])")
+_FENCE_CHARACTERS = {"`": "&#96;", "~": "&#126;"}
 
 
 @dataclass(frozen=True, order=True)

@@ -119,7 +119,8 @@ def on_page_content(html, page, config, files):
     (generator/sanitize.py); diagrams drawn at build time replace their Mermaid blocks; a page
     with a block left over loads Mermaid (see theme/main.html)."""
     html = passthrough.restore(html, _stashed.pop(page.file.src_uri, {}))
-    html = sanitize.page(html)  # the last line of defence, whatever Markdown made of the page
+    # The last line of defence, whatever Markdown made of the page; only the maps keep linked diagrams.
+    html = sanitize.page(html, linked_diagrams=bool(page.meta.get("kb_linked_diagrams")))
     html, left = diagrams.inline(html, _root(config) / DIAGRAM_CACHE)  # drawings: sanitized when cached
     page.meta["kb_diagrams"] = left
     return html
@@ -129,7 +130,7 @@ def on_post_page(output, page, config):
     _pages["done"] += 1
     _pages["built"].append(page.file.abs_dest_path)
     _pages["progress"](_pages["done"], _pages["total"])
-    if _serving["serve"]:  # MkDocs' live-reload script is inline and new on every request
+    if _serving["serve"]:  # the policy must name MkDocs' live-reload script: serve_errors sends it
         return output
     return sanitize.content_security_policy(output)
 

@@ -27,7 +27,7 @@ import re
 import secrets
 from html import escape as html_escape
 
-BLOCK_TAGS = ("aside", "div", "nav", "ol", "p", "table", "ul")
+BLOCK_TAGS = ("aside", "blockquote", "div", "dl", "hr", "nav", "ol", "p", "pre", "table", "ul")
 _OPENING = re.compile(r"<(%s)(?=[\s>])([^>]*)>" % "|".join(BLOCK_TAGS))
 _MARKDOWN_ATTRIBUTE = re.compile(r"\smarkdown(?:\s*=|\s|$)")
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")  # at any indentation: fences nest in list items

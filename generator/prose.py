@@ -107,16 +107,16 @@ class _Converter:
 _converter: _Converter | None = None
 
 
-def _heading_line(html_line: str) -> str:
-    """``<h2>The <em>real</em> risk</h2>`` -> ``## The <em>real</em> risk``, its text escaped so
-    that the page's Markdown engine reads it as text (``{: …}`` stays text, ``#`` stays)."""
-    match = _HEADING.match(html_line)
-    level, inner = int(match.group(1)), sanitize.prose(match.group(2))
+def _heading_line(level: int, inner: str) -> str:
+    """``<h2>The <em>real</em> risk</h2>`` -> ``## The <em>real</em> risk``, on one line, its text
+    escaped so that the page's Markdown engine reads it as text (``{: …}`` stays text, ``#`` stays)."""
+    inner = " ".join(sanitize.prose(inner).split())
     return "#" * level + " " + "".join(part if part.startswith("<") else _MD_PUNCTUATION.sub(r"\\\1", part)
                                        for part in _TAGS.split(inner) if part)
 
 
-_HEADING = re.compile(r"<h([1-6])>(.*)</h\1>$", re.S)
+# The heading that follows a marker: Python-Markdown writes it as <hN>…</hN> and a newline.
+_HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>\n?", re.S)
 _TAGS = re.compile(r"(<[^>]*>)")  # the sanitizer's own output: '>' inside an attribute is escaped
 # What Python-Markdown would read as inline markup in a heading's text (a heading holds no
 # blocks), escaped with a backslash: emphasis, code, links, attribute lists, closing hashes.
@@ -131,9 +131,10 @@ def to_page_markdown(text: str, link_for: LinkFor) -> str:
     converted = _converter.convert(text, link_for)
     parts = []
     for number, chunk in enumerate(converted.split(f"<p>{_converter.token}</p>\n")):
-        if number:
-            heading, _, chunk = chunk.partition("\n")
-            parts.append(_heading_line(heading))
+        heading = _HEADING.match(chunk) if number else None
+        if heading is not None:
+            parts.append(_heading_line(int(heading.group(1)), heading.group(2)))
+            chunk = chunk[heading.end():]
         chunk = sanitize.prose(chunk).strip("\n")
         if chunk:
             parts.append(html_block(chunk))

@@ -493,7 +493,8 @@ class _Renderer:
 
         def link_for(target: str, text: str | None) -> tuple[str, str] | None:
             other = self.graph.entries.get(target)
-            return None if other is None else (self.url(page, page_path(other)), text or other.name)
+            # One line, as every name the page shows (a heading holding the link must stay one line).
+            return None if other is None else (self.url(page, page_path(other)), " ".join((text or other.name).split()))
 
         parts = []
         for block in entry.prose.blocks:

@@ -97,9 +97,21 @@ def prose(html: str) -> str:
     return _prose_cleaner().clean(html)
 
 
-def page(html: str) -> str:
-    """A built page's body, with nothing left that is not on the page list."""
-    return _page_cleaner().clean(html)
+def page(html: str, linked_diagrams: bool = False) -> str:
+    """A built page's body, with nothing left that is not on the page list.
+
+    ``data-kb-links`` (a diagram whose nodes link, drawn at Mermaid's loose level) stays only
+    on a page the generator says has such diagrams (its maps, by their front matter), so no
+    other page can carry one, however the attribute got into its HTML."""
+    cleaned = _page_cleaner().clean(html)
+    if not linked_diagrams and "data-kb-links" in cleaned:
+        cleaned = _LINKED_DIAGRAM.sub(r"\1", cleaned)
+    return cleaned
+
+
+# In the cleaner's output a tag's attribute values have '<', '>' and '"' escaped, and text has
+# '<' escaped: this finds the attribute in tags only.
+_LINKED_DIAGRAM = re.compile(r'(<[a-zA-Z][^>]*?) data-kb-links="[^"]*"')
 
 
 def drawing(svg: str) -> str:
@@ -113,16 +125,14 @@ _INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
 _CHARSET = re.compile(r"<meta charset=[^>]*>")
 
 
-def content_security_policy(page_html: str) -> str:
-    """The built page with a Content-Security-Policy in its head, as a second wall behind the
-    sanitizer: scripts only from the site itself and the theme's own inline scripts, named by
-    their hashes (so no inline event handler and no other inline script runs: with a hash in
-    the list, browsers ignore 'unsafe-inline' for scripts); WebAssembly for Pagefind's search;
-    nothing loaded from any other address; no plugins, frames or <base>.
-
-    Styles stay open to inline CSS: Mermaid's drawings and the theme set them, and CSS runs no
-    script. The live-reload script of ``kb serve`` is inline and new on every request, so a
-    served preview is left without the policy (see mkdocs_hooks.on_post_page)."""
+def policy(page_html: str) -> str:
+    """The Content-Security-Policy of a built page, a second wall behind the sanitizer: scripts
+    only from the site itself and the page's own inline scripts (the theme's, and under `kb
+    serve` the live-reload one), named by their hashes (so no inline event handler and no other
+    inline script runs: with a hash in the list, browsers ignore 'unsafe-inline' for scripts);
+    WebAssembly for Pagefind's search; nothing loaded from any other address; no plugins,
+    frames or <base>. Styles stay open to inline CSS: Mermaid's drawings and the theme set
+    them, and CSS runs no script."""
     hashes = []
     for match in _INLINE_SCRIPT.finditer(page_html):
         attributes = match.group(1)
@@ -130,7 +140,7 @@ def content_security_policy(page_html: str) -> str:
             continue
         digest = base64.b64encode(hashlib.sha256(match.group(2).encode("utf-8")).digest()).decode()
         hashes.append(f"'sha256-{digest}'")
-    policy = "; ".join([
+    return "; ".join([
         "default-src 'self'",
         "script-src " + " ".join(["'self'", "'wasm-unsafe-eval'", *dict.fromkeys(hashes)]),
         "style-src 'self' 'unsafe-inline'",
@@ -142,7 +152,14 @@ def content_security_policy(page_html: str) -> str:
         "base-uri 'self'",
         "form-action 'self'",
     ])
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
+def content_security_policy(page_html: str) -> str:
+    """The built page with its :func:`policy` in a meta tag, before any script of its head.
+    (`kb serve` sends it as a header instead, once MkDocs has injected its live-reload script:
+    see serve_errors.)"""
+    policy_text = policy(page_html)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy_text}">'
     charset = _CHARSET.search(page_html)
     if charset is not None:
         return page_html[:charset.end()] + "\n    " + meta + page_html[charset.end():]

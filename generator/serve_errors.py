@@ -22,6 +22,7 @@ from typing import Iterable
 
 import pathspec
 
+from generator import sanitize
 from generator.core import Diagnostic, errors_of, format_text
 
 _STYLE = """
@@ -134,6 +135,7 @@ class ServeErrors:
                     epoch, diagnostics = server._visible_epoch, self.diagnostics
                 if diagnostics:
                     return self._error_response(server, epoch, diagnostics, start_response)
+                return _with_policy(app, environ, start_response)
             return app(environ, start_response)
 
         return serve_request
@@ -153,3 +155,30 @@ class ServeErrors:
             ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
             ("Cache-Control", "no-store"), ("Content-Security-Policy", policy)])
         return [body]
+
+
+def _with_policy(app, environ, start_response):
+    """MkDocs' answer for a page, with the page's Content-Security-Policy as a header: a built
+    page carries it as a meta tag, a served one cannot (MkDocs injects its live-reload script,
+    new on every request, after the hooks have run), so it is worked out here, on the final
+    HTML, live-reload script included."""
+    answer: dict = {}
+
+    def keep(status, headers, exc_info=None):
+        answer.update(status=status, headers=headers)
+        return lambda data: None  # MkDocs' app returns its body; it never calls write()
+
+    result = app(environ, keep)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    headers = answer["headers"]
+    if answer["status"].startswith("200") and any(
+            name.lower() == "content-type" and value.startswith("text/html") for name, value in headers):
+        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        headers += [("Content-Length", str(len(body))),
+                    ("Content-Security-Policy", sanitize.policy(body.decode("utf-8", "replace")))]
+    start_response(answer["status"], headers)
+    return [body]

@@ -15,7 +15,7 @@ from pathlib import Path
 import markdown
 import pytest
 
-from generator import pipeline, render, sanitize, score
+from generator import diagrams, pipeline, render, sanitize, score
 from generator.core import html_block
 from generator.prose import to_page_markdown
 
@@ -40,7 +40,7 @@ class _Live(HTMLParser):
         if tag in DANGEROUS_TAGS:
             self.found.append(f"<{tag}>")
         for name, value in attrs:
-            if name.startswith("on") or name == "autofocus":
+            if name.startswith("on") or name in ("autofocus", "data-kb-links"):
                 self.found.append(f"{tag} {name}")
             if name in ("href", "src", "action", "xlink:href", "data") and re.match(
                     r"\s*(javascript|vbscript|data):", re.sub(r"[\s\x00-\x1f]", "", value or ""), re.I):
@@ -87,7 +87,7 @@ def test_the_page_wall_keeps_the_generators_markup():
                  '<h2 id="overview">Overview<a class="headerlink" href="#overview" title="Permanent link">¶</a></h2>'
                  '<time class="kb-age" datetime="2025-01-01">2025-01-01</time>'
                  '<pre class="kb-mermaid" data-kb-links="true"><code>flowchart LR</code></pre>')
-    assert sanitize.page(generated) == generated
+    assert sanitize.page(generated, linked_diagrams=True) == generated
 
 
 def test_headings_stay_markdown_for_the_table_of_contents_and_their_text_stays_text():
@@ -135,7 +135,27 @@ def test_a_yaml_diagram_cannot_break_out_of_its_block(monkeypatch):
     assert '&lt;img src=x onerror="alert(1)"&gt;' in html.replace("&quot;", '"')
     # Only the generator's maps are drawn with links.
     assert 'data-kb-links="true"' in pages["maps/topics.md"].markdown
-    assert all("data-kb-links" not in p.markdown for path, p in pages.items() if not path.startswith("maps/"))
+    assert not [path for path, p in pages.items() if not path.startswith("maps/")
+                and any(linked for _, linked in diagrams.found_in(p.markdown))]
+
+
+def test_no_line_of_an_html_block_opens_a_fence():
+    """Python-Markdown reads fences before HTML: a line of a <pre> starting with ``` would open
+    one, and its {...} header would become live attributes."""
+    block = html_block('<pre><code>a\n```{.mermaid data-kb-links="true"}\n  ~~~ x\n</code></pre>')
+    assert not re.search(r"\n[ \t]*[`~]", block)
+    assert live(site_markdown(block)) == [] and "```{.mermaid" in __import__("html").unescape(block)
+
+
+def test_only_a_page_said_to_have_linked_diagrams_keeps_them():
+    block = '<pre class="kb-mermaid" data-kb-links="true"><code>flowchart LR</code></pre><p>data-kb-links="true"</p>'
+    assert sanitize.page(block, linked_diagrams=True) == block
+    assert sanitize.page(block) == '<pre class="kb-mermaid"><code>flowchart LR</code></pre><p>data-kb-links="true"</p>'
+
+
+def test_a_name_with_a_line_break_in_a_heading_link_stays_one_heading():
+    page = to_page_markdown("## See [[x]]\n\nText.", lambda target, text: ("a.html", "Two lines"))
+    assert page == '## See <a href="a.html">Two lines</a>\n\n<p>Text.</p>'
 
 
 def test_fixture_topics_cover_the_issue():

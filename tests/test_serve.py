@@ -289,6 +289,22 @@ def assert_shows_every_error(body: str, headers) -> None:
     assert "script-src 'sha256-" in headers["Content-Security-Policy"]
 
 
+def assert_served_with_the_policy(headers, body: str) -> None:
+    """A served page has no policy of its own (MkDocs adds the live-reload script after the
+    hooks), so the server sends it, naming that script and the theme's by their hashes."""
+    import base64
+    import hashlib
+
+    policy = headers["Content-Security-Policy"]
+    assert 'http-equiv="Content-Security-Policy"' not in body
+    inline = [m for m in re.findall(r"<script>(.*?)</script>", body, re.S)]
+    assert inline and "livereload(" in inline[-1]
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert "'unsafe-inline'" not in policy.split("style-src")[0]
+
+
 def test_kb_serve_shows_the_errors_of_a_broken_record_then_the_page_again(project, tmp_path):
     served = Served(project, tmp_path / "tmp")
     page = "risks/deceptive-alignment.html"
@@ -318,9 +334,10 @@ def test_kb_serve_shows_the_errors_of_a_broken_record_then_the_page_again(projec
         restore(project, originals)
         poll.join(30)
         assert polled["answer"] > epoch
-        seconds, _, body = page_until(served, page, lambda body: not is_error_page(body))
+        seconds, headers, body = page_until(served, page, lambda body: not is_error_page(body))
         print(f"page back {time.monotonic() - fixed:.2f} s after the fix")
         assert "A trained model behaves well" in body and "livereload(" in body
+        assert_served_with_the_policy(headers, body)
         served.wait_for(r"The knowledge base has no errors any more", fixed)
     finally:
         served.stop()

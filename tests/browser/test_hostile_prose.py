@@ -8,6 +8,8 @@ dismisses each).
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import REPO, FACTS_JS, build_site, serve, wait_for_diagrams
@@ -53,7 +55,8 @@ def hostile_prose_server(request, tmp_path_factory):
 def test_every_trick_has_its_topic_and_the_base_is_valid():
     assert len(TRICKS) >= 9
     assert {"attribute-list", "unclosed-tilde-fence", "indented-fence", "backtick-lengths", "reference-links",
-            "yaml-diagram-breakout", "mermaid-marker", "raw-html", "record-links"} <= set(TRICKS)
+            "yaml-diagram-breakout", "mermaid-marker", "raw-html", "record-links", "fence-in-code",
+            "yaml-diagram-fence-attributes", "heading-link"} <= set(TRICKS)
 
 
 def test_no_script_runs_on_load_click_or_focus(browser, hostile_prose_server):
@@ -116,6 +119,18 @@ def test_an_editors_diagram_never_gets_clickable_nodes(browser, hostile_prose_se
     # Mermaid keeps an <a> around a node with a click line, but strict drawing gives it no address.
     assert page.locator("div.kb-diagram svg a[href], div.kb-diagram svg a[*|href]").count() == 0
     page.close()
+
+
+def test_only_the_generators_maps_have_linked_diagrams(hostile_prose_server):
+    """Fence lines inside code, quotes and YAML diagrams open no fence with attributes: no page
+    but the maps carries the mark that draws a diagram with links."""
+    mode, built, server = hostile_prose_server
+    marked = sorted(path for path in built.pages() if re.search(r"<[a-zA-Z][^>]*\sdata-kb-links=", built.html(path)))
+    # drawn at build time, the maps' diagrams are SVG by now; left to the browser, they keep the mark
+    assert set(marked) <= {"maps/risks.html", "maps/topics.html"}, marked
+    assert mode == "build" or "maps/topics.html" in marked
+    for path in ("topics/fence-in-code.html", "topics/yaml-diagram-fence-attributes.html"):
+        assert not re.search(r'<[a-zA-Z][^>]*="\s*javascript:', built.html(path)), path  # as text only
 
 
 def test_every_page_carries_the_content_security_policy(hostile_prose_server):
