@@ -76,6 +76,10 @@ _TAG = re.compile(r"(?:&[0-9A-Za-z_-]+(?:\s|#[^\n\r]*+)*+)?(![^\s,\[\]{}]*)")
 # levels is measured on the parser's events first (see _may_nest_deep): a wide margin, and
 # no normal record comes near it (of the 10,000 synthetic and the real records, the most has
 # 35 brackets, and no line starts with more than 10 spaces or indicators).
+# What YAML itself does not allow in a document (PyYAML's reader, MkDocs' front matter): control
+# characters but tab, line feed and carriage return, and the noncharacters U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 _SCAN_ABOVE = 1000
 _LONG_INDENT = re.compile("\n[ \t?:-]{%d}" % (_SCAN_ABOVE // 4))
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")  # line breaks to libyaml besides "\n"
@@ -107,6 +111,9 @@ class _Builder:
         # Nodes already built, to catch an alias (the same node again). Without an '&' in the
         # text there is no anchor, so no alias: most files skip the bookkeeping.
         self.seen: set[int] | None = set() if "&" in text else None
+        # libyaml refuses control characters written as they are, but not written as escapes
+        # ("\x7f", "\u0085") in a double-quoted text: only a text with a backslash can hold one.
+        self.escapes = "\\" in text
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.key_positions: dict[tuple, tuple[int, int]] = {}
         self.number_texts: dict[tuple, str] = {}
@@ -132,7 +139,11 @@ class _Builder:
         mark = node.start_mark
         self.positions[path] = (mark.line + 1 + self.line_offset, mark.column + 1)
         if isinstance(node, ScalarNode):
-            return node.value if node.tag == _STR else self.scalar(node, path)
+            if node.tag != _STR:
+                return self.scalar(node, path)
+            if self.escapes and _UNPRINTABLE.search(node.value):
+                raise self.unprintable(node, path)
+            return node.value
         depth += 1
         if isinstance(node, SequenceNode):
             return [self.build(item, path + (i,), depth) for i, item in enumerate(node.value)]
@@ -161,6 +172,13 @@ class _Builder:
             key_positions[key_path] = where
             result[key] = self.build(value_node, key_path, depth)
         return result
+
+    def unprintable(self, node: ScalarNode, path: tuple) -> "_LoadError":
+        character = _UNPRINTABLE.search(node.value).group()
+        line, column = self.where(node)
+        return _LoadError(line, column, f"the text holds the character U+{ord(character):04X} (a control character or a noncharacter), "
+                          "which no page or export can show", "remove the escape that writes it",
+                          dotted(path), "character")
 
     def scalar(self, node: ScalarNode, path: tuple) -> Any:
         # Only the resolver's tags get here (see _TagRefusingBuilder): null, bool, numbers.

@@ -109,7 +109,14 @@ _stashed: dict[str, dict[str, str]] = {}  # page -> the HTML blocks Markdown nee
 
 
 def on_page_markdown(markdown, page, config, files):
-    """The generated HTML blocks skip Python-Markdown (see generator/passthrough.py)."""
+    """The generated HTML blocks skip Python-Markdown (see generator/passthrough.py).
+
+    Every generated page has a title in its front matter. A page without one is a front matter
+    MkDocs could not read (it then drops it silently and renders it as Markdown): that must stop
+    the build, not reach a reader."""
+    generated = Path(page.file.abs_src_path or "").is_relative_to(_root(config) / GENERATED_DIR)
+    if generated and "title" not in page.meta:
+        raise PluginError(f"{page.file.src_uri}: the front matter the generator wrote could not be read")
     markdown, _stashed[page.file.src_uri] = passthrough.stash(markdown)
     return markdown
 

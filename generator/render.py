@@ -52,10 +52,15 @@ def md(value: Any) -> str:
 def front_matter_title(value: Any) -> str:
     """A page title for YAML front matter. Material prints it into the page head unescaped, so
     it is HTML-escaped here; JSON quoting is valid YAML, and non-ASCII stays as written (an
-    escaped astral character such as an emoji is not)."""
+    escaped astral character such as an emoji is not), but for what YAML does not allow in a
+    document, written as an escape: a front matter MkDocs cannot read becomes Markdown."""
     import json
 
-    return json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
+    text = json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
+    return _NOT_IN_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+_NOT_IN_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def h(value: Any) -> str:

@@ -200,3 +200,32 @@ def test_every_link_in_the_site_leads_somewhere(project, monkeypatch):
             elif fragment and resolved in parsed and fragment not in parsed[resolved].ids:
                 broken.append(f"{page.relative_to(site)} -> {target} (no such id)")
     assert checked > 1000 and not broken, broken[:20]
+
+
+def test_a_generated_page_whose_front_matter_mkdocs_cannot_read_stops_the_build(project):
+    """The hooks' backstop: MkDocs drops front matter it cannot parse without a word and renders
+    it as Markdown; for a generated page (all of them have a title) that is an error."""
+    import importlib.util
+
+    import pytest as _pytest
+    from mkdocs.exceptions import PluginError
+
+    spec = importlib.util.spec_from_file_location("kb_hooks_meta", REPO / "generator" / "mkdocs_hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+
+    class Config(dict):
+        config_file_path = str(project / "mkdocs.yml")
+
+    class FakeFile:
+        src_uri = "topics/x.md"
+        abs_src_path = str(project / "build" / "docs" / "topics" / "x.md")
+
+    class FakePage:
+        file = FakeFile()
+        meta: dict = {}
+
+    with _pytest.raises(PluginError, match="front matter the generator wrote could not be read"):
+        hooks.on_page_markdown("---\ntitle: x\n---\n", FakePage(), Config(), None)
+    FakePage.meta = {"title": "X"}
+    assert hooks.on_page_markdown("text", FakePage(), Config(), None) == "text"

@@ -415,3 +415,23 @@ def test_the_whole_name_before_the_suffix_is_the_id(monkeypatch):
         assert (file_name.line, file_name.column, file_name.field) == (1, 1, "id")
         assert file_name.message == f"file name '{name}' is not a valid id"
         assert file_name.hint.startswith(f"rename it to '{renamed}'")
+
+
+def test_a_control_character_written_as_an_escape_is_refused(monkeypatch):
+    """libyaml refuses a control character as it stands but not as an escape ("\\x7f"); in a
+    title it made MkDocs drop the page's front matter and render it as Markdown, where
+    attribute lists then set ids, styles and search metadata on the page."""
+    diagnostics = by_file(check(INVALID / "control-character", monkeypatch))
+    located = {file.rsplit("/", 1)[1]: (d.line, d.column, d.field, d.message.split(" (")[0])
+               for file, (d,) in diagnostics.items()}
+    assert located == {
+        "delchar.md": (3, 8, "title", "the text holds the character U+007F"),
+        "c1-name.yaml": (2, 7, "name", "the text holds the character U+009F"),
+    }
+
+
+def test_a_noncharacter_written_as_an_escape_is_refused(write_records):
+    root = write_records({"systems/x.yaml": 'id: x\nname: X\nsummary: "A noncharacter \\uFFFE"\n'
+                                            "capability: c\nachievement: a\n"})
+    (diagnostic,) = pipeline.check(root).diagnostics
+    assert (diagnostic.line, diagnostic.field) == (3, "summary") and "U+FFFE" in diagnostic.message

@@ -178,3 +178,15 @@ def test_a_killed_build_takes_its_render_child_with_it():
         assert not still_running, f"render child {child} outlived the killed build"
     finally:
         process.kill()
+
+
+def test_a_front_matter_title_is_yaml_that_mkdocs_reads_back():
+    """JSON quoting leaves DEL and C1 controls as they are, which YAML refuses: MkDocs would drop
+    the whole front matter silently. They are written as escapes (the loader refuses them too)."""
+    import yaml
+
+    from generator.render import front_matter_title
+
+    for name in ["Plain", 'Quote " and <b>', "Gödel 漢字 😀", "DEL \x7f C1 \x9f nonchar \ufffe"]:
+        assert yaml.safe_load(f"title: {front_matter_title(name)}\n")["title"] == " ".join(
+            __import__("html").escape(name).split())
