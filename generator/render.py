@@ -1,12 +1,13 @@
 """Stage 5, render: the linked, scored base to Markdown pages, through Jinja2 templates.
 
 Templates receive finished values: every string from a record is escaped here for the context
-it lands in (``md`` in Markdown: the title, the summary, a topic's prose and tables; ``h`` in the
-HTML blocks the generator lays out around them: infobox, status header, relations, backlinks,
-references, index and dashboard tables), every link is resolved, every figure formatted. So a
-name like ``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor
-typed. The output is Markdown with front matter, its generated parts CommonMark HTML blocks, so
-another MkDocs-compatible engine can take it as it is.
+it lands in (``h`` in the HTML blocks that make up most of a page: summary, infobox, status
+header, a topic's tables and diagrams, relations, backlinks, references, index and dashboard
+tables; ``md`` in what stays Markdown: the title and the home page's list), a topic's prose is
+converted and sanitized by ``prose``, every link is resolved, every figure formatted. So a name
+like ``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor typed.
+The output is Markdown with front matter, all but its headings CommonMark HTML blocks, so another
+MkDocs-compatible engine can take it as it is.
 """
 from __future__ import annotations
 
