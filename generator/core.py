@@ -13,6 +13,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
 
+# What YAML does not allow in a document (PyYAML's and libyaml's readers, so MkDocs' front
+# matter too): control characters but tab, line feed and carriage return, and U+FFFE, U+FFFF.
+NOT_IN_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def html_block(html: str) -> str:
     """HTML that a Markdown engine passes through as one block, as the same HTML:
 

@@ -40,7 +40,7 @@ from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
-from .core import Diagnostic, SourceDocument, dotted, gc_paused
+from .core import NOT_IN_YAML, Diagnostic, SourceDocument, dotted, gc_paused
 from .kinds import KINDS, kind_for_folder
 
 MAX_FILE_BYTES = 512 * 1024
@@ -76,10 +76,6 @@ _TAG = re.compile(r"(?:&[0-9A-Za-z_-]+(?:\s|#[^\n\r]*+)*+)?(![^\s,\[\]{}]*)")
 # levels is measured on the parser's events first (see _may_nest_deep): a wide margin, and
 # no normal record comes near it (of the 10,000 synthetic and the real records, the most has
 # 35 brackets, and no line starts with more than 10 spaces or indicators).
-# What YAML itself does not allow in a document (PyYAML's reader, MkDocs' front matter): control
-# characters but tab, line feed and carriage return, and the noncharacters U+FFFE and U+FFFF.
-_UNPRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 _SCAN_ABOVE = 1000
 _LONG_INDENT = re.compile("\n[ \t?:-]{%d}" % (_SCAN_ABOVE // 4))
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")  # line breaks to libyaml besides "\n"
@@ -141,7 +137,7 @@ class _Builder:
         if isinstance(node, ScalarNode):
             if node.tag != _STR:
                 return self.scalar(node, path)
-            if self.escapes and _UNPRINTABLE.search(node.value):
+            if self.escapes and NOT_IN_YAML.search(node.value):
                 raise self.unprintable(node, path)
             return node.value
         depth += 1
@@ -174,7 +170,7 @@ class _Builder:
         return result
 
     def unprintable(self, node: ScalarNode, path: tuple) -> "_LoadError":
-        character = _UNPRINTABLE.search(node.value).group()
+        character = NOT_IN_YAML.search(node.value).group()
         line, column = self.where(node)
         return _LoadError(line, column, f"the text holds the character U+{ord(character):04X} (a control character or a noncharacter), "
                           "which no page or export can show", "remove the escape that writes it",

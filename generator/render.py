@@ -27,7 +27,7 @@ from . import diagrams
 from . import neighbourhood as neighbourhood_svg
 from . import processes, prose
 from . import score as scoring
-from .core import Directive, Entry, gc_paused
+from .core import NOT_IN_YAML, Directive, Entry, gc_paused
 from .kinds import KINDS
 from .link import Graph, field_has_refs, related
 from .models import Quantity
@@ -58,10 +58,8 @@ def front_matter_title(value: Any) -> str:
     import json
 
     text = json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
-    return _NOT_IN_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return NOT_IN_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
-
-_NOT_IN_YAML = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def h(value: Any) -> str:

@@ -125,6 +125,11 @@ _INLINE_SCRIPT = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
 _CHARSET = re.compile(r"<meta charset=[^>]*>")
 
 
+def source_hash(source: bytes) -> str:
+    """A script's or style's source as a Content-Security-Policy names it."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source).digest()).decode() + "'"
+
+
 def policy(page_html: str) -> str:
     """The Content-Security-Policy of a built page, a second wall behind the sanitizer: scripts
     only from the site itself and the page's own inline scripts (the theme's, and under `kb
@@ -138,8 +143,7 @@ def policy(page_html: str) -> str:
         attributes = match.group(1)
         if "src=" in attributes or 'type="application/json"' in attributes:  # not inline code
             continue
-        digest = base64.b64encode(hashlib.sha256(match.group(2).encode("utf-8")).digest()).decode()
-        hashes.append(f"'sha256-{digest}'")
+        hashes.append(source_hash(match.group(2).encode("utf-8")))
     return "; ".join([
         "default-src 'self'",
         "script-src " + " ".join(["'self'", "'wasm-unsafe-eval'", *dict.fromkeys(hashes)]),

@@ -14,8 +14,6 @@ the page once a build has no errors. Assets and the live-reload polling pass thr
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import logging
 from typing import Iterable
@@ -73,10 +71,6 @@ def error_page(diagnostics: Iterable[Diagnostic]) -> str:
 
 def _e(text: str) -> str:
     return html.escape(str(text), quote=True)
-
-
-def _sha256(text: bytes) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text).digest()).decode() + "'"
 
 
 class ServeErrors:
@@ -149,7 +143,7 @@ class ServeErrors:
         body = server._inject_js_into_html(error_page(diagnostics).encode(), epoch)
         start = body.rindex(b"<script>") + len(b"<script>")
         script = body[start:body.index(b"</script>", start)]
-        policy = (f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(_STYLE.encode())}; "
+        policy = (f"default-src 'none'; script-src {sanitize.source_hash(script)}; style-src {sanitize.source_hash(_STYLE.encode())}; "
                   "img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'")
         start_response("200 OK", [
             ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body))),
