@@ -1,9 +1,11 @@
 """MkDocs hooks: `mkdocs build` and `mkdocs serve` run the generator as part of the build.
 
 on_config validates and generates (a bad record stops the build before MkDocs cleans the
-site folder), on_files hands MkDocs the generated pages, on_page_content puts the drawn
-diagrams in place, on_post_build indexes the search and exports the data,
-on_serve watches the records and templates so an edit rebuilds the site.
+site folder; when served, the build goes on without pages and the preview shows the errors:
+generator/serve_errors.py), on_files hands MkDocs the generated pages, on_page_content
+sanitizes each page body and puts the drawn diagrams in place, on_post_page adds the
+Content-Security-Policy, on_post_build indexes the search and exports the data, on_serve
+watches the records and templates so an edit rebuilds the site.
 
 Dirty builds (`kb serve`, which is `mkdocs serve --dirty`; `mkdocs build --dirty`): MkDocs
 renders only the pages whose Markdown is newer than their HTML, which after one edit are the
