@@ -52,6 +52,7 @@ DIAGRAM_CACHE = Path("build") / "diagrams"
 class Generated:
     checked: Checked
     rendered: render.Rendered | None
+    scores: dict | None = None
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -95,7 +96,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     if not checked.ok:
         return Generated(checked, None)
     start = time.perf_counter()
-    assessments = score.assess(checked.graph, today())
+    assessments = score.score(checked.graph, today())
     checked.timings["score"] = time.perf_counter() - start
     start = time.perf_counter()
     rendered = render.render(checked.graph, assessments, today())
@@ -112,7 +113,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     written, removed = write_changed(out, pages)
     checked.timings["write"] = time.perf_counter() - start
     log.info("write     %6d pages changed, %d removed", len(written), len(removed))
-    return Generated(checked, rendered, written, removed)
+    return Generated(checked, rendered, assessments, written, removed)
 
 
 def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:

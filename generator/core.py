@@ -35,6 +35,10 @@ _LINE_START_FENCE = re.compile(r"(\n[ \t]*)([`~])")
 _FENCE_CHARACTERS = {"`": "&#96;", "~": "&#126;"}
 
 
+# ``[[id]]`` or ``[[id|text]]`` in prose: read by validate (the links to check) and prose (the links to draw).
+RECORD_LINK = r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]"
+
+
 @dataclass(frozen=True, order=True)
 class Diagnostic:
     """One problem found in the knowledge base, located as precisely as the stage can."""

@@ -22,6 +22,9 @@ from .kinds import KINDS
 from .models import RELATION_TYPES, RefTo
 
 PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
+# What an edge is: a reference field, a typed relation, a position on a topic, a citation of a
+# source (``models.RefTo.origin``) or a ``[[link]]`` in prose.
+ORIGINS = ("field", "relation", "position", "citation", "prose")
 Links = dict[str, list[tuple[str, tuple]]]  # {record: [(the record it links to, path)]}
 
 
@@ -32,6 +35,8 @@ class Edge:
     label: str  # read from the source: "developed by"
     inverse: str  # read on the target: "develops"
     path: str  # where the source says it: "developer", "relations[2]", "body"
+    origin: str = "field"  # one of ORIGINS
+    field: str = ""  # the top-level field that holds it ("relations", "addresses"; "body" for prose)
 
 
 @dataclass
@@ -214,8 +219,8 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
             return False
         return True
 
-    def add(source: str, target: str, label: str, inverse: str, path: str) -> None:
-        edge = Edge(source, target, label, inverse, path)
+    def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str) -> None:
+        edge = Edge(source, target, label, inverse, path, origin, field)
         graph.outgoing[source].append(edge)
         graph.incoming[target].append(edge)
 
@@ -231,12 +236,12 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                     name = dotted(part for part in path if not isinstance(part, int))
                     hierarchies[name][entry.id].append((target, path))
                 if target != entry.id:
-                    add(entry.id, target, ref.label, ref.inverse, dotted(path))
+                    add(entry.id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
                 add(entry.id, relation.target, relation.type.replace("-", " "),
-                    RELATION_TYPES[relation.type], dotted(path[:2]))
+                    RELATION_TYPES[relation.type], dotted(path[:2]), "relation", "relations")
         if entry.prose is not None:
             for prose_link in entry.prose.links:
                 target = index.get(prose_link.target)
@@ -251,7 +256,7 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                         f"did you mean [[{guess[0]}]]?" if guess else "link a record by its id",
                         "unknown-reference"))
                     continue
-                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body")
+                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
     for name, links in hierarchies.items():
         problems += _cycle_errors(index, name, links)
     return graph, problems
@@ -315,8 +320,8 @@ HUB_LIMIT = 60  # neighbours or tags shared by more records than this say little
 def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[str]]:
     """Explicit relations first, then records sharing neighbours or tags, ranked, per kind."""
     entry = graph.entries[record_id]
-    explicit = [edge.target for edge in graph.outgoing.get(record_id, ()) if edge.path.startswith("relations")]
-    explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.path.startswith("relations")]
+    explicit = [edge.target for edge in graph.outgoing.get(record_id, ()) if edge.origin == "relation"]
+    explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.origin == "relation"]
     neighbours = graph.neighbours(record_id)
     scores: Counter = Counter()
     for neighbour in neighbours:

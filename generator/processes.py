@@ -42,3 +42,59 @@ def dies_with_parent():
         return None
     parent = os.getpid()
     return lambda: die_with(parent)
+
+
+# From this many items, split_map works in two processes (the build machine has two cores).
+PARALLEL_FROM = 400
+
+
+def can_fork() -> bool:
+    """Forking is safe with one thread: a fork copies only the calling thread, and a lock held
+    by another (logging's, the import lock) would stay locked in the child forever. So `kb
+    build` and `mkdocs build` work in two processes; `mkdocs serve` (with its watcher threads)
+    in one."""
+    import threading
+
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def split_map(function, items: list, parallel_from: int | None = None) -> list:
+    """``[function(item) for item in items]``, the second half in a forked child when there are
+    many items and forking is safe; the results must pickle. The items are independent of one
+    another, so the result is the same either way. A child that dies has its half done here; an
+    error in this half kills the child and comes through."""
+    threshold = PARALLEL_FROM if parallel_from is None else parallel_from
+    if len(items) < threshold or not can_fork():
+        return [function(item) for item in items]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    half = len(items) // 2
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_in_child, args=(function, items[half:], sending, receiving, os.getpid()),
+                            daemon=True)
+    child.start()
+    sending.close()
+    try:
+        mine = [function(item) for item in items[:half]]
+        try:
+            theirs = receiving.recv()
+        except (EOFError, OSError):  # the child died: do its half here
+            theirs = [function(item) for item in items[half:]]
+    except BaseException:  # this half failed, or the build was stopped: the child's half is not needed
+        child.kill()
+        raise
+    finally:
+        receiving.close()
+        child.join()
+    return mine + theirs
+
+
+def _in_child(function, items: list, sending, receiving, parent: int) -> None:
+    die_with(parent)  # a killed build takes its child with it
+    receiving.close()  # the fork's copy: with it open, a parent that stopped reading is never noticed
+    try:
+        sending.send([function(item) for item in items])
+    finally:
+        sending.close()
+        os._exit(0)  # no atexit handlers or buffers of the parent run twice

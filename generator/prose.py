@@ -26,12 +26,11 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
 from . import diagrams, sanitize
-from .core import html_block
+from .core import RECORD_LINK, html_block
 
 # (record id, text or None) -> (href, text shown), or None for an id that names no record.
 LinkFor = Callable[[str, "str | None"], "tuple[str, str] | None"]
 
-RECORD_LINK = r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]"
 
 
 class _RecordLinks(InlineProcessor):

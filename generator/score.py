@@ -1,11 +1,17 @@
-"""Stage 4, score: how good each page is and what it lacks.
+"""Stage 4, score: how good each page is and what it lacks, for every record.
 
 Two kinds of measure:
 
-* the structure score out of 15, counted on a page's Markdown body (``measure``); the rules
-  and thresholds are those of the source wiki, decoded in shared/notes/reference-wiki.md;
+* the structure score out of 15 of a record with an article (a topic), counted on the article
+  as the reader gets it (``measure``), so this stage builds the article (``article.build``) and
+  hands it on; the rules and thresholds are those of the source wiki, decoded in
+  shared/notes/reference-wiki.md;
 * record completeness: which recommended fields are empty and how many stated figures cite
-  a source (``assess``), computed from the graph for every record.
+  a source, computed from the graph for every record.
+
+Everything a page shows about quality comes from here finished (``Score``): the status header's
+values, the quality band, the warning, what the dashboard says a page lacks and its flags.
+Render lays them out.
 """
 from __future__ import annotations
 
@@ -15,8 +21,12 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from .core import gc_paused
+from . import article, processes
+from .core import Entry, gc_paused
+from .kinds import KINDS, fields_of, label_of, unwrap
 from .link import Graph
+from .models import scale_text
+from .present import Links
 
 # ---------------------------------------------------------------------------- bands and ages
 # From shared/notes/reference-wiki.md ("The page header, decoded").
@@ -165,14 +175,21 @@ def advice(structure: Structure, target_score: int) -> list[str]:
 
 # ---------------------------------------------------------------------------- completeness
 
-_FIGURE = re.compile(r"\d")
-_NOT_FIGURE_FIELDS = {"id", "importance", "quality", "last_edited", "review_by", "year", "founded",
-                      "announced", "as_of", "date", "website", "url", "tags", "sources", "status"}
+# What states no figure: a date, a year, a rating, an address, a tag or a reference is a number
+# or holds digits without being a claim that needs a source.
+_NOT_FIGURES = {"date", "partial-date", "year", "rating", "url", "tags", "link", "scale", "choice"}
+
+
+def recommended_fields(model) -> list[str]:
+    """Optional fields of a kind that an editor should fill (``Shown.recommended``), and the
+    page says when not; mappings (a topic's own tables and diagrams) are never required."""
+    return [spec.name for spec in fields_of(model)
+            if not spec.required and spec.shown.recommended and typing.get_origin(unwrap(spec.info.annotation)[0]) is not dict]
 
 
 @dataclass
-class Assessment:
-    """What the score stage knows of one record before its page is rendered."""
+class Score:
+    """Everything the site shows about one record's quality, worked out once."""
 
     missing_fields: list[str]
     figures: int
@@ -181,64 +198,129 @@ class Assessment:
     past_review: bool
     stale: bool
     completeness: int  # 0-100
-    uncited_source: bool = False
-    notes: list[str] = field(default_factory=list)
+    uncited_source: bool
+    suggested: int
+    quality: int  # the editor's rating, else the suggested one
+    quality_is_suggested: bool
+    warning: bool  # the editor's rating and the suggested one differ by QUALITY_WARNING_GAP or more
+    bands: dict[str, str]  # rating field -> its band ("importance" -> "Essential")
+    ratings: dict[str, tuple[int, bool]]  # rating field -> (the rating shown, whether it is only suggested)
+    header: dict  # the status header, as the page shows it
+    lacks: list[str]  # what it takes to reach the next quality band
+    next_band: str | None
+    flags: list[str]  # the dashboard's flags
+    structure: Structure | None = None  # of its article, if it has one
+    structure_score: int | None = None
+    article: str = ""  # the article's Markdown, for render
 
-    @property
-    def suggested(self) -> int:
-        """Suggested quality of a record page: completeness, and figures with a source."""
-        citation = 100 if not self.figures else round(100 * self.cited_figures / self.figures)
-        return round(0.6 * self.completeness + 0.4 * citation)
+
+def _words(count: int) -> str:
+    return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
 
 
-def recommended_fields(model) -> list[str]:
-    """Optional fields of a kind: an editor should fill them, and the page says when not."""
-    skip = {"aliases", "relations", "review_by", "quality", "status"}
-    return [name for name, info in model.model_fields.items()
-            if not info.is_required() and name not in skip and not name.startswith("featured")
-            and typing.get_origin(info.annotation) is not dict]
+def _articles(graph: Graph, links: Links) -> dict[str, str]:
+    """The article of every record that has one, in two processes for a large base."""
+    with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
+    built = processes.split_map(lambda entry: article.build(graph, links, entry), with_prose,
+                                processes.PARALLEL_FROM // 4)  # an article costs about four record pages
+    return {entry.id: text for entry, text in zip(with_prose, built)}
 
 
 @gc_paused()
-def assess(graph: Graph, today: dt.date) -> dict[str, Assessment]:
-    """Stage entry point: one assessment per record."""
+def score(graph: Graph, today: dt.date) -> dict[str, Score]:
+    """Stage entry point: one Score per record."""
+    cited_kinds = {name for name, kind in KINDS.items() if kind.cited}
     cited = {edge.target for edges in graph.outgoing.values() for edge in edges
-             if graph.entries.get(edge.target) and graph.entries[edge.target].kind == "sources"}
-    result = {}
-    for record_id, entry in graph.entries.items():
-        record = entry.record
-        recommended = recommended_fields(type(record))
-        missing = [name for name in recommended if getattr(record, name) in (None, [], "", {})]
-        figures, cited_figures = _figures(record)
-        completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
-        result[record_id] = Assessment(
-            missing_fields=missing,
-            figures=figures,
-            cited_figures=cited_figures,
-            backlinks=len(graph.backlink_sources(record_id)),
-            past_review=bool(record.review_by and record.review_by < today),
-            stale=bool(record.last_edited and (today - record.last_edited).days > STALE_AFTER_DAYS),
-            completeness=completeness,
-            uncited_source=entry.kind == "sources" and record_id not in cited,
-        )
-    return result
+             if edge.target in graph.entries and graph.entries[edge.target].kind in cited_kinds}
+    articles = _articles(graph, Links(graph.entries))
+    return {record_id: _score(graph, entry, today, cited_kinds, cited, articles.get(record_id))
+            for record_id, entry in graph.entries.items()}
+
+
+def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set, text: str | None) -> Score:
+    record = entry.record
+    recommended = recommended_fields(type(record))
+    missing = [name for name in recommended if getattr(record, name) in (None, [], "", {})]
+    figures, cited_figures = _figures(record)
+    completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
+    structure = measure(text) if text is not None else None
+    structure_points = structure_score(structure) if structure is not None else None
+    if structure is not None:
+        suggested = suggested_quality(structure_points)
+    else:
+        citation = 100 if not figures else round(100 * cited_figures / figures)
+        suggested = round(0.6 * completeness + 0.4 * citation)
+    quality = record.quality if record.quality is not None else suggested
+    warning = record.quality is not None and abs(record.quality - suggested) >= QUALITY_WARNING_GAP
+    backlinks = len(graph.backlink_sources(entry.id))
+    past_review = bool(record.review_by and record.review_by < today)
+    stale = bool(record.last_edited and (today - record.last_edited).days > STALE_AFTER_DAYS)
+    uncited_source = entry.kind in cited_kinds and entry.id not in cited
+    bands = {"quality": band(quality)}
+    if record.importance is not None:
+        bands["importance"] = band(record.importance, IMPORTANCE_BANDS)
+    ratings = {"quality": (quality, record.quality is None)}
+    if record.importance is not None:
+        ratings["importance"] = (record.importance, False)
+    labels = {spec.name: spec.label for spec in fields_of(type(record))}
+    missing_labels = [labels.get(name, label_of(name)) for name in missing]
+    header = {
+        "quality": quality,
+        "quality_band": bands["quality"],
+        "quality_is_suggested": record.quality is None,
+        "suggested": suggested,
+        "warning": warning,
+        "warning_gap": QUALITY_WARNING_GAP,
+        "importance": record.importance,
+        "importance_band": bands.get("importance"),
+        "last_edited": record.last_edited.isoformat() if record.last_edited else None,
+        "words": _words(structure.words) if structure else None,
+        "backlinks": backlinks,
+        "structure": structure,
+        "score": structure_points,
+        "max_score": MAX_SCORE,
+        "bullet_percent": round(structure.bullet_ratio * 100) if structure else None,
+        "missing": missing_labels,
+        "figures": figures,
+        "cited_figures": cited_figures,
+        "status": scale_text(record.status) if record.status else None,
+    }
+    target = next_band(quality)
+    lacks: list[str] = []
+    if target:
+        if structure is not None:
+            lacks = advice(structure, -(-target[0] * MAX_SCORE // 100))
+        else:
+            lacks = [f"fill in {', '.join(missing_labels)}".lower()] if missing_labels else []
+            if cited_figures < figures:
+                lacks.append(f"cite a source for {figures - cited_figures} figure(s)")
+    flags = [name for name, flagged in (
+        ("quality differs", warning), ("overdue", past_review), ("stale", stale),
+        ("orphan", not backlinks), ("uncited", uncited_source)) if flagged]
+    return Score(missing, figures, cited_figures, backlinks, past_review, stale, completeness, uncited_source,
+                 suggested, quality, record.quality is None, warning, bands, ratings, header, lacks,
+                 target[1] if target else None, flags, structure, structure_points, text or "")
+
+
+def _cites(model) -> bool:
+    """Whether the model names a source of its own (a reference that is a citation)."""
+    return any(spec.ref is not None and spec.ref.origin == "citation" and getattr(model, spec.name)
+               for spec in fields_of(type(model)))
 
 
 def _figures(record) -> tuple[int, int]:
     """Text fields that state a figure, and how many of them have a source to stand on.
 
-    A figure is cited when its own object names a ``source`` or the record lists sources.
-    """
-    record_sources = bool(getattr(record, "sources", None)) or bool(getattr(record, "source", None))
+    A figure is cited when its own object, or the record, names a source (a citation)."""
     figures = cited = 0
-    stack = [(record, record_sources)]
+    stack = [(record, _cites(record))]
     while stack:
         model, has_source = stack.pop()
-        own_source = has_source or bool(getattr(model, "source", None))
-        for name in type(model).model_fields:
-            if name in _NOT_FIGURE_FIELDS:
+        own_source = has_source or _cites(model)
+        for spec in fields_of(type(model)):
+            if spec.show in _NOT_FIGURES or spec.name == "id":
                 continue
-            value = getattr(model, name)
+            value = getattr(model, spec.name)
             values = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
             for item in values:
                 if hasattr(type(item), "model_fields"):
@@ -247,3 +329,6 @@ def _figures(record) -> tuple[int, int]:
                     figures += 1
                     cited += own_source
     return figures, cited
+
+
+_FIGURE = re.compile(r"\d")

@@ -11,9 +11,9 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .core import (Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted,
+from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted,
                    gc_paused)
-from .kinds import KINDS
+from .kinds import KINDS, tables_of, value_at
 from .models import SLUG_PATTERN
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -217,7 +217,7 @@ def _model_for(model: type[BaseModel], loc: tuple):
 
 # ---------------------------------------------------------------------------- prose
 
-_LINK = re.compile(r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]")
+_LINK = re.compile(RECORD_LINK)
 _DIRECTIVE = re.compile(r"^\[\[(table|diagram):([^\]\s]+)\]\]\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 
@@ -270,19 +270,10 @@ def _strip_code_spans(line: str) -> str:
 
 
 def available_tables(record) -> dict[str, bool]:
-    """Table names a topic may place, and whether it has rows for them."""
-    tables = {
-        "assessment": bool(record.assessment),
-        "positions": bool(record.featured.positions),
-        "systems": bool(record.featured.systems),
-        "risks": bool(record.featured.risks),
-        "metrics": bool(record.featured.metrics),
-        "responses": bool(record.featured.responses),
-        "milestones": bool(record.milestones),
-        "scenarios": bool(record.scenarios),
-        "counter-evidence": bool(record.counter_evidence),
-    }
-    tables.update({name: True for name in record.tables})
+    """Table names a topic may place (those its model declares, and its own data tables), and
+    whether it has rows for them."""
+    tables = {name: bool(value_at(record, path)) for name, path, _ in tables_of(type(record))}
+    tables.update({name: True for name in getattr(record, "tables", {})})
     return tables
 
 
@@ -319,11 +310,9 @@ def _check_directives(document: SourceDocument, record, placed: dict) -> list[Di
 
 
 def _table_path(name: str, record) -> tuple:
-    if name in record.tables:
+    if name in getattr(record, "tables", {}):
         return ("tables", name)
-    if name in ("positions", "systems", "risks", "metrics", "responses"):
-        return ("featured", name)
-    return (name.replace("-", "_"),)
+    return next(path for table, path, _ in tables_of(type(record)) if table == name)
 
 
 MERMAID_TYPES = ("flowchart", "graph", "sequenceDiagram", "classDiagram", "stateDiagram",

@@ -875,8 +875,8 @@ def profile_stage(stage: str, content: Path, top: int = 25) -> str:
         calls["validate"] = lambda: validate.validate(documents)
         graph, _ = link.link(entries)
         calls["link"] = lambda: link.link(entries)
-        assessments = score.assess(graph, today)
-        calls["score"] = lambda: score.assess(graph, today)
+        assessments = score.score(graph, today)
+        calls["score"] = lambda: score.score(graph, today)
         calls["render"] = lambda: render.render(graph, assessments, today)
         if stage in ("diagrams", "write"):
             pages = {p: page.markdown for p, page in render.render(graph, assessments, today).pages.items()}

@@ -168,10 +168,10 @@ def test_every_link_in_the_site_leads_somewhere(project, monkeypatch):
     """Generated blocks are HTML with final addresses, which MkDocs does not check: this does,
     fragments included, on a build whose lists are split into pages of 2 (and "What links here"
     shows 1 record of a kind, so that the pages listing them all are made too)."""
-    from generator import render
+    from generator import emitters, present
 
-    monkeypatch.setattr(render, "PAGE_ROWS", 2)
-    monkeypatch.setattr(render, "BACKLINKS_SHOWN", 1)
+    monkeypatch.setattr(present, "PAGE_ROWS", 2)
+    monkeypatch.setattr(emitters.record, "BACKLINKS_SHOWN", 1)
     monkeypatch.setenv("KB_DIAGRAMS", "client")
     assert build_site(project / "mkdocs.yml").ok
     site = project / "site"

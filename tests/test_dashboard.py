@@ -1,7 +1,7 @@
 """The quality dashboard and the status header say what a page lacks, from the graph."""
 import datetime as dt
 
-from generator import pipeline, render, score
+from generator import emitters, pipeline, present, render, score
 
 TODAY = dt.date(2026, 1, 7)
 
@@ -47,7 +47,7 @@ FILES = {
 def _render(write_records):
     checked = pipeline.check(write_records(FILES))
     assert checked.ok, checked.diagnostics
-    assessments = score.assess(checked.graph, TODAY)
+    assessments = score.score(checked.graph, TODAY)
     return assessments, render.render(checked.graph, assessments, TODAY)
 
 
@@ -76,8 +76,8 @@ def test_dashboard_lists_what_each_page_lacks(write_records):
 
 def test_long_lists_are_split_into_pages_and_capped(monkeypatch, write_records):
     """No page grows with the base: tables go to pages of PAGE_ROWS rows, lists stop at LIST_CAP."""
-    monkeypatch.setattr(render, "PAGE_ROWS", 2)
-    monkeypatch.setattr(render, "LIST_CAP", 1)
+    monkeypatch.setattr(present, "PAGE_ROWS", 2)
+    monkeypatch.setattr(present, "LIST_CAP", 1)
     _, rendered = _render(write_records)
     pages = rendered.pages
     # 4 records: quality.md and quality/2.md, each with 2 rows and a pager naming both
@@ -94,7 +94,7 @@ def test_long_lists_are_split_into_pages_and_capped(monkeypatch, write_records):
     assert "## Orphans" not in second
     # the index of sources: 2 records fit one page; links from a second page climb out of its folder
     assert "sources/index/2.md" not in pages and "risks/index.md" in pages
-    monkeypatch.setattr(render, "PAGE_ROWS", 1)
+    monkeypatch.setattr(present, "PAGE_ROWS", 1)
     pages = _render(write_records)[1].pages
     assert '<a href="../../sources/lonely.html">' in pages["sources/index/2.md"].markdown
 
@@ -120,11 +120,11 @@ def test_what_links_here_is_capped_and_the_rest_has_a_page(monkeypatch, write_re
             summary: A source that names the risk.
             relations: [{{type: related-to, target: drift}}]
         """
-    monkeypatch.setattr(render, "BACKLINKS_SHOWN", 2)
-    monkeypatch.setattr(render, "PAGE_ROWS", 4)
+    monkeypatch.setattr(emitters.record, "BACKLINKS_SHOWN", 2)
+    monkeypatch.setattr(present, "PAGE_ROWS", 4)
     checked = pipeline.check(write_records(files))
     assert checked.ok, checked.diagnostics
-    pages = render.render(checked.graph, score.assess(checked.graph, TODAY), TODAY).pages
+    pages = render.render(checked.graph, score.score(checked.graph, TODAY), TODAY).pages
     risk = pages["risks/drift.md"].markdown
     sources = risk.split("<p><strong>Sources</strong></p>", 1)[1].split("</ul>", 1)[0]
     assert sources.count("<li>") == 2

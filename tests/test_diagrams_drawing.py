@@ -10,7 +10,7 @@ import pytest
 from generator import diagrams
 from generator import sanitize
 from generator.diagrams import _slim
-from generator.render import _class_defs
+from generator.emitters.maps import class_defs as _class_defs
 
 REPO = Path(__file__).resolve().parent.parent
 KB_CSS = REPO / "generator" / "static" / "assets" / "kb.css"

@@ -73,7 +73,7 @@ def test_backlinks_carry_the_inverse_label(write_records):
 
 def test_backlink_count_in_header_is_the_set_listed(write_records):
     checked = pipeline.check(write_records(BASE))
-    assessments = score.assess(checked.graph, __import__("datetime").date(2026, 1, 7))
+    assessments = score.score(checked.graph, __import__("datetime").date(2026, 1, 7))
     assert assessments["lab"].backlinks == len(checked.graph.backlink_sources("lab")) == 4
 
 
@@ -105,7 +105,7 @@ def test_a_relation_named_addresses_is_not_taken_for_a_response(write_records):
     checked = pipeline.check(write_records(files))
     assert checked.ok, checked.diagnostics
     today = datetime.date(2026, 1, 7)
-    pages = render.render(checked.graph, score.assess(checked.graph, today), today).pages
+    pages = render.render(checked.graph, score.score(checked.graph, today), today).pages
     risk = pages["risks/drift.md"].markdown
     responses = risk.split("## Responses that address it", 1)[1].split("\n## ", 1)[0]
     assert ">Audits</a>" in responses and "Model B" not in responses

@@ -126,7 +126,7 @@ def test_a_yaml_diagram_cannot_break_out_of_its_block(monkeypatch):
     monkeypatch.chdir(HOSTILE_PROSE.parent)
     checked = pipeline.check(Path("content"))
     assert checked.ok, checked.diagnostics
-    assessments = score.assess(checked.graph, dt.date(2026, 1, 7))
+    assessments = score.score(checked.graph, dt.date(2026, 1, 7))
     pages = render.render(checked.graph, assessments, dt.date(2026, 1, 7)).pages
     page = pages["topics/yaml-diagram-breakout.md"].markdown
     html = sanitize.page(site_markdown(page))

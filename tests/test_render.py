@@ -5,7 +5,7 @@ import markdown
 import pytest
 
 from generator.models import Quantity
-from generator.render import md, mermaid_label, quantity
+from generator.present import md, mermaid_label
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -53,7 +53,7 @@ def test_mermaid_label_has_only_safe_characters(name):
     ({"text": "First since 1969"}, "First since 1969"),
 ])
 def test_quantity_formats_like_the_seed(fields, expected):
-    assert quantity(Quantity(**fields)) == expected
+    assert Quantity(**fields).shown() == expected
 
 
 @pytest.mark.parametrize("text", ["- not a list", "+ not a list", "# not a heading", "1. not numbered",
@@ -71,47 +71,49 @@ def test_md_at_the_start_of_a_paragraph_stays_text(text):
 def test_href_is_the_relative_path(source, target):
     import posixpath
 
-    from generator.render import _Renderer
+    from generator.present import href
 
-    assert _Renderer.href(source, target) == posixpath.relpath(target, posixpath.dirname(source) or ".")
+    assert href(source, target) == posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
 _PARALLEL_SCRIPT = r"""
 import datetime, hashlib, os, sys, threading
 from pathlib import Path
-from generator import pipeline, render, score
+from generator import emitters, pipeline, processes, render, score
 
 checked = pipeline.check(Path(sys.argv[1]))
 today = datetime.date(2026, 1, 7)
-assessments = score.assess(checked.graph, today)
+scores = score.score(checked.graph, today)
 
 def digest():
-    rendered = render.render(checked.graph, assessments, today)
+    rendered = render.render(checked.graph, scores, today)
     text = "".join(p + rendered.pages[p].markdown for p in sorted(rendered.pages))
-    return hashlib.sha256(text.encode()).hexdigest(), len(rendered.structures)
+    return hashlib.sha256(text.encode()).hexdigest(), rendered.counts["topic"]
 
-render.PARALLEL_FROM = 10**9
+processes.PARALLEL_FROM = 10**9
 serial = digest()
-render.PARALLEL_FROM = 1
+processes.PARALLEL_FROM = 1
 forks = []
 real_fork = os.fork
 os.fork = lambda: forks.append(1) or real_fork()
 parallel = digest()
-real_child = render._Renderer._render_in_child
-render._Renderer._render_in_child = lambda self, entries, sending, receiving, parent: os._exit(3)  # a child that dies
+real_child = processes._in_child
+processes._in_child = lambda function, items, sending, receiving, parent: os._exit(3)  # a child that dies
 fallback = digest()
-parent, record_page = os.getpid(), render._Renderer.record_page
-def failing(self, entry):  # the parent's half fails: the error comes through, nothing waits forever
+parent, record_pages = os.getpid(), emitters.record.pages
+def failing(base, entry):  # the parent's half fails: the error comes through, nothing waits forever
     if os.getpid() == parent:
         raise ValueError("parent half")
-    return record_page(self, entry)
-render._Renderer.record_page = failing
-render._Renderer._render_in_child = real_child
+    return record_pages(base, entry)
+emitters.EMITTERS = tuple(emitters.Emitter(e.name, failing if e.name == "record" else e.pages, e.each)
+                          for e in emitters.EMITTERS)
+render.EMITTERS = emitters.EMITTERS
+processes._in_child = real_child
 try:
     digest()
     raised = False
-except ValueError:
-    raised = True
+except render.EmitterFailed as failed:
+    raised = "emitter 'record' failed on content/" in str(failed) and isinstance(failed.__cause__, ValueError)
 print(threading.active_count(), len(forks), serial == parallel == fallback, serial[1], raised)
 """
 
@@ -133,20 +135,21 @@ def test_record_pages_render_the_same_in_two_processes():
 _ORPHAN_SCRIPT = r"""
 import datetime, os, sys, time
 from pathlib import Path
-from generator import pipeline, render, score
+from generator import emitters, pipeline, processes, render, score
 
 checked = pipeline.check(Path(sys.argv[1]))
 today = datetime.date(2026, 1, 7)
-assessments = score.assess(checked.graph, today)
-parent, record_page = os.getpid(), render._Renderer.record_page
-def slow_in_child(self, entry):  # the child's half takes long; the parent's half reports the child
+scores = score.score(checked.graph, today)
+parent, record_pages = os.getpid(), emitters.record.pages
+def slow_in_child(base, entry):  # the child's half takes long; the parent's half reports the child
     if os.getpid() != parent:
         print(os.getpid(), flush=True)
         time.sleep(60)
-    return record_page(self, entry)
-render._Renderer.record_page = slow_in_child
-render.PARALLEL_FROM = 1
-render.render(checked.graph, assessments, today)
+    return record_pages(base, entry)
+render.EMITTERS = tuple(emitters.Emitter(e.name, slow_in_child if e.name == "record" else e.pages, e.each)
+                        for e in emitters.EMITTERS)
+processes.PARALLEL_FROM = 1
+render.render(checked.graph, scores, today)
 """
 
 
@@ -185,7 +188,7 @@ def test_a_front_matter_title_is_yaml_that_mkdocs_reads_back():
     the whole front matter silently. They are written as escapes (the loader refuses them too)."""
     import yaml
 
-    from generator.render import front_matter_title
+    from generator.present import front_matter_title
 
     for name in ["Plain", 'Quote " and <b>', "Gödel 漢字 😀", "DEL \x7f C1 \x9f nonchar \ufffe"]:
         assert yaml.safe_load(f"title: {front_matter_title(name)}\n")["title"] == " ".join(

@@ -51,7 +51,7 @@ def test_structure_counted_on_the_generated_page_matches_the_seed(topic_page, ge
     assert measured.internal_links == 174
     assert measured.has_overview and measured.bullet_ratio < 0.3
     assert structure_score(measured) == 12
-    assert generated.rendered.structures["self-improvement"] == measured
+    assert generated.scores["self-improvement"].structure == measured
 
 
 def test_status_header_shows_the_measured_structure(topic_page):

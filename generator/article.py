@@ -1,0 +1,75 @@
+"""A record's article: its prose, converted and sanitized by ``prose``, with the tables and
+diagrams it places (``[[table:name]]``, ``[[diagram:name]]``) in place, as the page's Markdown.
+
+The score stage builds it (the structure score counts what the reader will see: tables,
+diagrams, links, words) and hands it to render finished. Which tables a record can place, and
+their columns, are declared on its model (``models.Table``, read through ``kinds.tables_of``).
+"""
+from __future__ import annotations
+
+from . import diagrams, prose
+from .core import Directive, Entry
+from .kinds import fields_of, positions_of, tables_of, value_at
+from .link import Graph
+from .present import Links, declared_table, h, page_path, table, template, url, value_html
+
+
+def build(graph: Graph, links: Links, entry: Entry) -> str:
+    """The article of ``entry`` (which has prose) as Markdown: HTML blocks and heading lines."""
+    page = page_path(entry)
+
+    def link_for(target: str, text: str | None) -> tuple[str, str] | None:
+        other = graph.entries.get(target)
+        # One line, as every name the page shows (a heading holding the link must stay one line).
+        return None if other is None else (url(page, page_path(other)), " ".join((text or other.name).split()))
+
+    parts = []
+    for block in entry.prose.blocks:
+        if not isinstance(block, Directive):
+            parts.append(prose.to_page_markdown(block, link_for))
+        elif block.what == "diagram":
+            diagram = entry.record.diagrams[block.name]
+            parts.append(template("diagram.md.j2").render(
+                title=h(diagram.title), block=diagrams.block(diagram.mermaid),
+                caption=h(diagram.caption) if diagram.caption else ""))
+        else:
+            parts.append(template("table.md.j2").render(table=placed_table(graph, links, entry, block.name)))
+    return "\n\n".join(p.strip("\n") for p in parts if p.strip()) + "\n"
+
+
+def placed_table(graph: Graph, links: Links, entry: Entry, name: str) -> dict:
+    """The table a record places under ``name``: a declared one, or one of its own data tables."""
+    page = page_path(entry)
+    record = entry.record
+    for table_name, path, spec in tables_of(type(record)):
+        if table_name != name:
+            continue
+        value = value_at(record, path)
+        columns = spec.table.columns
+        if spec.table.positions:
+            return _positions(graph, links, entry, value, columns)
+        if spec.ref is not None:
+            return declared_table(links, page, columns, [graph.entries[i].record for i in value], records=True)
+        return declared_table(links, page, columns, value, records=False)
+    data = record.tables[name]
+    result = table([h(c) for c in data.columns], [[h(c) for c in row] for row in data.rows])
+    result["caption"] = h(data.title)
+    if data.source:
+        result["source"] = links.a(page, data.source)
+    return result
+
+
+def _positions(graph: Graph, links: Links, entry: Entry, holders: list[str], columns) -> dict:
+    """What the records named hold on this topic: one row per position, with who holds it and
+    who they are (the fields their model marks ``role``)."""
+    page = page_path(entry)
+    rows = []
+    for holder_id in holders:
+        holder = graph.entries[holder_id].record
+        role = ", ".join(text for text in (value_html(links, page, spec, getattr(holder, spec.name))
+                                           for spec in fields_of(type(holder)) if spec.shown.role) if text)
+        for field, on in positions_of(type(holder)):
+            for position in getattr(holder, field):
+                if getattr(position, on) == entry.id:
+                    rows.append([links.a(page, holder_id), role, h(position.shown())])
+    return table([h(c.heading) for c in columns], rows)

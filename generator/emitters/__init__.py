@@ -1,0 +1,33 @@
+"""The page types of the site, one emitter each, listed in one table.
+
+An emitter is a plain function from the finished view of the base (``present.Base``) to pages:
+``each`` emitters make the pages of one record (called for every record, and in two
+processes for a large base), the others the pages about the whole base. Adding a page type is
+adding a module here and a line in ``EMITTERS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import backlinks, dashboard, home, index, maps, record, search, tags, topic
+
+
+@dataclass(frozen=True)
+class Emitter:
+    name: str
+    pages: Callable  # (Base, Entry) -> list[Page] when `each`, else (Base) -> list[Page]
+    each: bool = False
+
+
+EMITTERS: tuple[Emitter, ...] = (
+    Emitter("record", record.pages, each=True),
+    Emitter("topic", topic.pages, each=True),
+    Emitter("backlinks", backlinks.pages, each=True),
+    Emitter("index", index.pages),
+    Emitter("tags", tags.pages),
+    Emitter("dashboard", dashboard.pages),
+    Emitter("maps", maps.pages),
+    Emitter("home", home.pages),
+    Emitter("search", search.pages),
+)

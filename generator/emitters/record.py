@@ -1,0 +1,201 @@
+"""A record's page: status header, infobox, summary, its sections, then what links it to the rest
+of the base (relations, what links here, related records, neighbourhood, references)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from .. import neighbourhood as neighbourhood_svg
+from ..core import Entry
+from ..kinds import KINDS, fields_of
+from ..link import related
+from ..models import choice_text
+from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, template, url,
+                       with_note)
+
+# "What links here" lists at most this many records of each kind; a record with more (a lab
+# that a thousand records cite) gets a page of its own listing them all (emitters/backlinks.py).
+BACKLINKS_SHOWN = 50
+NEIGHBOURHOOD_NODES = 14
+
+
+def pages(base: Base, entry: Entry) -> list[Page]:
+    if KINDS[entry.kind].markdown:
+        return []  # a page with an article: emitters/topic.py
+    return [Page(page_path(entry), template("record.md.j2").render(**context(base, entry)))]
+
+
+def context(base: Base, entry: Entry) -> dict:
+    """What a record's page shows, finished: its template only lays it out."""
+    page = page_path(entry)
+    kind = KINDS[entry.kind]
+    score = base.scores[entry.id]
+    diagram, hidden = neighbourhood(base, entry)
+    values = {
+        "entry": entry,
+        "title": md(entry.name),
+        "name": h(entry.name),
+        "kind": kind,
+        "kind_index": url(page, f"{entry.kind}/index.md"),
+        "home": url(page, "index.md"),
+        "root": "../",
+        "summary": h(entry.record.summary),
+        "status": score.header,
+        "infobox": infobox_rows(base, entry),
+        "article": score.article,
+        "sections": sections(base, entry),
+        "outgoing": outgoing_groups(base, entry),
+        "backlinks": backlink_groups(base, entry),
+        "all_backlinks": url(page, links_page(entry)),
+        "related": related_groups(base, entry),
+        "hubs": hubs_of(base, entry),
+        "references": references(base, entry),
+        "neighbourhood": diagram,
+        "neighbourhood_hidden": hidden,
+    }
+    values["ctx"] = values
+    return values
+
+
+def infobox_rows(base: Base, entry: Entry) -> list[tuple[str, str]]:
+    """(label, HTML) of every field the model shows in the infobox: in model order, then the
+    fields it puts at the end, by their order."""
+    page = page_path(entry)
+    record = entry.record
+    bands = base.scores[entry.id].bands
+    specs = fields_of(type(record))
+    shown = [s for s in specs if s.infobox == "yes"] + sorted((s for s in specs if s.infobox == "end"),
+                                                              key=lambda s: s.shown.order)
+    rows = []
+    for spec in shown:
+        text = with_note(base.links, page, record, spec, bands)
+        if text:
+            rows.append((h(spec.label), text))
+    return rows
+
+
+def sections(base: Base, entry: Entry) -> list[tuple[str, dict | None, str]]:
+    """(heading, table or None, what to say when it has no rows) of each section: the record's
+    own fields that are sections (an expert's positions), then the records that name it in a
+    field that lists them on its page (the responses that address a risk)."""
+    page = page_path(entry)
+    record = entry.record
+    found = []
+    for spec in fields_of(type(record)):
+        value = getattr(record, spec.name)
+        if spec.section is not None and not is_empty(value):
+            found.append((h(spec.section.title),
+                          declared_table(base.links, page, spec.section.columns, value, records=False), ""))
+    for source_kind, spec in listings(entry.kind):
+        naming = [edge.source for edge in base.graph.incoming.get(entry.id, ())
+                  if edge.field == spec.name and base.graph.kind_of(edge.source) == source_kind]
+        rows = [base.graph.entries[i].record for i in dict.fromkeys(naming)]
+        listed = spec.ref.listed
+        found.append((h(listed.title), declared_table(base.links, page, listed.columns, rows, records=True)
+                      if rows else None, h(listed.empty or "")))
+    return found
+
+
+def listings(kind: str) -> list:
+    """(kind, field) of every reference field that lists the records naming a ``kind`` on its page."""
+    return [(other.folder, spec) for other in KINDS.values() for spec in fields_of(other.model)
+            if spec.ref is not None and spec.ref.listed is not None and kind in spec.ref.kinds]
+
+
+def outgoing_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
+    """Every record this one names, by how it names it; citations are the references below,
+    prose links are in the article."""
+    page = page_path(entry)
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for edge in base.graph.outgoing.get(entry.id, ()):
+        if edge.origin in ("prose", "citation"):
+            continue
+        if edge.target not in by_label[edge.label]:
+            by_label[edge.label].append(edge.target)
+    return [(h(choice_text(name)), base.links.many(page, targets)) for name, targets in by_label.items()]
+
+
+def backlinks_by_kind(base: Base, entry: Entry) -> dict[str, list[tuple[str, str]]]:
+    """Every record that links here, by kind, by name: (its id, how it links, read from here)."""
+    graph = base.graph
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for edge in graph.backlinks(entry.id):
+        by_source[edge.source].append(edge.inverse)
+    groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+    for source, labels in by_source.items():
+        groups[graph.kind_of(source)].append(
+            (graph.entries[source].name.lower(), source, ", ".join(dict.fromkeys(labels)).capitalize()))
+    return {k: [(source, how) for _, source, how in sorted(groups[k])] for k in KINDS if k in groups}
+
+
+def backlink_groups(base: Base, entry: Entry) -> list[tuple[str, list[str], int]]:
+    """'What links here', grouped by kind: each line how a record links and the record
+    ("Develops [AlphaEvolve]"), at most BACKLINKS_SHOWN a kind, and how many more there are."""
+    page = page_path(entry)
+    return [(KINDS[kind].title, [f"{h(how)} {base.links.a(page, source)}" for source, how in lines[:BACKLINKS_SHOWN]],
+             max(len(lines) - BACKLINKS_SHOWN, 0))
+            for kind, lines in backlinks_by_kind(base, entry).items()]
+
+
+def related_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
+    page = page_path(entry)
+    order = list(KINDS)
+    return [(KINDS[kind].title, base.links.many(page, ids))
+            for kind, ids in sorted(related(base.graph, entry.id).items(), key=lambda i: order.index(i[0]))]
+
+
+def references(base: Base, entry: Entry) -> list[str]:
+    """Numbered references: every record of a cited kind (a source) this one links to, in order
+    of first mention, as the model says it is cited."""
+    page = page_path(entry)
+    graph = base.graph
+    ids = [edge.target for edge in graph.outgoing.get(entry.id, ()) if KINDS[graph.kind_of(edge.target)].cited]
+    result = []
+    for source_id in dict.fromkeys(ids):
+        title, authors, venue, address = graph.entries[source_id].record.citation()
+        parts = [base.links.a(page, source_id, title)]
+        parts += [h(text) for text in (authors, venue) if text]
+        if address:
+            parts.append(f'<a href="{h(address)}">{h(host(address))}</a>')
+        result.append(". ".join(parts))
+    return result
+
+
+def hubs_of(base: Base, entry: Entry) -> list[tuple[str, str]]:
+    """("topics", links) for each hub kind: the hub records this one links to or is linked from."""
+    page = page_path(entry)
+    graph = base.graph
+    found = []
+    for kind in KINDS.values():
+        if not kind.hub:
+            continue
+        ids = [e.target for e in graph.outgoing.get(entry.id, ()) if graph.kind_of(e.target) == kind.folder]
+        ids += [e.source for e in graph.incoming.get(entry.id, ()) if graph.kind_of(e.source) == kind.folder]
+        shown = base.links.many(page, dict.fromkeys(i for i in ids if i != entry.id))
+        if shown:
+            found.append((h(kind.title.lower()), shown))
+    return found
+
+
+def neighbourhood(base: Base, entry: Entry) -> tuple[str, int]:
+    """(SVG, how many linked records are left out): what links to the record on the left, what
+    it links to on the right, at most NEIGHBOURHOOD_NODES records, labelled with how they link."""
+    page = page_path(entry)
+    graph = base.graph
+    outgoing: dict[str, list[str]] = {}
+    for edge in graph.outgoing.get(entry.id, ()):
+        if edge.target != entry.id:
+            outgoing.setdefault(edge.target, []).append(edge.label)
+    incoming: dict[str, list[str]] = {}
+    for edge in graph.backlinks(entry.id):
+        incoming.setdefault(edge.source, []).append(edge.label)
+    shown = list(dict.fromkeys([*outgoing, *incoming]))[:NEIGHBOURHOOD_NODES]
+
+    def node(record_id: str, labels: list[str]) -> neighbourhood_svg.Node:
+        other = graph.entries[record_id]
+        return neighbourhood_svg.Node(other.name, KINDS[other.kind].singular, KINDS[other.kind].colour,
+                                      url(page, page_path(other)), ", ".join(dict.fromkeys(labels)))
+
+    centre = neighbourhood_svg.Node(entry.name, KINDS[entry.kind].singular, KINDS[entry.kind].colour)
+    svg = neighbourhood_svg.draw(centre, [node(i, incoming[i]) for i in shown if i in incoming],
+                                 [node(i, outgoing[i]) for i in shown if i in outgoing])
+    return svg, len({*outgoing, *incoming}) - len(shown)

@@ -1,0 +1,317 @@
+"""What every emitter and the article share: escaping, links between pages, values as the site
+shows them, tables, paging and the templates.
+
+Every string from a record is escaped here for the context it lands in: ``h`` in the HTML
+blocks that make up most of a page (summary, infobox, status header, tables, relations,
+backlinks, references, index and dashboard tables); ``md`` in what stays Markdown (a title,
+the home page's list); a topic's prose is converted and sanitized by ``prose``. So a name like
+``<script>`` or a ``|`` in a table cell reaches the reader as the text the editor typed.
+A value shows as its field declares (``kinds.fields_of``: link, scale, choice, figure...), the
+same in an infobox, an index cell and a table.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import jinja2
+from pydantic import BaseModel
+
+from .core import NOT_IN_YAML, Entry
+from .kinds import FieldSpec, field_of
+from .models import Column, choice_text, scale_text
+
+# ---------------------------------------------------------------------------- escaping
+
+# Only what can start markup inline: emphasis, code, links and images ([ ]), attribute lists
+# ({ }), table cells (|) and escapes. '<', '>' and '&' become entities. Fewer escapes than every
+# punctuation mark keeps pages cheap for Python-Markdown to parse (measured: it dominates the build).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|])")
+# At the start of a line these would begin a list, a heading or a numbered list.
+_MD_LINE_START = re.compile(r"^([-+#]|\d+[.)])")
+
+
+def md(value: Any) -> str:
+    """Escape text for any inline Markdown context, table cells and line starts included."""
+    text = " ".join(str(value).split())
+    text = html.escape(text, quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_START.sub(lambda m: m.group(0)[:-1] + "\\" + m.group(0)[-1], text)
+
+
+def front_matter_title(value: Any) -> str:
+    """A page title for YAML front matter. Material prints it into the page head unescaped, so
+    it is HTML-escaped here; JSON quoting is valid YAML, and non-ASCII stays as written (an
+    escaped astral character such as an emoji is not), but for what YAML does not allow in a
+    document, written as an escape: a front matter MkDocs cannot read becomes Markdown."""
+    text = json.dumps(html.escape(" ".join(str(value).split())), ensure_ascii=False)
+    return NOT_IN_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def h(value: Any) -> str:
+    """Escape text for HTML: element content or an attribute value."""
+    return html.escape(" ".join(str(value).split()), quote=True)
+
+
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 .,_'/()-]")
+MAX_LABEL = 48
+
+
+def mermaid_label(text: str) -> str:
+    """A node or edge label that no name can break: everything but plain characters as
+    Mermaid entity codes (``#60;``), long names cut."""
+    text = " ".join(str(text).split())
+    if len(text) > MAX_LABEL:
+        text = text[: MAX_LABEL - 1] + "…"
+    return _MERMAID_UNSAFE.sub(lambda m: f"#{ord(m.group())};", text)
+
+
+# ---------------------------------------------------------------------------- pages and links
+
+
+def page_path(entry: Entry) -> str:
+    return f"{entry.kind}/{entry.id}.md"
+
+
+def links_page(entry: Entry) -> str:
+    """The page listing every record that links to ``entry``, made when its own page cannot."""
+    return f"links/{entry.kind}/{entry.id}.md"
+
+
+def href(from_page: str, to_page: str) -> str:
+    """Relative link between two generated pages (posixpath.relpath, without its file-system
+    calls: it was a third of the render stage)."""
+    from_dir = from_page.rpartition("/")[0]
+    to_dir, _, name = to_page.rpartition("/")
+    if from_dir == to_dir:
+        return name
+    return "../" * (from_dir.count("/") + 1 if from_dir else 0) + to_page
+
+
+def url(from_page: str, to_page: str) -> str:
+    """The built page's address, for links written as HTML (engines rewrite only Markdown links)."""
+    return href(from_page, to_page)[:-3] + ".html"
+
+
+class Links:
+    """Links to the records of one base, from any page."""
+
+    def __init__(self, entries: dict[str, Entry]):
+        self.entries = entries
+        self._anchors: dict[tuple[str, str], str] = {}
+
+    def a(self, from_page: str, record_id: str, text: str | None = None) -> str:
+        """An HTML link to a record's page, showing its name (or ``text``)."""
+        if text is None:  # the same link recurs on many pages of a folder: made once per folder
+            key = (from_page.rpartition("/")[0], record_id)
+            anchor = self._anchors.get(key)
+            if anchor is None:
+                anchor = self._anchors[key] = self.a(from_page, record_id, self.entries[record_id].name)
+            return anchor
+        entry = self.entries[record_id]
+        return f'<a href="{url(from_page, page_path(entry))}">{h(text)}</a>'
+
+    def many(self, from_page: str, ids: Iterable[str]) -> str:
+        return ", ".join(self.a(from_page, i) for i in ids)
+
+    def markdown(self, from_page: str, record_id: str) -> str:
+        """A Markdown link, for what stays Markdown (the home page's list)."""
+        entry = self.entries[record_id]
+        return f"[{md(entry.name)}]({href(from_page, page_path(entry))})"
+
+    def tag(self, from_page: str, tag: str) -> str:
+        return f'<a href="{url(from_page, f"tags/{tag}.md")}">{h(tag)}</a>'
+
+
+@dataclass
+class Page:
+    path: str  # in the docs tree: "risks/goal-drift.md"
+    markdown: str
+
+
+@dataclass
+class Base:
+    """The finished view of the base that every emitter reads: the linked records, their scores
+    and the build's day. Nothing in it changes while the pages are made."""
+
+    graph: Any  # link.Graph
+    scores: dict[str, Any]  # record id -> score.Score
+    today: dt.date
+    links: Links = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.links = Links(self.graph.entries)
+
+
+# ---------------------------------------------------------------------------- values
+
+_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+
+
+def month_year(partial: str) -> str:
+    parts = partial.split("-")
+    return f"{_MONTHS[int(parts[1]) - 1]} {parts[0]}" if len(parts) >= 2 else parts[0]
+
+
+def host(address: str) -> str:
+    return re.sub(r"^https?://(www\.)?", "", address).split("/")[0]
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or value == ""
+
+
+def value_html(links: Links, page: str, spec: FieldSpec, value: Any, bands: dict[str, str] | None = None) -> str:
+    """One field's value as HTML, as its field declares it shows ("" for no value)."""
+    if is_empty(value):
+        return ""
+    show = spec.show
+    if show == "link":
+        if isinstance(value, (list, tuple)):
+            return links.many(page, value)
+        return links.a(page, value) if value in links.entries else h(value)
+    if show == "tags":
+        return ", ".join(links.tag(page, tag) for tag in value)
+    if show == "url":
+        return f'<a href="{h(value)}">{h(value)}</a>'
+    if show == "scale":
+        return h(scale_text(value))
+    if show == "choice":
+        return h(choice_text(value))
+    if show == "rating" and bands and spec.name in bands:
+        return f"{value} ({bands[spec.name]})"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, BaseModel):
+        return h(value.shown()) if hasattr(value, "shown") else h(", ".join(
+            f"{k}: {v}" for k, v in value.model_dump(exclude_none=True).items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(h(v) for v in value) if all(isinstance(v, str) for v in value) else ""
+    return h(value)
+
+
+def with_note(links: Links, page: str, record: BaseModel, spec: FieldSpec, bands=None) -> str:
+    """A field's value, and in parentheses the text of its note field (``Shown.note``) if any."""
+    text = value_html(links, page, spec, getattr(record, spec.name), bands)
+    note = spec.shown.note and getattr(record, spec.shown.note)
+    return text + f" ({h(note)})" if text and note else text
+
+
+def sort_key(spec: FieldSpec, value: Any) -> str:
+    """What an index column sorts by: a scale by its order, a number by its value, text as text."""
+    if is_empty(value):
+        return ""
+    if spec.show == "scale":
+        return f"{spec.choices.index(value):02d}"
+    if spec.show == "figure":
+        return f"{value.value:020.6f}" if value.value is not None else ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return f"{value:06d}" if isinstance(value, int) else f"{value:020.6f}"
+    return ""  # worked out from the cell's text by the caller
+
+
+def cell(links: Links, page: str, row: Any, column: Column, is_record: bool) -> str:
+    """One cell of a declared table (``models.Column``): the row's field (or method) shown as its
+    field declares; the ``name`` of a row that is a record links to the record."""
+    if is_record and column.field == "name":
+        return links.a(page, row.id)
+    attribute = getattr(row, column.field)
+    if callable(attribute):
+        text = h(attribute())
+    else:
+        spec = field_of(type(row), column.field)
+        text = with_note(links, page, row, spec) if column.with_note else value_html(links, page, spec, attribute)
+    if not text:
+        text = h(column.empty) if column.empty else ""
+    if column.date and getattr(row, column.date):
+        text += f" ({h(month_year(getattr(row, column.date)))})"
+    if column.cites and getattr(row, column.cites):
+        text += f" ({links.a(page, getattr(row, column.cites))})"
+    return f"<strong>{text}</strong>" if column.strong else text
+
+
+def table(columns: list[str], rows: list[list[str]]) -> dict:
+    return {"columns": columns, "rows": rows}
+
+
+def declared_table(links: Links, page: str, columns: tuple[Column, ...], rows: Iterable, records: bool) -> dict:
+    return table([h(c.heading) for c in columns],
+                 [[cell(links, page, row, c, records) for c in columns] for row in rows])
+
+
+# ---------------------------------------------------------------------------- long lists
+
+# Long lists are split into pages of this many rows, so no page grows with the base: a reader
+# on a slow line gets a page of about 100 KB, not one with every record of 10,000 (500 rows made
+# index pages of 414 KB at 10,000 records).
+PAGE_ROWS = 100
+# Lists on the dashboard, the maps and the home page show this many and say how many more there are.
+LIST_CAP = 100
+
+
+def paged(path: str, items: list) -> list[tuple[str, list, str]]:
+    """``[(page path, its items, pager HTML)]``: ``x.md`` holds the first items, then
+    ``x/2.md``, ``x/3.md``... The pager is empty when everything fits on one page."""
+    per_page = PAGE_ROWS
+    chunks = [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
+    stem = path[:-3]
+    paths = [path] + [f"{stem}/{n}.md" for n in range(2, len(chunks) + 1)]
+    result = []
+    for number, (here, chunk) in enumerate(zip(paths, chunks), start=1):
+        pager = ""
+        if len(chunks) > 1:
+            shown = []
+            for other_number, other in enumerate(paths, start=1):
+                first = (other_number - 1) * per_page + 1
+                span = f"{first}–{min(first + per_page - 1, len(items))}"
+                if other == here:
+                    shown.append(f'<strong aria-current="page">{span}</strong>')
+                else:
+                    shown.append(f'<a href="{url(here, other)}">{span}</a>')
+            pager = (f'<nav class="kb-pager" aria-label="Pages of this list">Page {number} of {len(chunks)} '
+                     f'({len(items)} in all): {" · ".join(shown)}</nav>')
+        result.append((here, chunk, pager))
+    return result
+
+
+def capped(items: list[str], total_note: str = "") -> str:
+    """A comma-separated list of at most LIST_CAP items, saying how many are left out and where they are."""
+    if not items:
+        return ""
+    shown = ", ".join(items[:LIST_CAP])
+    if len(items) > LIST_CAP:
+        shown += f" … and {len(items) - LIST_CAP} more{total_note}"
+    return shown
+
+
+def by_importance(entry: Entry) -> tuple:
+    return (-(entry.record.importance or 0), entry.name.lower())
+
+
+# ---------------------------------------------------------------------------- templates
+
+
+@lru_cache(maxsize=None)
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("generator", "templates"),
+        autoescape=False,  # values arrive escaped by md() (Markdown) or h() (HTML); templates lay them out
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        auto_reload=False,  # one render: no need to stat each template on every use
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(title=front_matter_title)
+    return environment
+
+
+def template(name: str) -> jinja2.Template:
+    return _environment().get_template(name)
