@@ -239,21 +239,21 @@ _JOINED_UNITS = ("%", "x", "×")  # written against the number: 23%, 10x
 class Relation(Strict):
     """A typed edge to any other record."""
 
-    type: RelationType
-    target: Ref(label="", inverse="")
-    strength: Optional[Strength] = None
-    note: Optional[Text] = None
+    type: RelationType = Field(description="How the record relates to the target, e.g. builds-on.")
+    target: Ref(label="", inverse="") = Field(description="Id of the record it relates to, of any kind.")
+    strength: Optional[Strength] = Field(None, description="How strong the relation is.")
+    note: Optional[Text] = Field(None, description="A sentence on the relation, shown beside it.")
 
 
 class Quantity(Strict):
     """A figure: a number with unit and optional range or confidence interval, or a text."""
 
-    value: Optional[float] = None
+    value: Optional[float] = Field(None, description="The number, e.g. 8.")
     text: Optional[Text] = Field(None, description="For a figure that is not a number, e.g. 'First since 1969'.")
-    unit: str = ""
-    approximate: bool = False
-    low: Optional[float] = None
-    high: Optional[float] = None
+    unit: str = Field("", description="Unit written after the number, e.g. months, % or x.")
+    approximate: bool = Field(False, description="true shows the figure as approximate: ~8.")
+    low: Optional[float] = Field(None, description="Lower end of a range; give high too.")
+    high: Optional[float] = Field(None, description="Upper end of a range; give low too.")
     confidence: Optional[Percent] = Field(None, description="Confidence level of [low, high], e.g. 95.")
     qualifier: Optional[Text] = Field(None, description="Shown after the figure, e.g. '2012-2022'.")
 
@@ -291,8 +291,8 @@ class Quantity(Strict):
 
 
 class ProbabilityRange(Strict):
-    low: Percent
-    high: Percent
+    low: Percent = Field(description="Lowest probability, in percent, e.g. 10.")
+    high: Percent = Field(description="Highest probability, in percent, e.g. 30.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -307,24 +307,36 @@ class ProbabilityRange(Strict):
 # ---------------------------------------------------------------------------- records
 
 SourceRefs = list[Cites()]
-TopicRefs = list[Ref("topics", label="belongs to", inverse="covers")]
+TopicRefs = Annotated[list[Ref("topics", label="belongs to", inverse="covers")],
+                      Field(description="Ids of the topics it belongs to; each topic's page lists it.")]
 END = "end"
 
 
 class Record(Strict):
     """Fields every kind has."""
 
-    id: Annotated[Slug, HIDDEN]
-    summary: Annotated[Paragraph, HIDDEN]
-    aliases: Annotated[list[Text], Shown(label="Also known as", infobox=END, order=2, recommended=False)] = []
-    tags: Annotated[list[Tag], Shown(show="tags", infobox=END, order=3, facet=True)] = []
-    sources: Annotated[SourceRefs, HIDDEN] = []
-    importance: Annotated[Optional[Rating], Shown(show="rating", infobox=END, order=1)] = None
-    quality: Annotated[Optional[Rating], Shown(show="rating", infobox="no", recommended=False)] = None
-    status: Annotated[Optional[Status], Shown(infobox="no", facet=True, recommended=False)] = None
-    last_edited: Annotated[Optional[Date], HIDDEN] = None
-    review_by: Annotated[Optional[Date], SETTING] = None
-    relations: Annotated[list[Relation], SETTING] = []
+    id: Annotated[Slug, HIDDEN, Field(
+        description="The record's id and file name: lowercase letters, digits, single hyphens, e.g. gpt-4.")]
+    summary: Annotated[Paragraph, HIDDEN, Field(
+        description="One paragraph, no blank lines: what it is and why it matters.")]
+    aliases: Annotated[list[Text], Shown(label="Also known as", infobox=END, order=2, recommended=False),
+                       Field(description="Other names it is known by, e.g. [GPT4].")] = []
+    tags: Annotated[list[Tag], Shown(show="tags", infobox=END, order=3, facet=True),
+                    Field(description="Tags grouping related records, e.g. [evaluations]; each tag has a page.")] = []
+    sources: Annotated[SourceRefs, HIDDEN, Field(
+        description="Ids of the sources its figures and claims stand on, e.g. [metr-re-bench-2024].")] = []
+    importance: Annotated[Optional[Rating], Shown(show="rating", infobox=END, order=1),
+                          Field(description="How important the record is to the base, 0 to 100.")] = None
+    quality: Annotated[Optional[Rating], Shown(show="rating", infobox="no", recommended=False),
+                       Field(description="Editorial quality, 0 to 100; without it the page suggests one.")] = None
+    status: Annotated[Optional[Status], Shown(infobox="no", facet=True, recommended=False),
+                      Field(description="How finished the record is, from stub to verified.")] = None
+    last_edited: Annotated[Optional[Date], HIDDEN, Field(
+        description="Date of the last real edit, YYYY-MM-DD, e.g. 2025-01-15.")] = None
+    review_by: Annotated[Optional[Date], SETTING, Field(
+        description="Date by which to check the record again, YYYY-MM-DD; the dashboard lists it after that.")] = None
+    relations: Annotated[list[Relation], SETTING, Field(
+        description="Typed links to other records, e.g. [{type: builds-on, target: gpt-3}].")] = []
 
     @property
     def display_name(self) -> str:
@@ -332,18 +344,19 @@ class Record(Strict):
 
 
 class Named(Record):
-    name: Annotated[Text, HIDDEN]
+    name: Annotated[Text, HIDDEN, Field(description="Name as shown on the site, e.g. METR.")]
 
 
 class Position(Strict):
     """A stance someone holds on a topic: a paraphrased claim, a quotation, or both."""
 
-    topic: Ref("topics", label="takes a position on", inverse="has a position from", origin="position")
-    claim: Optional[Text] = None
-    quote: Optional[Text] = Field(None, description="Exact words, shown in quotation marks.")
-    estimate: Optional[Quantity] = None
-    date: Optional[PartialDate] = None
-    source: Optional[Cites()] = None
+    topic: Ref("topics", label="takes a position on", inverse="has a position from", origin="position") = Field(
+        description="Id of the topic the position is on.")
+    claim: Optional[Text] = Field(None, description="The position in our own words.")
+    quote: Optional[Text] = Field(None, description="Their exact words, shown in quotation marks; needs a source.")
+    estimate: Optional[Quantity] = Field(None, description="A figure they estimate, e.g. {value: 10, unit: '%'}.")
+    date: Optional[PartialDate] = Field(None, description="When they said it: a year, a year and month or a date.")
+    source: Optional[Cites()] = Field(None, description="Id of the source; needed with a quote or an estimate.")
 
     @model_validator(mode="after")
     def _check(self):
@@ -371,22 +384,27 @@ POSITIONS = Shown(infobox="no", section=Section("Positions", (
 
 class System(Named):
     developer: Annotated[Optional[Ref("organizations", label="developed by", inverse="develops")],
-                         Shown(facet=True)] = None
-    announced: Optional[PartialDate] = None
-    capability: Text
-    achievement: Text
-    significance: Optional[Text] = None
-    limitations: Optional[Text] = None
-    url: Optional[Url] = None
+                         Shown(facet=True),
+                         Field(description="Id of the organization that developed it, e.g. openai.")] = None
+    announced: Optional[PartialDate] = Field(
+        None, description="When it was announced: a year, a year and month or a date.")
+    capability: Text = Field(description="What the system can do, in one or two sentences.")
+    achievement: Text = Field(description="What it achieved first or best, e.g. 'First model to ...'.")
+    significance: Optional[Text] = Field(None, description="Why the system matters for AI safety.")
+    limitations: Optional[Text] = Field(None, description="What it cannot do, or does badly.")
+    url: Optional[Url] = Field(None, description="Web address of its announcement or home page.")
     topics: TopicRefs = []
 
 
 class Expert(Named):
     affiliation: Annotated[Optional[Ref("organizations", label="affiliated with", inverse="affiliates")],
-                           Shown(role=True, facet=True)] = None
-    role: Annotated[Optional[Text], Shown(role=True)] = None
-    url: Optional[Url] = None
-    positions: Annotated[list[Position], POSITIONS] = []
+                           Shown(role=True, facet=True),
+                           Field(description="Id of the organization the expert works at.")] = None
+    role: Annotated[Optional[Text], Shown(role=True),
+                    Field(description="The expert's role, e.g. Professor of computer science.")] = None
+    url: Optional[Url] = Field(None, description="Web address of the expert's own page.")
+    positions: Annotated[list[Position], POSITIONS,
+                         Field(description="Stances the expert has taken on topics, each with its source.")] = []
 
 
 OrganizationType = Literal["frontier-lab", "safety-org", "research-org", "academic", "government",
@@ -394,19 +412,22 @@ OrganizationType = Literal["frontier-lab", "safety-org", "research-org", "academ
 
 
 class Organization(Named):
-    type: Annotated[OrganizationType, Shown(role=True, facet=True)]
-    website: Optional[Url] = None
-    founded: Optional[Year] = None
-    headquarters: Optional[Text] = None
-    parent: Optional[Ref("organizations", label="part of", inverse="has part", hierarchy=True)] = None
-    positions: Annotated[list[Position], POSITIONS] = []
+    type: Annotated[OrganizationType, Shown(role=True, facet=True),
+                    Field(description="What kind of organization it is.")]
+    website: Optional[Url] = Field(None, description="Web address of the organization, e.g. https://metr.org.")
+    founded: Optional[Year] = Field(None, description="Year the organization was founded, e.g. 2015.")
+    headquarters: Optional[Text] = Field(None, description="Where it is based, e.g. London, UK.")
+    parent: Optional[Ref("organizations", label="part of", inverse="has part", hierarchy=True)] = Field(
+        None, description="Id of the organization it is part of, e.g. alphabet.")
+    positions: Annotated[list[Position], POSITIONS,
+                         Field(description="Stances the organization has taken on topics, each sourced.")] = []
 
 
 class Likelihood(Strict):
-    level: LikelihoodLevel
-    low: Optional[Percent] = None
-    high: Optional[Percent] = None
-    note: Optional[Text] = None
+    level: LikelihoodLevel = Field(description="How likely the risk is to come about.")
+    low: Optional[Percent] = Field(None, description="Lowest estimate, in percent; give high too.")
+    high: Optional[Percent] = Field(None, description="Highest estimate, in percent; give low too.")
+    note: Optional[Text] = Field(None, description="What the estimate rests on, shown after it.")
 
     def shown(self) -> str:
         """Likely (10-30%); a note."""
@@ -419,19 +440,23 @@ class Likelihood(Strict):
 
 
 class Risk(Named):
-    description: Text
-    evidence: Text
-    severity: Annotated[Severity, Shown(facet=True)]
-    likelihood: Optional[Likelihood] = None
+    description: Text = Field(description="How the risk comes about, in a sentence or two.")
+    evidence: Text = Field(description="What has been observed that supports it, e.g. 'Alignment faking in tests'.")
+    severity: Annotated[Severity, Shown(facet=True), Field(description="How severe the harm would be.")]
+    likelihood: Optional[Likelihood] = Field(
+        None, description="How likely it is, e.g. {level: likely, low: 10, high: 30}.")
     topics: TopicRefs = []
 
 
 class Metric(Named):
-    estimate: Quantity
-    as_of: Optional[PartialDate] = None
-    source: Ref("sources", label="sourced from", inverse="source of", origin="citation")
-    implication: Text
-    measures: Optional[Ref(label="measures", inverse="measured by")] = None
+    estimate: Quantity = Field(description="The figure, e.g. {value: 1.2, low: 0.4, high: 3.6}.")
+    as_of: Optional[PartialDate] = Field(
+        None, description="When the figure was measured: a year, a year and month or a date.")
+    source: Ref("sources", label="sourced from", inverse="source of", origin="citation") = Field(
+        description="Id of the source the figure comes from.")
+    implication: Text = Field(description="What the figure means, e.g. 'Above 1, progress accelerates.'")
+    measures: Optional[Ref(label="measures", inverse="measured by")] = Field(
+        None, description="Id of the record it measures, of any kind.")
     topics: TopicRefs = []
 
 
@@ -442,12 +467,16 @@ ADDRESSED_BY = Section("Responses that address it", (
 
 
 class Response(Named):
-    mechanism: Text
-    current_status: Text
-    effectiveness: Annotated[Effectiveness, Shown(note="effectiveness_note", facet=True)]
-    effectiveness_note: Annotated[Optional[Text], HIDDEN] = None
-    addresses: list[Ref("risks", label="addresses", inverse="addressed by", listed=ADDRESSED_BY)] = []
-    organizations: list[Ref("organizations", label="backed by", inverse="backs")] = []
+    mechanism: Text = Field(description="How the response works, e.g. 'Control access to training resources'.")
+    current_status: Text = Field(description="Where it stands today, e.g. 'Export controls in place'.")
+    effectiveness: Annotated[Effectiveness, Shown(note="effectiveness_note", facet=True),
+                             Field(description="How effective it is judged to be.")]
+    effectiveness_note: Annotated[Optional[Text], HIDDEN, Field(
+        description="Why the effectiveness is rated so; shown after it in parentheses.")] = None
+    addresses: list[Ref("risks", label="addresses", inverse="addressed by", listed=ADDRESSED_BY)] = Field(
+        [], description="Ids of the risks it addresses; each risk's page lists it.")
+    organizations: list[Ref("organizations", label="backed by", inverse="backs")] = Field(
+        [], description="Ids of the organizations that back it or carry it out.")
     topics: TopicRefs = []
 
 
@@ -456,13 +485,15 @@ SourceKind = Literal["paper", "report", "article", "dataset", "book", "essay", "
 
 
 class Source(Named):
-    title: Annotated[Text, HIDDEN]
-    kind: Annotated[SourceKind, Shown(facet=True)]
-    authors: list[Text] = []
-    year: Annotated[Optional[Year], Shown(facet=True)] = None
-    publisher: Optional[Text] = None
-    organization: Optional[Ref("organizations", label="published by", inverse="publishes")] = None
-    url: Optional[Url] = None
+    name: Annotated[Text, HIDDEN, Field(description="Short name the work is cited by, e.g. METR 2024.")]
+    title: Annotated[Text, HIDDEN, Field(description="Full title of the work, as published.")]
+    kind: Annotated[SourceKind, Shown(facet=True), Field(description="What kind of work it is.")]
+    authors: list[Text] = Field([], description="Authors in the order of the publication, e.g. [Hjalmar Wijk].")
+    year: Annotated[Optional[Year], Shown(facet=True), Field(description="Year of publication, e.g. 2024.")] = None
+    publisher: Optional[Text] = Field(None, description="Publisher, journal or venue, e.g. arXiv.")
+    organization: Optional[Ref("organizations", label="published by", inverse="publishes")] = Field(
+        None, description="Id of the organization that published it.")
+    url: Optional[Url] = Field(None, description="Web address where the work can be read.")
 
     def citation(self) -> tuple[str, str, str, str | None]:
         """How a page lists the source among its references: title, authors, venue and year, address."""
@@ -479,41 +510,41 @@ TableId = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=60)]
 
 
 class AssessmentRow(Strict):
-    dimension: Text
-    rating: Text
-    note: Text
-    source: Optional[Cites()] = None
+    dimension: Text = Field(description="What is assessed, e.g. Technical feasibility.")
+    rating: Text = Field(description="The assessment, shown in bold, e.g. High.")
+    note: Text = Field(description="Why, in a sentence.")
+    source: Optional[Cites()] = Field(None, description="Id of the source the assessment rests on.")
 
 
 class Milestone(Strict):
-    milestone: Text
-    conservative: Text
-    median: Text
-    aggressive: Text
-    dependencies: Text
+    milestone: Text = Field(description="The milestone, e.g. Automated AI researcher.")
+    conservative: Text = Field(description="When it comes on a conservative view, e.g. 2040.")
+    median: Text = Field(description="When it comes on the median view, e.g. 2032.")
+    aggressive: Text = Field(description="When it comes on an aggressive view, e.g. 2028.")
+    dependencies: Text = Field(description="What it depends on.")
 
 
 class Scenario(Strict):
-    name: Text
-    duration: Text
-    probability: ProbabilityRange
-    characteristics: Text
+    name: Text = Field(description="Name of the scenario, e.g. Fast takeoff.")
+    duration: Text = Field(description="How long it takes, e.g. Days to months.")
+    probability: ProbabilityRange = Field(description="Its probability in percent, e.g. {low: 10, high: 30}.")
+    characteristics: Text = Field(description="What marks it out.")
 
 
 class Observation(Strict):
-    observation: Text
-    data: Text
-    implication: Text
-    source: Optional[Cites()] = None
+    observation: Text = Field(description="What was observed against the topic's thesis.")
+    data: Text = Field(description="The data behind it, shown with a link to its source.")
+    implication: Text = Field(description="What it implies for the thesis.")
+    source: Optional[Cites()] = Field(None, description="Id of the source of the data.")
 
 
 class DataTable(Strict):
     """A small table of figures that fits no record kind (e.g. a benchmark comparison)."""
 
-    title: Text
-    columns: list[Text] = Field(min_length=2)
-    rows: list[list[Text]] = Field(min_length=1)
-    source: Optional[Cites()] = None
+    title: Text = Field(description="Title shown above the table.")
+    columns: list[Text] = Field(min_length=2, description="Column headings, at least two.")
+    rows: list[list[Text]] = Field(min_length=1, description="Rows, each a list of one cell per column.")
+    source: Optional[Cites()] = Field(None, description="Id of the source of the figures.")
 
     @model_validator(mode="after")
     def _rectangular(self):
@@ -525,9 +556,9 @@ class DataTable(Strict):
 
 
 class Diagram(Strict):
-    title: Text
-    mermaid: Text
-    caption: Optional[Text] = None
+    title: Text = Field(description="Title shown above the diagram.")
+    mermaid: Text = Field(description="The diagram in Mermaid's syntax, e.g. flowchart LR; a --> b.")
+    caption: Optional[Text] = Field(None, description="Caption shown under it.")
 
 
 def _table(*columns: Column, positions: bool = False) -> Shown:
@@ -538,39 +569,50 @@ class Featured(Strict):
     """Records shown as tables on the topic page, in the order given."""
 
     positions: Annotated[list[Ref("experts", "organizations", label="features", inverse="featured in")], _table(
-        Column("Expert", "name"), Column("Position", "role"), Column("Key claim", "shown"), positions=True)] = []
+        Column("Expert", "name"), Column("Position", "role"), Column("Key claim", "shown"), positions=True),
+        Field(description="Ids of experts or organizations whose positions on the topic are shown.")] = []
     systems: Annotated[list[Ref("systems", label="features", inverse="featured in")], _table(
         Column("System", "name"), Column("Developer", "developer", empty="Research", date="announced"),
         Column("Capability", "capability"), Column("Achievement", "achievement"),
-        Column("Significance", "significance"))] = []
+        Column("Significance", "significance")), Field(description="Ids of the systems shown.")] = []
     risks: Annotated[list[Ref("risks", label="features", inverse="featured in")], _table(
         Column("Risk mechanism", "name"), Column("Description", "description"),
-        Column("Current evidence", "evidence"), Column("Severity", "severity"))] = []
+        Column("Current evidence", "evidence"), Column("Severity", "severity")),
+        Field(description="Ids of the risk mechanisms shown.")] = []
     metrics: Annotated[list[Ref("metrics", label="features", inverse="featured in")], _table(
         Column("Metric", "name"), Column("Estimate", "estimate"), Column("Source", "source"),
-        Column("Implications", "implication"))] = []
+        Column("Implications", "implication")), Field(description="Ids of the metrics shown.")] = []
     responses: Annotated[list[Ref("responses", label="features", inverse="featured in")], _table(
         Column("Response", "name"), Column("Mechanism", "mechanism"), Column("Current status", "current_status"),
-        Column("Effectiveness", "effectiveness"))] = []
+        Column("Effectiveness", "effectiveness")), Field(description="Ids of the responses shown.")] = []
 
 
 class Topic(Record):
-    title: Annotated[Text, HIDDEN]
-    entity_type: Annotated[EntityType, Shown(facet=True)] = "concept"
-    safety_relevance: Annotated[Optional[SafetyRelevance], Shown(facet=True)] = None
-    current_status: Optional[Text] = None
-    related: list[Ref(label="related to", inverse="related to")] = []
-    featured: Annotated[Featured, SETTING] = Featured()
+    title: Annotated[Text, HIDDEN, Field(description="Title of the topic page, e.g. Fast takeoff.")]
+    entity_type: Annotated[EntityType, Shown(facet=True), Field(description="What the topic is about.")] = "concept"
+    safety_relevance: Annotated[Optional[SafetyRelevance], Shown(facet=True),
+                                Field(description="How much the topic matters for AI safety.")] = None
+    current_status: Optional[Text] = Field(None, description="Where the topic stands today.")
+    related: list[Ref(label="related to", inverse="related to")] = Field(
+        [], description="Ids of related records of any kind.")
+    featured: Annotated[Featured, SETTING, Field(
+        description="Records shown as tables, e.g. {systems: [gpt-4]}; place with [[table:systems]].")] = Featured()
     assessment: Annotated[list[AssessmentRow], _table(
-        Column("Dimension", "dimension"), Column("Assessment", "rating", strong=True), Column("Notes", "note"))] = []
+        Column("Dimension", "dimension"), Column("Assessment", "rating", strong=True), Column("Notes", "note")),
+        Field(description="Rows of the assessment table; place it with [[table:assessment]].")] = []
     milestones: Annotated[list[Milestone], _table(
         Column("Milestone", "milestone"), Column("Conservative", "conservative"), Column("Median", "median"),
-        Column("Aggressive", "aggressive"), Column("Key dependencies", "dependencies"))] = []
+        Column("Aggressive", "aggressive"), Column("Key dependencies", "dependencies")),
+        Field(description="Rows of the milestone forecasts; place them with [[table:milestones]].")] = []
     scenarios: Annotated[list[Scenario], _table(
         Column("Scenario", "name"), Column("Duration", "duration"), Column("Probability", "probability"),
-        Column("Characteristics", "characteristics"))] = []
+        Column("Characteristics", "characteristics")),
+        Field(description="Rows of the scenario table; place it with [[table:scenarios]].")] = []
     counter_evidence: Annotated[list[Observation], _table(
         Column("Observation", "observation"), Column("Data", "data", cites="source"),
-        Column("Implication", "implication"))] = []
-    tables: Annotated[dict[TableId, DataTable], HIDDEN] = {}
-    diagrams: Annotated[dict[TableId, Diagram], HIDDEN] = {}
+        Column("Implication", "implication")),
+        Field(description="Observations against the topic's thesis; place with [[table:counter-evidence]].")] = []
+    tables: Annotated[dict[TableId, DataTable], HIDDEN, Field(
+        description="Other small tables by name; place one with [[table:name]].")] = {}
+    diagrams: Annotated[dict[TableId, Diagram], HIDDEN, Field(
+        description="Mermaid diagrams by name; place one with [[diagram:name]].")] = {}
