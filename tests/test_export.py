@@ -24,10 +24,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import export as export_module
 from generator.cli import main
-from generator.export import ADDED_KEYS, DATABASE, LIST_SEPARATOR, METADATA, columns_of, export
-from generator.kinds import KINDS
+from generator.export import FORMATS, Column, columns_of, export
+from generator.export import sqlite as sqlite_export
+from generator.export.csv import LIST_SEPARATOR, csv_cell
+from generator.export.sqlite import DATABASE, METADATA
+from generator.export.view import ADDED_KEYS
+from generator.kinds import KINDS, facets_of, field_of
+from generator.link import ORIGINS
 from generator.pipeline import check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -220,6 +224,27 @@ def test_sqlite_relations_match_the_graph(real, db):
     assert cited == {(s, t, p) for s, t, _, _, p in edges if real.graph.kind_of(t) == "sources"}
 
 
+def test_via_says_what_each_edge_is(real, exported, db):
+    """``via`` is the edge's origin in the link stage, in the SQLite table and in all.json alike;
+    the column accepts those five values only, and its description explains each."""
+    origins = {(e.source, e.target, e.path): e.origin for edges in real.graph.outgoing.values() for e in edges}
+    rows = list(db.execute("SELECT source, target, field, via FROM relations"))
+    assert {(s, t, f): via for s, t, f, via in rows} == origins
+    assert {via for *_, via in rows} == set(ORIGINS)  # the real base has every kind of edge
+    relations = json.loads((exported / "all.json").read_text(encoding="utf-8"))["relations"]
+    assert {(r["source"], r["target"], r["field"]): r["via"] for r in relations} == origins
+    # a position's topic and a citation are no longer counted as plain fields
+    topics_of_positions = {via for (_, _, path), via in origins.items()
+                           if re.fullmatch(r"positions\[\d+\]\.topic", path)}
+    assert topics_of_positions == {"position"}
+    assert {via for (_, _, path), via in origins.items() if path.startswith("sources[")} == {"citation"}
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'relations'").fetchone()[0]
+    assert "CHECK (via IN (" + ", ".join(f"'{origin}'" for origin in ORIGINS) + "))" in sql
+    metadata = json.loads((exported / METADATA).read_text(encoding="utf-8"))
+    described = metadata["databases"]["knowledge"]["tables"]["relations"]["columns"]["via"]
+    assert all(f"{origin}: " in described for origin in ORIGINS)
+
+
 def test_sqlite_columns_are_typed_and_references_are_foreign_keys(db):
     def types(table):
         return {row[1]: row[2] for row in db.execute(f'PRAGMA table_info("{table}")')}
@@ -284,7 +309,7 @@ def test_sqlite_file_is_replaced_atomically(real, tmp_path, monkeypatch):
         path.write_bytes(b"half a database")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export_module, "_fill_database", broken)
+    monkeypatch.setattr(sqlite_export, "_fill_database", broken)
     with pytest.raises(RuntimeError):
         export(real.graph, out, ["sqlite"])
     assert (out / DATABASE).read_bytes() == before
@@ -309,8 +334,24 @@ def test_datasette_metadata_describes_every_column(exported, db):
     assert "effectiveness" in tables["responses"]["facets"]
     assert "type" in tables["organizations"]["facets"]
     assert "kind" in tables["sources"]["facets"] and "kind" in tables["records"]["facets"]
-    # pydantic descriptions are used where the models have them
-    assert tables["metrics"]["columns"]["as_of"].startswith("A year (2024)")
+
+
+def test_datasette_metadata_reads_descriptions_and_facets_from_the_models(exported):
+    """Each column of a kind's table is described by its field's pydantic description (a fixed
+    set of values listed after it), and the facets are the fields the models mark as facets."""
+    metadata = json.loads((exported / METADATA).read_text(encoding="utf-8"))
+    tables = metadata["databases"]["knowledge"]["tables"]
+    for kind in KINDS.values():
+        columns = tables[kind.folder]["columns"]
+        for column in columns_of(kind):
+            spec = field_of(kind.model, column.name)
+            assert columns[column.name].startswith(spec.description), (kind.folder, column.name)
+            for value in spec.choices:
+                assert value in columns[column.name]
+        assert tables[kind.folder]["facets"] == facets_of(kind)
+    assert tables["metrics"]["columns"]["as_of"] == field_of(KINDS["metrics"].model, "as_of").description
+    assert tables["risks"]["columns"]["severity"].endswith("lowest first: low, low-medium, medium, medium-high, "
+                                                          "high, critical, existential.")
 
 
 # ---------------------------------------------------------------------------- awkward text
@@ -430,8 +471,6 @@ def test_csv_defuses_formulas_and_json_and_sqlite_keep_the_text(formulas, tmp_pa
 
 def test_csv_defuses_by_the_values_type_not_its_look():
     """A number stays a number, even negative; text that looks like one is defused."""
-    from generator.export import Column, csv_cell
-
     number = Column("value", "REAL", "scalar", True, None)
     text = Column("note", "TEXT", "scalar", True, None)
     plain = Column("aliases", "TEXT", "list", False, None)
@@ -451,6 +490,34 @@ def test_only_the_asked_formats_are_written(tricky, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
     assert export(graph, out, []) == []
     with pytest.raises(ValueError, match="xml"):
+        export(graph, out, ["xml"])
+
+
+def test_each_format_is_a_module_listed_once():
+    assert list(FORMATS) == ["json", "csv", "sqlite"]
+    assert {name: writer.__module__ for name, writer in FORMATS.items()} == {
+        name: f"generator.export.{name}" for name in FORMATS}
+
+
+def test_a_new_format_is_one_writer_and_one_line_in_the_table(tricky, tmp_path, monkeypatch):
+    """A format added here, as a module would add it: a writer of the shared view and a line in
+    ``FORMATS``. ``export`` writes it, alone or with the others, and names it when refusing."""
+    def write_ndjson(view, out):
+        lines = [json.dumps(view.json_record(entry), ensure_ascii=False)
+                 for entries in view.kinds.values() for entry in entries]
+        path = out / "records.ndjson"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return [path]
+
+    monkeypatch.setitem(FORMATS, "ndjson", write_ndjson)
+    graph = check(tricky).graph
+    out = tmp_path / "data"
+    assert export(graph, out, ["ndjson"]) == [out / "records.ndjson"]
+    records = [json.loads(line) for line in (out / "records.ndjson").read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len(graph.entries) and all(r["page_url"] for r in records)
+    written = export(graph, out, ["ndjson", "csv"])
+    assert written[-1] == out / "records.ndjson" and len(written) == len(KINDS) + 1  # in the table's order
+    with pytest.raises(ValueError, match="choose from json, csv, sqlite, ndjson"):
         export(graph, out, ["xml"])
 
 

@@ -1,0 +1,91 @@
+"""The CSV export.
+
+``<kind>.csv``: a header row, then one row per record; one column per top-level field of the
+model (``id``, then ``name``/``title``, then the others in model order), then ``page_url``. Cells:
+
+* text and numbers as written; ``true``/``false`` for booleans; an empty cell for a field with
+  no value (``null``), so an empty cell and an absent value read the same;
+* a list of plain values (``aliases``, ``tags``, ``sources``, ``authors``, ``topics``...) is its
+  items joined with ``"; "`` (an empty list is an empty cell). An item that itself contains
+  ``"; "`` cannot be told apart from two items: use the JSON or SQLite export when that matters;
+* a list of objects (``relations``, ``positions``, ``assessment``...) and any nested object or
+  mapping (``estimate``, ``likelihood``, ``featured``, ``tables``...) is compact JSON text
+  (``[]`` or ``{}`` when empty);
+* text that a spreadsheet would run as a formula is defused (see ``csv_cell``): a cell or list
+  item starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a ``'`` in
+  front, OWASP's advice against CSV injection. Numbers are never changed.
+
+Written with the ``csv`` module (RFC 4180 quoting: a cell with a comma, a quote or a line break
+is quoted, quotes doubled), UTF-8 without a byte-order mark, CRLF row ends; read it back with
+``csv.DictReader(open(path, newline="", encoding="utf-8"))`` and every text cell is the exact
+string of the record, but for that added ``'``. Spreadsheets: import as UTF-8. The JSON and
+SQLite exports hold every text exactly as written.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..kinds import KINDS
+from .files import compact, write_text
+from .view import PAGE_URL, Column, View, columns_of, page_url
+
+LIST_SEPARATOR = "; "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
+
+
+def csv_cell(column: Column, value: Any) -> str:
+    """The text of one CSV cell, defused against CSV injection.
+
+    A spreadsheet opening the file runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return as a formula (``=HYPERLINK(...)``, ``-1+1|cmd``...), and the text
+    of a record is whatever its editor typed. As OWASP advises, such text gets a ``'`` in front,
+    which spreadsheets take to mean "this is text" and do not show. Whether to defuse is decided
+    by the value's type, not by how the text looks: a number (``-0.5`` in a numeric field) is a
+    value, not a formula, and stays as written, while a text field holding "-5" is defused like
+    any other text. A list is defused item by item (for whoever splits the cell) and as a
+    whole, which only matters when its first item is a number. A JSON cell starts with ``[`` or
+    ``{`` and is left exact, so that it still parses to the record's values.
+    """
+    if value is None:
+        return ""
+    if column.shape == "list":
+        return _defused(LIST_SEPARATOR.join(_cell_text(item) for item in value))
+    if column.shape == "json":
+        return compact(value)
+    return _cell_text(value)
+
+
+def _cell_text(value: Any) -> str:
+    text = _scalar_text(value)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return text if is_number else _defused(text)
+
+
+def _defused(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return compact(value)
+    return str(value)
+
+
+def write(view: View, out: Path) -> list[Path]:
+    written = []
+    for kind, entries in view.kinds.items():
+        columns = columns_of(KINDS[kind])
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+        writer.writerow([column.name for column in columns] + [PAGE_URL])
+        for entry in entries:
+            dump = view.dumps[entry.id]
+            writer.writerow([csv_cell(column, dump[column.name]) for column in columns]
+                            + [page_url(kind, entry.id)])
+        written.append(write_text(out / f"{kind}.csv", buffer.getvalue()))
+    return written

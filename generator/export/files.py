@@ -1,0 +1,45 @@
+"""Writing an export's files: a reader never sees half a file, and an unchanged file stays as it is."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(temporary path)`` beside ``path``, then rename it into place."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write ``text`` unless the file already holds it: a re-export after one edit (``kb serve``
+    refreshes the data after each) rewrites the files that changed, not one per record."""
+    data = text.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return path
+    except OSError:
+        pass
+    return write_atomic(path, lambda temporary: temporary.write_bytes(data))
+
+
+def json_text(value: Any) -> str:
+    """JSON for reading: UTF-8 as it is, indented by two spaces."""
+    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+
+
+def compact(value: Any) -> str:
+    """JSON in one line, for a cell, a column or a download."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

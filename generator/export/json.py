@@ -1,0 +1,39 @@
+"""The JSON export.
+
+``<kind>.json``: a list of records, each with every field as the model dumps it in JSON mode
+(``None`` as ``null``, dates as ``YYYY-MM-DD``, empty lists as ``[]``), plus ``page_url``,
+``backlinks`` (``[{source, kind, label}]``: records pointing here, the label read from this
+side, e.g. "develops") and ``references`` (``[{target, kind, label, field}]``: every record this
+one points to, the label read from this side, e.g. "developed by", and where it says so, e.g.
+``developer``, ``positions[1].topic``, ``relations[0]`` or ``body`` for a ``[[link]]`` in a
+topic's prose). ``<kind>/<id>.json``: one record, as in ``<kind>.json``; each record page links
+to its file. ``all.json``: ``{"kinds": {kind: [records]}, "relations": [edges]}``, an edge being
+``{source, source_kind, target, target_kind, label, inverse, field, via}``, ``via`` being what
+the edge is (``link.ORIGINS``): ``field``, ``relation``, ``position``, ``citation`` or ``prose``.
+Without the three added keys a record validates against ``schemas/<kind>.schema.json``.
+UTF-8, not ASCII-escaped; the per-kind files indented by two spaces, ``all.json`` compact.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .files import compact, json_text, write_text
+from .view import View
+
+
+def write(view: View, out: Path) -> list[Path]:
+    written, everything = [], {}
+    for kind, entries in view.kinds.items():
+        records = [view.json_record(entry) for entry in entries]
+        everything[kind] = records
+        written.append(write_text(out / f"{kind}.json", json_text(records)))
+    for kind, records in everything.items():
+        folder = out / kind  # one file per record, <kind>/<id>.json: what each record page links to
+        folder.mkdir(parents=True, exist_ok=True)
+        for record in records:
+            write_text(folder / f"{record['id']}.json", json_text(record))
+        written.append(folder)
+    relations = [view.edge_record(edge) for edge in view.edges]
+    # The one-file download is compact; the per-kind files are indented for reading.
+    written.append(write_text(out / "all.json", compact({"kinds": everything, "relations": relations}) + "\n"))
+    return written

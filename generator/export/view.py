@@ -1,0 +1,121 @@
+"""What every export format reads: the graph in id order, and each kind's fields as columns.
+
+The columns come from ``kinds.fields_of``, so a field's description, its choices and what it
+names are read where the models declare them; no format lists a field.
+"""
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from ..kinds import KINDS, FieldSpec, Kind, fields_of, unwrap
+from ..link import Edge, Graph
+from ..models import RefTo
+
+PAGE_URL = "page_url"
+ADDED_KEYS = (PAGE_URL, "backlinks", "references")  # keys the JSON export adds to each record
+
+
+def page_url(kind: str, record_id: str) -> str:
+    return f"{kind}/{record_id}.html"
+
+
+class View:
+    """The graph as the exports see it: kinds in registry order, records and edges in id order."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        for kind in KINDS.values():
+            clash = set(ADDED_KEYS) & set(kind.model.model_fields)
+            if clash:  # a model field would be overwritten: rename the added key
+                raise ValueError(f"{kind.folder} has a field named {', '.join(sorted(clash))}")
+        self.kinds: dict[str, list] = {
+            kind: sorted(graph.by_kind(kind), key=lambda entry: entry.id) for kind in KINDS
+        }
+        self.dumps = {entry.id: entry.record.model_dump(mode="json")
+                      for entries in self.kinds.values() for entry in entries}
+        self.edges: list[Edge] = []
+        for record_id in sorted(graph.entries):
+            self.edges += list(dict.fromkeys(graph.outgoing.get(record_id, ())))
+
+    def kind_of(self, record_id: str) -> str:
+        return self.graph.entries[record_id].kind
+
+    def json_record(self, entry) -> dict[str, Any]:
+        record = dict(self.dumps[entry.id])
+        record[PAGE_URL] = page_url(entry.kind, entry.id)
+        backlinks = sorted(self.graph.backlinks(entry.id), key=lambda e: (e.source, e.inverse))
+        record["backlinks"] = [{"source": e.source, "kind": self.kind_of(e.source), "label": e.inverse}
+                               for e in backlinks]
+        record["references"] = [
+            {"target": e.target, "kind": self.kind_of(e.target), "label": e.label, "field": e.path}
+            for e in dict.fromkeys(self.graph.outgoing.get(entry.id, ()))
+        ]
+        return record
+
+    def edge_record(self, edge: Edge) -> dict[str, str]:
+        return {"source": edge.source, "source_kind": self.kind_of(edge.source),
+                "target": edge.target, "target_kind": self.kind_of(edge.target),
+                "label": edge.label, "inverse": edge.inverse, "field": edge.path, "via": edge.origin}
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one top-level field of a model is stored in a table and a CSV cell."""
+
+    name: str
+    sql_type: str  # TEXT, INTEGER or REAL
+    shape: str  # "scalar", "list" (of plain values) or "json" (objects, mappings, lists of objects)
+    nullable: bool
+    ref: RefTo | None  # a field naming one record
+    choices: tuple = ()  # the values of a Literal
+    bounds: tuple = (None, None)  # ge, le
+    description: str = ""
+
+
+def columns_of(kind: Kind) -> list[Column]:
+    """The model's fields as columns: ``id``, then ``name`` and ``title``, then the rest in model order."""
+    first = ("id", "name", "title")
+    specs = fields_of(kind.model)
+    ordered = [s for name in first for s in specs if s.name == name] + [s for s in specs if s.name not in first]
+    return [_column(spec) for spec in ordered]
+
+
+def _column(spec: FieldSpec) -> Column:
+    bare, metadata, nullable = unwrap(spec.info.annotation)
+    metadata = list(spec.info.metadata) + metadata
+    origin = typing.get_origin(bare)
+    description = _described(spec)
+    if origin in (list, tuple, set, frozenset):
+        item, _, _ = unwrap(typing.get_args(bare)[0])
+        plain = item in (str, int, float, bool) or typing.get_origin(item) is Literal
+        return Column(spec.name, "TEXT", "list" if plain else "json", nullable, None, description=description)
+    if origin is dict or (isinstance(bare, type) and issubclass(bare, BaseModel)):
+        return Column(spec.name, "TEXT", "json", nullable, None, description=description)
+    if spec.choices:
+        bare = type(spec.choices[0])
+    sql_type = {bool: "INTEGER", int: "INTEGER", float: "REAL"}.get(bare, "TEXT")
+    ge = le = None
+    for item in _flat_metadata(metadata):
+        ge = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else ge
+        le = getattr(item, "le", None) if getattr(item, "le", None) is not None else le
+    return Column(spec.name, sql_type, "scalar", nullable, spec.ref, spec.choices, (ge, le), description)
+
+
+def _flat_metadata(metadata: list) -> Iterable:
+    for item in metadata:
+        yield item
+        if isinstance(item, FieldInfo):
+            yield from _flat_metadata(item.metadata)
+
+
+def _described(spec: FieldSpec) -> str:
+    """The field's description, then its values when they are a fixed set (a scale in its order)."""
+    if not spec.choices:
+        return spec.description
+    values = ", ".join(map(str, spec.choices))
+    return f"{spec.description} One of{', lowest first' if spec.show == 'scale' else ''}: {values}."
