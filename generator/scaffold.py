@@ -1,37 +1,20 @@
 """``kb new``: start a record with every required field present and visibly unfinished.
 
-Each required field the name does not fill is written empty, with a comment saying what to
-write, so the new file fails validation, naming each field, until an editor fills it in. The
-first line points editors that speak the YAML language server at the kind's JSON Schema.
+Each required field the name does not fill is written empty, with the field's description from
+the model as a comment (and its values, when they are a fixed set), so the new file fails
+validation, naming each field, until an editor fills it in. The first line points editors that
+speak the YAML language server at the kind's JSON Schema.
 """
 from __future__ import annotations
 
 import json
-import typing
 from pathlib import Path
 
-from pydantic import BaseModel
-
-from .kinds import KINDS, Kind
+from .kinds import KINDS, FieldSpec, Kind, fields_of
 from .load import _LoadError, parse_yaml
-from .models import RefTo
 from .validate import _slugify
 
 MAX_ID_LENGTH = 80  # models.Slug
-
-# Fields whose name alone does not say what belongs there. Everything else is described from
-# its type in the model: the choices of a Literal, the kind a reference names.
-GUIDANCE = {
-    "summary": "one paragraph: what it is and why it matters",
-    "capability": "what the system can do, in one or two sentences",
-    "achievement": "the milestone it reached, e.g. 'First model to ...'",
-    "description": "how the risk comes about",
-    "evidence": "what has been observed that supports it",
-    "mechanism": "how the response works",
-    "current_status": "where it stands today",
-    "implication": "what the figure means",
-}
-
 _NAME_FIELDS = ("name", "title")
 
 
@@ -51,15 +34,15 @@ def new_record(content: Path, kind: str, name: str) -> Path:
 
 
 def render_new_record(spec: Kind, record_id: str, name: str) -> str:
-    fields = spec.model.model_fields
+    fields = fields_of(spec.model)
+    names = [field.name for field in fields]
     lines = [f"# yaml-language-server: $schema=../../schemas/{spec.folder}.schema.json",
              f"id: {_yaml_text(record_id)}"]
-    lines += [f"{field}: {_yaml_text(name)}" for field in _NAME_FIELDS if field in fields]
-    for field, info in fields.items():
-        if info.is_required() and field != "id" and field not in _NAME_FIELDS:
-            lines.append(f"{field}:  # required: {_guidance(field, info)}")
-    optional = [field for field, info in fields.items() if not info.is_required()]
-    lines.append("# optional: " + ", ".join(optional))
+    lines += [f"{field}: {_yaml_text(name)}" for field in _NAME_FIELDS if field in names]
+    for field in fields:
+        if field.required and field.name != "id" and field.name not in _NAME_FIELDS:
+            lines.append(f"{field.name}:  # required: {what_to_write(field)}")
+    lines.append("# optional: " + ", ".join(field.name for field in fields if not field.required))
     front = "\n".join(lines) + "\n"
     if not spec.markdown:
         return front
@@ -67,22 +50,11 @@ def render_new_record(spec: Kind, record_id: str, name: str) -> str:
             "Replace this paragraph. To link another record, put its id in double square brackets.\n")
 
 
-def _guidance(field: str, info) -> str:
-    if field in GUIDANCE:
-        return GUIDANCE[field]
-    if info.description:
-        return info.description
-    annotation = info.annotation
-    if typing.get_origin(annotation) is typing.Literal:
-        return "one of: " + ", ".join(typing.get_args(annotation))
-    ref = next((item for item in info.metadata if isinstance(item, RefTo)), None)
-    if ref is not None:
-        kinds = " or ".join(KINDS[k].singular for k in ref.kinds) or "record"
-        return f"the id of the {kinds}"
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        doc = (annotation.__doc__ or "a mapping.").strip().splitlines()[0]
-        return f"{doc[0].lower()}{doc[1:]} Fields: " + ", ".join(annotation.model_fields)
-    return "text"
+def what_to_write(field: FieldSpec) -> str:
+    """The comment beside a placeholder: the field's description, then its values if they are fixed."""
+    if field.choices:
+        return f"{field.description} One of: {', '.join(map(str, field.choices))}."
+    return field.description
 
 
 def _yaml_text(text: str) -> str:

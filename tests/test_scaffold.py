@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from generator import pipeline
-from generator.kinds import KINDS
+from generator.kinds import KINDS, field_of
 from generator.models import Quantity, RefTo
 from generator.scaffold import new_record
 
@@ -81,10 +81,21 @@ def test_new_topic_has_a_starter_body(content):
     assert body.startswith("## Overview\n")
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_placeholder_says_what_the_model_describes(content, kind):
+    """The comment is the field's pydantic description: written once, in the model."""
+    lines = new_record(content, kind, "Foo Bar").read_text(encoding="utf-8").splitlines()
+    for field in placeholders(kind):
+        (line,) = [line for line in lines if line.startswith(f"{field}:")]
+        description = field_of(KINDS[kind].model, field).description
+        assert description and line.startswith(f"{field}:  # required: {description}")
+
+
 def test_literal_placeholders_list_the_choices(content):
     text = new_record(content, "organizations", "Foo Bar").read_text(encoding="utf-8")
     (line,) = [line for line in text.splitlines() if line.startswith("type:")]
-    assert "one of: frontier-lab, safety-org, research-org" in line
+    assert line == ("type:  # required: What kind of organization it is. One of: frontier-lab, safety-org, "
+                    "research-org, academic, government, funder, policy, company, nonprofit.")
 
 
 def test_id_is_an_ascii_slug_of_the_name(content):
