@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import pipeline
-from generator.kinds import KINDS
+from generator import models, pipeline
+from generator.kinds import KINDS, fields_of
 from generator.load import split_front_matter
 from generator.schemas import write_schemas
 
@@ -79,6 +79,18 @@ def test_schema_files_are_stable_json(kind):
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert f"content/{kind}/" in schema["title"]
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_schemas_carry_each_fields_description_from_the_model(kind):
+    """An editor's hover text is the model's description, for the record's fields and for those
+    of every value nested in it (a position, a figure...)."""
+    schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    described = [(KINDS[kind].model, schema["properties"])]
+    described += [(getattr(models, name), definition["properties"]) for name, definition in schema["$defs"].items()]
+    for model, properties in described:
+        for spec in fields_of(model):
+            assert properties[spec.name]["description"] == spec.description, f"{model.__name__}.{spec.name}"
 
 
 # ---------------------------------------------------------------------------- same verdicts
