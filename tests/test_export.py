@@ -20,9 +20,11 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
 import yaml
+from pydantic import Field
 
 from generator.cli import main
 from generator.export import FORMATS, Column, columns_of, export
@@ -30,8 +32,10 @@ from generator.export import sqlite as sqlite_export
 from generator.export.csv import LIST_SEPARATOR, csv_cell
 from generator.export.sqlite import DATABASE, METADATA
 from generator.export.view import ADDED_KEYS
-from generator.kinds import KINDS, facets_of, field_of
+from generator import models
+from generator.kinds import KINDS, Kind, facets_of, field_of
 from generator.link import ORIGINS
+from generator.models import Shown
 from generator.pipeline import check
 
 REPO = Path(__file__).resolve().parent.parent
@@ -519,6 +523,25 @@ def test_a_new_format_is_one_writer_and_one_line_in_the_table(tricky, tmp_path, 
     assert written[-1] == out / "records.ndjson" and len(written) == len(KINDS) + 1  # in the table's order
     with pytest.raises(ValueError, match="choose from json, csv, sqlite, ndjson"):
         export(graph, out, ["xml"])
+
+
+class Dataset(models.Named):
+    """A kind the registry gains at run time (as tests/test_new_kind.py declares one)."""
+
+    licence: Annotated[Literal["open", "closed"], Shown(facet=True)] = Field(description="Its licence.")
+
+
+def test_a_kind_registered_at_run_time_gets_its_table(tricky, tmp_path, monkeypatch):
+    monkeypatch.setitem(KINDS, "datasets", Kind("datasets", "dataset", "Datasets", Dataset, "#37474f", ("licence",)))
+    out = tmp_path / "data"
+    export(check(tricky).graph, out, ["sqlite"])
+    with sqlite3.connect(out / DATABASE) as connection:
+        assert "licence" in {row[1] for row in connection.execute('PRAGMA table_info("datasets")')}
+        sql = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'records'").fetchone()[0]
+        assert "'datasets'" in sql  # the kinds of the records table are those registered when writing
+    tables = json.loads((out / METADATA).read_text(encoding="utf-8"))["databases"]["knowledge"]["tables"]
+    assert tables["datasets"]["facets"] == ["licence", "status", {"array": "tags"}]
+    assert tables["datasets"]["columns"]["licence"] == "Its licence. One of: open, closed."
 
 
 def test_kb_export_command(tricky, tmp_path, capsys):

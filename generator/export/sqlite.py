@@ -99,7 +99,9 @@ def _kind_table_sql(kind: Kind, columns: list[Column]) -> str:
     return f"CREATE TABLE {_q(kind.folder)} (\n  {body}\n)"
 
 
-SCHEMA = f"""
+def _schema_sql() -> str:
+    """The fixed tables, worked out when writing: the kinds are those registered then."""
+    return f"""
 CREATE TABLE records (
   id TEXT PRIMARY KEY NOT NULL,
   seq INTEGER NOT NULL UNIQUE,
@@ -159,7 +161,7 @@ def _fill_database(view: View, path: Path) -> None:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA journal_mode = DELETE")
         kind_columns = {kind: columns_of(KINDS[kind]) for kind in view.kinds}
-        connection.executescript(SCHEMA + "".join(
+        connection.executescript(_schema_sql() + "".join(
             _kind_table_sql(KINDS[kind], columns) + ";\n" for kind, columns in kind_columns.items()))
         with connection:  # one transaction; the deferred foreign keys are checked at its commit
             entries = sorted(view.graph.entries.values(), key=lambda entry: entry.id)
