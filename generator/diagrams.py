@@ -3,10 +3,11 @@
 The source wiki shows "Loading diagram..." until a 3.5 MB script has run. Here, when Chromium
 is on the build machine, each ```mermaid block of the rendered Markdown is drawn once by the
 same pinned Mermaid in headless Chromium (``draw``), and the MkDocs hook puts the SVG in place
-of the block in the page's HTML (``inline``): readable at once, no script to download, links
-in generated diagrams work without JavaScript. Drawings are cached by a hash of Mermaid's
-version, the drawing settings, kb.css's diagram section and the source, so a rebuild draws only
-new or changed diagrams.
+of the block in the page's HTML (``inline``), or, for an engine run without the hook
+(generator/engines.py), ``inline_markdown`` puts it into the page's Markdown: readable at once,
+no script to download, links in generated diagrams work without JavaScript. Drawings are
+cached by a hash of Mermaid's version, the drawing settings, kb.css's diagram section and the
+source, so a rebuild draws only new or changed diagrams.
 
 Without Chromium (or with KB_DIAGRAMS=client) the blocks stay as they are and kb.js draws
 them in the reader's browser with the same Mermaid, shipped with the site.
@@ -126,7 +127,8 @@ def inline(page_html: str, cache: Path) -> tuple[str, bool]:
     """Replace each diagram block of a page's HTML with its drawing from the cache.
 
     Returns the HTML and whether a block is left for the browser to draw (then the page loads
-    Mermaid). Done on HTML, after Markdown: an SVG pasted into Markdown would be parsed as such.
+    Mermaid). Done on HTML, after Markdown, by the MkDocs hook; a build without the hook puts
+    the drawings into the Markdown instead (``inline_markdown``), as HTML blocks no engine parses.
     """
     left = False
 
@@ -136,10 +138,133 @@ def inline(page_html: str, cache: Path) -> tuple[str, bool]:
         if not path.exists():
             left = True
             return match.group(0)
-        # Focusable: a wide drawing scrolls sideways, and keyboard users must reach it too.
-        return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{path.read_text(encoding="utf-8")}</div>'
+        return figure(path.read_text(encoding="utf-8"))
 
     return _BLOCK.sub(replace, page_html), left
+
+
+# ------------------------------------------------------------------------------ drawings in the Markdown
+#
+# For an engine run with no hook (MkDocs or ProperDocs without generator/mkdocs_hooks.py,
+# Zensical), the drawings go into the Markdown itself, so that the docs tree is complete. Each
+# becomes one HTML block that every Markdown engine passes through as it is: a block-level
+# opening tag at the start of a line (Python-Markdown takes an <svg> for inline HTML, wraps it in
+# a <p> and parses the `*` and `_` in it) and no blank line inside (core.html_block).
+
+
+def figure(svg: str) -> str:
+    """A cached drawing as the page shows it: what ``inline`` writes into the HTML, and, as one
+    HTML block, what ``inline_markdown`` writes into the Markdown. Focusable: a wide drawing
+    scrolls sideways, and keyboard users must reach it too."""
+    return f'<div class="kb-diagram kb-diagram--static" tabindex="0">{svg}</div>'
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^---[ \t]*$", re.S | re.M)
+_LINKED_PAGE = re.compile(r"^kb_linked_diagrams:[ \t]*(?:true|True|TRUE)[ \t]*$", re.M)
+_DIAGRAMS_LINE = re.compile(r"^kb_diagrams:.*\n", re.M)
+
+
+def linked_page(markdown: str) -> bool:
+    """Whether a page's front matter says its diagrams may link (the generator's maps only)."""
+    front = _FRONT_MATTER.match(markdown)
+    return bool(front and _LINKED_PAGE.search(front.group(1)))
+
+
+def inline_markdown(markdown: str, cache: Path) -> tuple[str, int]:
+    """A rendered page's Markdown with each diagram block whose drawing is in ``cache`` replaced
+    by that drawing, and the number of blocks left to the reader's browser.
+
+    Contract (a plain function of its inputs; the caller writes the result):
+
+    * ``markdown`` is a page as ``render`` writes it (front matter between ``---`` lines, then
+      the body); ``cache`` is the folder ``draw`` filled (``build/diagrams``). Call ``draw``
+      first: a block whose drawing is not cached stays as it is, for kb.js to draw.
+    * Each drawn block becomes ``figure(svg)`` as one HTML block (``core.html_block``), the same
+      markup ``inline`` puts into the HTML, so the reader gets the same page from either path.
+      The drawings were sanitized when cached (``draw``); nothing else in the page changes.
+    * Only a page whose front matter has ``kb_linked_diagrams: true`` (the maps) gets the
+      linked drawing of a ``data-kb-links`` block; on any other page such a block is treated as
+      a strict one, and a block left there loses the attribute, as the hook's sanitizer does.
+    * The front matter of a page that has a diagram block gets ``kb_diagrams: <left>``
+      (replacing one there already), which theme/main.html reads to load Mermaid only where a
+      block is left. A page without a block comes back unchanged, with 0; so does a page
+      already inlined (it is idempotent).
+    """
+    if 'class="kb-mermaid"' not in markdown:
+        return markdown, 0
+    linked_allowed = linked_page(markdown)
+    left = 0
+
+    def replace(match: re.Match) -> str:
+        nonlocal left
+        source, linked = _diagram(match)
+        linked = linked and linked_allowed
+        path = cached(cache, (source, linked))
+        if not path.exists():
+            left += 1
+            if match.group(1) and not linked:  # drawn strict by kb.js, as the hook would have it
+                return match.group(0).replace(match.group(1), "", 1)
+            return match.group(0)
+        return html_block(figure(path.read_text(encoding="utf-8")))
+
+    body, blocks = _BLOCK.subn(replace, markdown)
+    if not blocks:
+        return markdown, 0
+    return _with_diagram_count(body, left), left
+
+
+def _with_diagram_count(markdown: str, left: int) -> str:
+    """``kb_diagrams: <left>`` in the page's front matter (a page without one gets one)."""
+    line = f"kb_diagrams: {left}\n"
+    front = _FRONT_MATTER.match(markdown)
+    if front is None:
+        return f"---\n{line}---\n\n{markdown}"
+    inner = _DIAGRAMS_LINE.sub("", front.group(1)) + line
+    return markdown[:front.start(1)] + inner + markdown[front.end(1):]
+
+
+# An inlined drawing in a built page, as ``figure`` wrote it (its <svg>'s id is "kb-" + its key).
+_FIGURE = re.compile(r'<div class="kb-diagram kb-diagram--static" tabindex="0">(<svg id="kb-([0-9a-f]{16})".*?</svg>)</div>',
+                     re.S)
+
+
+def set_aside(page_html: str, cache: Path, linked_allowed: bool = False) -> tuple[str, dict[str, str]]:
+    """A built page's HTML with each inlined drawing that is exactly a drawing of ``cache``
+    replaced by a placeholder, and the drawings by placeholder (``put_back`` restores them).
+
+    For a sanitizer that runs over the whole page body after an engine has rendered it: the
+    drawings keep the ``<style>`` and styles the page allow-list would take out, and they
+    passed the drawing allow-list when they were cached, so only a drawing whose text is the
+    cached file's, byte for byte (found by the key in its id), is set aside; anything else that
+    looks like one stays in the page for the sanitizer. On a page whose diagrams may not link
+    (``linked_allowed`` false: every page but the maps) a drawing with a link is not set aside
+    either (strict drawings have none)."""
+    if 'kb-diagram--static' not in page_html:
+        return page_html, {}
+    token = os.urandom(4).hex()
+    kept: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        if not linked_allowed and "<a " in match.group(1):
+            return match.group(0)
+        try:
+            drawing = (cache / f"{match.group(2)}.svg").read_text(encoding="utf-8")
+        except OSError:
+            return match.group(0)
+        if match.group(0) not in (figure(drawing), html_block(figure(drawing))):  # the hook's, the Markdown's
+            return match.group(0)
+        placeholder = f"kbdrawing{token}x{len(kept)}"
+        kept[placeholder] = match.group(0)
+        return placeholder
+
+    return _FIGURE.sub(replace, page_html), kept
+
+
+def put_back(page_html: str, kept: dict[str, str]) -> str:
+    """The drawings ``set_aside`` took out, back in their places."""
+    for placeholder, drawing in kept.items():
+        page_html = page_html.replace(placeholder, drawing, 1)
+    return page_html
 
 
 # ------------------------------------------------------------------------------ lighter drawings
