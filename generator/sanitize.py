@@ -168,3 +168,39 @@ def content_security_policy(page_html: str) -> str:
     if charset is not None:
         return page_html[:charset.end()] + "\n    " + meta + page_html[charset.end():]
     return page_html.replace("<head>", "<head>\n    " + meta, 1)
+
+
+# ---------------------------------------------------------------------------- a page an engine built
+
+_ARTICLE = '<article class="md-content__inner md-typeset">'
+_POLICY_META = re.compile(r'\n?[ \t]*<meta http-equiv="Content-Security-Policy" content="[^"]*">')
+
+
+def article(page_html: str, linked_diagrams: bool = False, set_aside=None) -> str | None:
+    """A whole built page with the body of its article passed through :func:`page`, for an
+    engine that ran no hook (see generator/engines.py). Material and Zensical both put the page
+    body in ``<article class="md-content__inner md-typeset">``; everything from the end of the
+    first such tag to the last ``</article>`` is cleaned, so that nothing the body holds (a
+    ``</article>`` of its own included) can end up outside. The theme's frame around it is the
+    theme's and is kept as it is. ``set_aside(body) -> (body, kept)`` may take parts out before
+    cleaning, which are put back after (the drawings: ``diagrams.set_aside``). Returns None when
+    the page has no such article."""
+    start = page_html.find(_ARTICLE)
+    end = page_html.rfind("</article>")
+    if start < 0 or end < start:
+        return None
+    start += len(_ARTICLE)
+    body, kept = set_aside(page_html[start:end]) if set_aside else (page_html[start:end], {})
+    cleaned = page(body, linked_diagrams=linked_diagrams)
+    for placeholder, part in kept.items():
+        cleaned = cleaned.replace(placeholder, part, 1)
+    return page_html[:start] + cleaned + page_html[end:]
+
+
+def without_policy(page_html: str) -> str:
+    """The page without the Content-Security-Policy meta tags of its head (before a new one is
+    added: two policies would both apply)."""
+    head_end = page_html.find("</head>")
+    if head_end < 0 or "Content-Security-Policy" not in page_html[:head_end]:
+        return page_html
+    return _POLICY_META.sub("", page_html[:head_end]) + page_html[head_end:]
