@@ -382,7 +382,7 @@ def shared_css() -> str:
     "flowchart": the rules of a plain flowchart; "palette": what a generated diagram (with the
     classDefs of ``render._class_defs``) has more. A rule that names the drawing's id anywhere
     but at the start of a selector would not carry over to other drawings and is left out."""
-    from .render import _class_defs
+    from .emitters.maps import class_defs as _class_defs
 
     chromium = _chromium()
     if chromium is None:

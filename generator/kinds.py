@@ -213,7 +213,12 @@ def fields_of(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
 
 
 def field_of(model: type[BaseModel], name: str) -> FieldSpec:
-    return next(spec for spec in fields_of(model) if spec.name == name)
+    return _by_name(model)[name]
+
+
+@lru_cache(maxsize=None)
+def _by_name(model: type[BaseModel]) -> dict[str, FieldSpec]:
+    return {spec.name: spec for spec in fields_of(model)}
 
 
 @lru_cache(maxsize=None)

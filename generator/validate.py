@@ -145,13 +145,13 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
     context = error.get("ctx") or {}
     field_name = next((p for p in reversed(loc) if isinstance(p, str)), "record")
     if kind == "missing":
-        hint = ""
         field = getattr(_model_for(model, loc[:-1]), "model_fields", {}).get(loc[-1])
+        hint = f"add a line '{loc[-1]}: ...'"
         if field is not None and field.description:
-            hint = field.description
+            hint += f": {field.description}"
         line, column = document.key_position(loc[:-1]) if loc[:-1] else (1, 1)
         return Diagnostic(document.path, line, column, f"missing required field '{loc[-1]}'",
-                          dotted(loc), hint or f"add a line '{loc[-1]}: ...'", "missing")
+                          dotted(loc), hint, "missing")
     if kind == "finite_number":
         return document.diagnostic(loc, f"{_show(value)} is not a finite number",
                                    "write a number such as 0.5: infinity and NaN cannot be stored or exported",
@@ -281,7 +281,7 @@ def _check_directives(document: SourceDocument, record, placed: dict) -> list[Di
     problems = []
     tables = available_tables(record)
     for (what, name), line in placed.items():
-        known = tables if what == "table" else record.diagrams
+        known = tables if what == "table" else getattr(record, "diagrams", {})
         if name not in known:
             guess = closest(name, known)
             hint = f"did you mean '{guess[0]}'?" if guess else "known: " + ", ".join(sorted(known)) if known else \
@@ -297,12 +297,12 @@ def _check_directives(document: SourceDocument, record, placed: dict) -> list[Di
             problems.append(document.diagnostic(_table_path(name, record), f"table '{name}' is never placed "
                                                 "in the page", f"add a line [[table:{name}]] where it belongs",
                                                 "directive", at_key=True))
-    for name in record.diagrams:
+    for name in getattr(record, "diagrams", {}):
         if ("diagram", name) not in placed:
             problems.append(document.diagnostic(("diagrams", name), f"diagram '{name}' is never placed in the page",
                                                 f"add a line [[diagram:{name}]] where it belongs", "directive",
                                                 at_key=True))
-    for name, diagram in record.diagrams.items():
+    for name, diagram in getattr(record, "diagrams", {}).items():
         for message in mermaid_problems(diagram.mermaid):
             problems.append(document.diagnostic(("diagrams", name, "mermaid"), message,
                                                 "see https://mermaid.js.org/syntax/flowchart.html", "mermaid"))

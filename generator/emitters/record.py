@@ -3,6 +3,7 @@ of the base (relations, what links here, related records, neighbourhood, referen
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from .. import neighbourhood as neighbourhood_svg
 from ..core import Entry
@@ -95,6 +96,7 @@ def sections(base: Base, entry: Entry) -> list[tuple[str, dict | None, str]]:
     return found
 
 
+@lru_cache(maxsize=None)
 def listings(kind: str) -> list:
     """(kind, field) of every reference field that lists the records naming a ``kind`` on its page."""
     return [(other.folder, spec) for other in KINDS.values() for spec in fields_of(other.model)
