@@ -141,10 +141,10 @@ def _show(value: Any) -> str:
 
 def _translate(error: dict, model: type[BaseModel], document: SourceDocument) -> Diagnostic:
     loc = tuple(error["loc"])
-    kind, value = error["type"], error.get("input")
+    error_type, value = error["type"], error.get("input")
     context = error.get("ctx") or {}
     field_name = next((p for p in reversed(loc) if isinstance(p, str)), "record")
-    if kind == "missing":
+    if error_type == "missing":
         field = getattr(_model_for(model, loc[:-1]), "model_fields", {}).get(loc[-1])
         hint = f"add a line '{loc[-1]}: ...'"
         if field is not None and field.description:
@@ -152,16 +152,16 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         line, column = document.key_position(loc[:-1]) if loc[:-1] else (1, 1)
         return Diagnostic(document.path, line, column, f"missing required field '{loc[-1]}'",
                           dotted(loc), hint, "missing")
-    if kind == "finite_number":
+    if error_type == "finite_number":
         return document.diagnostic(loc, f"{_show(value)} is not a finite number",
                                    "write a number such as 0.5: infinity and NaN cannot be stored or exported",
                                    "number")
-    if kind == "extra_forbidden":
+    if error_type == "extra_forbidden":
         allowed = _fields_at(model, loc[:-1])
         guess = closest(str(loc[-1]), allowed)
         hint = f"did you mean '{guess[0]}'?" if guess else "allowed here: " + ", ".join(allowed)
         return document.diagnostic(loc, f"unknown field '{loc[-1]}'", hint, "unknown-field", at_key=True)
-    if kind == "literal_error":
+    if error_type == "literal_error":
         choices = re.findall(r"'([^']*)'", context.get("expected", ""))
         if value is None:
             return document.diagnostic(loc, f"{field_name} is empty", "one of: " + ", ".join(choices),
@@ -169,7 +169,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         guess = closest(str(value), choices)
         hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(choices)
         return document.diagnostic(loc, f"{_show(value)} is not an allowed {field_name}", hint, "choice")
-    if kind == "string_pattern_mismatch":
+    if error_type == "string_pattern_mismatch":
         pattern = context.get("pattern", "")
         if pattern == SLUG_PATTERN:
             return document.diagnostic(loc, f"{_show(value)} is not an id", f"ids are lowercase letters, digits "
@@ -182,23 +182,23 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
                                        "write a year (2024), a year and month (2024-08) or a date "
                                        "(2024-08-12)", "date")
         return document.diagnostic(loc, f"{_show(value)} does not have the expected form", "", "pattern")
-    if kind.startswith("date") or kind.startswith("datetime"):
+    if error_type.startswith("date") or error_type.startswith("datetime"):
         return document.diagnostic(loc, f"{_show(value)} is not a date", "write it as YYYY-MM-DD, e.g. 2025-12-28",
                                    "date")
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+    if error_type in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bound = next(iter(context.values()), "")
         words = {"greater_than_equal": "at least", "less_than_equal": "at most",
-                 "greater_than": "more than", "less_than": "less than"}[kind]
+                 "greater_than": "more than", "less_than": "less than"}[error_type]
         return document.diagnostic(loc, f"{_show(value)} is out of range: {field_name} must be {words} {bound}",
                                    "", "range")
-    if kind in ("too_short", "too_long", "string_too_long"):
+    if error_type in ("too_short", "too_long", "string_too_long"):
         return document.diagnostic(loc, f"{field_name}: {error['msg'].lower()}", "", "length")
-    if kind in _TYPE_WORDS:
+    if error_type in _TYPE_WORDS:
         if value is None:
             return document.diagnostic(loc, f"{field_name} is empty",
-                                       f"write {_TYPE_WORDS[kind]} after the colon", "type")
-        hint = "put the value in quotes" if kind == "string_type" and isinstance(value, (bool, int, float)) else ""
-        return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[kind]}, found {_show(value)}",
+                                       f"write {_TYPE_WORDS[error_type]} after the colon", "type")
+        hint = "put the value in quotes" if error_type == "string_type" and isinstance(value, (bool, int, float)) else ""
+        return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[error_type]}, found {_show(value)}",
                                    hint, "type")
     message = error["msg"].removeprefix("Value error, ")
     return document.diagnostic(loc, message, "", "invalid")

@@ -99,6 +99,12 @@ def _kind_table_sql(kind: Kind, columns: list[Column]) -> str:
     return f"CREATE TABLE {_q(kind.folder)} (\n  {body}\n)"
 
 
+def _cited_table() -> str:
+    """The table a citation points at: the kind others cite (``Kind.cited``), or any record."""
+    cited = [name for name, kind in KINDS.items() if kind.cited]
+    return cited[0] if len(cited) == 1 else "records"
+
+
 def _schema_sql() -> str:
     """The fixed tables, worked out when writing: the kinds are those registered then."""
     return f"""
@@ -123,7 +129,7 @@ CREATE INDEX relations_source ON relations(source);
 CREATE INDEX relations_target ON relations(target);
 CREATE TABLE sources_cited (
   record_id TEXT NOT NULL REFERENCES records(id) {FK},
-  source_id TEXT NOT NULL REFERENCES sources(id) {FK},
+  source_id TEXT NOT NULL REFERENCES {_q(_cited_table())}(id) {FK},
   field TEXT NOT NULL,
   PRIMARY KEY (record_id, source_id, field)
 );
@@ -181,7 +187,7 @@ def _fill_database(view: View, path: Path) -> None:
                 "INSERT INTO relations (source, target, label, inverse, field, via) VALUES (?, ?, ?, ?, ?, ?)",
                 [(e.source, e.target, e.label, e.inverse, e.path, e.origin) for e in view.edges])
             cited = dict.fromkeys((e.source, e.target, e.path) for e in view.edges
-                                  if view.kind_of(e.target) == "sources")
+                                  if KINDS[view.kind_of(e.target)].cited)
             connection.executemany("INSERT INTO sources_cited (record_id, source_id, field) VALUES (?, ?, ?)",
                                    list(cited))
             connection.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
