@@ -1,22 +1,21 @@
-"""Stage 6, build: write the rendered Markdown where MkDocs reads it, then run MkDocs.
+"""A whole build around the stage runner: `kb build` runs every stage (generator/pipeline.py), the
+site into a fresh folder that then takes the site folder's place; and ``kb serve``'s dirty builds
+made safe.
 
-Only files whose content changed are written, so a rebuild after one edited record touches
-one record's page plus the pages that show it. The site folder is replaced only when a new one
-is complete, in one atomic exchange; a build that fails, or is stopped or killed, leaves the old
-site and, once the next build has started, nothing else (:func:`build_site`).
+The site folder is replaced only when a new one is complete, in one atomic exchange; a build that
+fails, or is stopped or killed, leaves the old site and, once the next build has started, nothing
+else (:func:`build_site`).
 
 Serving (``kb serve``, which is ``mkdocs serve --dirty``): MkDocs rebuilds a page only when its
 Markdown is newer than its HTML, so a reload after one edit renders the pages the generator
 rewrote and no others; the helpers at the end of this module make such dirty builds safe
-(:class:`DirtyBuilds`, :func:`site_fingerprint`) and redo the search index and the data export
-of a served site in the background (:class:`Refresher`).
+(:class:`DirtyBuilds`, :func:`site_fingerprint`) and run the export and index stages of a served
+site in the background, from the graph the build already has (:class:`Refresher`).
 """
 from __future__ import annotations
 
 import ctypes
-import datetime as dt
 import errno
-import gc
 import hashlib
 import json
 import logging
@@ -24,18 +23,16 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import diagrams, export, processes, render, score, schemas
-from .core import Diagnostic
-from .kinds import KINDS
-from .pipeline import Checked, check
+from . import pipeline, processes
+from .core import Diagnostic, errors_of, format_text
+from .render import Rendered
+from .pipeline import DIAGRAM_CACHE, GENERATED_DIR, index_search  # noqa: F401 (index_search: tests/browser)
 
 try:
     import fcntl
@@ -44,15 +41,11 @@ except ImportError:  # Windows: no flock, so builds of one site folder must not 
 
 log = logging.getLogger("kb")
 
-GENERATED_DIR = Path("build") / "docs"
-DIAGRAM_CACHE = Path("build") / "diagrams"
-
 
 @dataclass
 class Generated:
-    checked: Checked
-    rendered: render.Rendered | None
-    scores: dict | None = None
+    checked: pipeline.Run  # load..draw: the graph, the diagnostics, the rendered pages
+    rendered: Rendered | None = None
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -61,81 +54,16 @@ class Generated:
         return self.checked.ok
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent in CI and when output is piped."""
-
-    def __init__(self, label: str, stream=None):
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() and not os.environ.get("CI")
-        self.shown = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled or total < 200:
-            return
-        percent = 100 * done // total
-        if percent == self.shown:
-            return
-        self.shown = percent
-        bar = "#" * (percent // 4)
-        self.stream.write(f"\r{self.label:<10} [{bar:<25}] {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def today() -> dt.date:
-    """The build's day; KB_TODAY=YYYY-MM-DD pins it for reproducible builds and tests."""
-    pinned = os.environ.get("KB_TODAY")
-    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
-
-
 def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
-    """check -> score -> render, draw the diagrams, then write the pages that changed into ``out``."""
-    checked = check(content)
-    if not checked.ok:
-        return Generated(checked, None)
-    start = time.perf_counter()
-    assessments = score.score(checked.graph, today())
-    checked.timings["score"] = time.perf_counter() - start
-    start = time.perf_counter()
-    rendered = render.render(checked.graph, assessments, today())
-    checked.timings["render"] = time.perf_counter() - start
-    start = time.perf_counter()
-    drawn = diagrams.draw({path: page.markdown for path, page in rendered.pages.items()},
-                          cache or out.parent / DIAGRAM_CACHE.name, Progress("diagrams"))
-    checked.timings["diagrams"] = time.perf_counter() - start
-    log.info("diagrams  %6d drawn, %d from cache, %d left to the browser", drawn.drawn, drawn.cached, drawn.left)
-    for failure in drawn.failed:
-        log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
-    pages = {path: page.markdown for path, page in rendered.pages.items()}
-    start = time.perf_counter()
-    written, removed = write_changed(out, pages)
-    checked.timings["write"] = time.perf_counter() - start
-    log.info("write     %6d pages changed, %d removed", len(written), len(removed))
-    return Generated(checked, rendered, assessments, written, removed)
-
-
-def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for relative, text in pages.items():
-        target = out / relative
-        data = text.encode("utf-8")
-        try:
-            if target.read_bytes() == data:
-                continue
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written.append(relative)
-    removed = []
-    for existing in out.rglob("*.md"):
-        relative = existing.relative_to(out).as_posix()
-        if relative not in pages:
-            existing.unlink()
-            removed.append(relative)
-    return written, removed
+    """The stages load to draw, then the pages as render made them into ``out``: no drawings in
+    their Markdown and no assets beside them, unlike the write stage's complete docs tree. For
+    tests that read the rendered pages or build their own docs tree (tests/browser/test_engines.py)."""
+    run = pipeline.run(pipeline.Run(Path(content), cache=cache or out.parent / DIAGRAM_CACHE.name),
+                       pipeline.NAMES[:pipeline.NAMES.index("draw") + 1])
+    if not run.ok:
+        return Generated(run)
+    written, removed = pipeline.write_changed(out, {path: page.markdown for path, page in run.rendered.pages.items()})
+    return Generated(run, run.rendered, written, removed)
 
 
 @dataclass
@@ -157,7 +85,7 @@ class Stopped(BaseException):
 
 class BuildFailed(Exception):
     """A failure the build reports as one diagnostic (a folder it cannot write, another build
-    running, Pagefind failing) instead of a traceback."""
+    running) instead of a traceback."""
 
     def __init__(self, diagnostic: Diagnostic):
         self.diagnostic = diagnostic
@@ -212,8 +140,9 @@ class _StopSignals:
 _STOP = _StopSignals()
 
 
-def build_site(config_file: Path, site_dir: Path | None = None) -> BuildResult:
-    """Validate and generate, run MkDocs into a fresh folder, then swap it into place.
+def build_site(config_file: Path, site_dir: Path | None = None, engine: str = "mkdocs") -> BuildResult:
+    """Run every stage, the site built by ``engine`` (a key of ``engines.ENGINES``) into a fresh
+    folder, then swap it into place.
 
     What a build guarantees: one build at a time per site folder (a lock file beside it); the
     leftovers of killed builds removed when it starts; the site folder complete at every moment
@@ -234,7 +163,7 @@ def build_site(config_file: Path, site_dir: Path | None = None) -> BuildResult:
                 try:
                     with _writing(final.parent, root):
                         staging.mkdir()  # first: a folder the site cannot be written beside fails at once
-                    return _build_and_swap(config_file, root, staging, final, fingerprint)
+                    return _build_and_swap(config_file, root, staging, final, fingerprint, engine)
                 finally:
                     with _STOP.deferred():
                         shutil.rmtree(staging, ignore_errors=True)
@@ -247,93 +176,35 @@ def _site_folder(config_file: Path, site_dir: Path | None) -> tuple[Path, str]:
     pages will be built with, recorded for a later ``mkdocs build --dirty`` into it."""
     from mkdocs.config import load_config
 
-    config = load_config(str(config_file))
+    config = load_config(str(config_file), hooks=[])  # its hooks are for `mkdocs build`, not needed here
     return Path(site_dir or config.site_dir).resolve(), site_fingerprint(config)
 
 
-def _build_and_swap(config_file: Path, root: Path, staging: Path, final: Path, fingerprint: str) -> BuildResult:
-    """Generate, build the site into ``staging`` and swap it into place. Afterwards ``staging``
+def _build_and_swap(config_file: Path, root: Path, staging: Path, final: Path, fingerprint: str,
+                    engine: str) -> BuildResult:
+    """Run every stage, the site into ``staging``, and swap it into place. Afterwards ``staging``
     holds what the caller removes: a failed build, or the old site."""
     started = time.perf_counter()
+    run = pipeline.Run(root / "content", docs=root / GENERATED_DIR, cache=root / DIAGRAM_CACHE,
+                       config=config_file, engine=engine, site=staging)
     with _writing(root / GENERATED_DIR.parent, root):
-        generated = generate(root / "content", root / GENERATED_DIR)
-    if not generated.ok:
-        return BuildResult(False, generated.checked.diagnostics, {})
-    summary = {"records": len(generated.checked.entries), "pages": len(generated.rendered.pages),
-               "written": len(generated.written)}
-    diagnostics, timings = generated.checked.diagnostics, generated.checked.timings
+        pipeline.run(run, pipeline.GENERATE)
+    if not run.ok:
+        return BuildResult(False, run.diagnostics, {})
     with _writing(staging, root):
-        failure = _build_into(staging, config_file, generated, timings)
-        del generated  # what MkDocs and the export needed; Pagefind runs beside what is left
-        if failure is not None:
-            return BuildResult(False, [failure], {})
-        _release_memory()
-        start = time.perf_counter()
-        index_search(staging)
-        timings["search"] = time.perf_counter() - start
+        pipeline.run(run, pipeline.NAMES[len(pipeline.GENERATE):])  # the index stage lets go of the rest first
+    if not run.ok:
+        return BuildResult(False, run.diagnostics, {})
     with _writing(root / DIRTY_STATE.parent, root):
         # Before the swap, so that a build that cannot record it fails with the old site in place.
-        remember_build(root, final, fingerprint)
+        # Another engine's HTML is not MkDocs': a dirty MkDocs build into that folder rebuilds all.
+        remember_build(root, final, fingerprint if engine == "mkdocs" else None)
     with _writing(final.parent, root), _STOP.deferred():
         _swap(staging, final)
-    summary.update(seconds=round(time.perf_counter() - started, 2),
-                   stages={stage: round(seconds, 3) for stage, seconds in timings.items()}, site=str(final))
-    return BuildResult(True, diagnostics, summary)
-
-
-def _build_into(staging: Path, config_file: Path, generated: Generated, timings: dict) -> Diagnostic | None:
-    """MkDocs, then the export, into ``staging``: everything of the site that needs the graph and
-    the rendered pages, so that the caller can drop them before Pagefind starts."""
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
-    config = load_config(str(config_file), site_dir=str(staging))
-    config.extra["kb_pregenerated"] = True
-    start = time.perf_counter()
-    try:
-        build(config)
-    except (MkDocsException, SystemExit) as exc:
-        return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
-    timings["mkdocs"] = time.perf_counter() - start
-    start = time.perf_counter()
-    publish_data(generated.checked.graph, staging)
-    timings["export"] = time.perf_counter() - start
-    return None
-
-
-def _release_memory() -> None:
-    """Hand the memory of the graph, the pages and MkDocs' objects back to the OS before Pagefind
-    starts: Pagefind needs as much again, and the machine needs both at once. The collector frees
-    the cycles (MkDocs' pages and files point at each other); glibc keeps freed memory for later
-    unless asked to return it (malloc_trim)."""
-    gc.collect()
-    libc = processes.libc()
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
-
-
-PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors", ".headerlink"]
-
-
-def index_search(site: Path) -> None:
-    """Pagefind's chunked search index into site/pagefind/: a first search fetches a few small
-    chunks, not an index of the whole site. ``subprocess.run`` kills Pagefind on any exception
-    (:class:`Stopped` included), and Pagefind dies with this process however it dies."""
-    done = subprocess.run([*PAGEFIND, "--site", str(site)], capture_output=True, text=True,
-                          preexec_fn=processes.dies_with_parent())
-    if done.returncode:
-        output = (done.stderr or done.stdout).strip()[-2000:]
-        raise BuildFailed(Diagnostic(str(site), 1, 1, f"the search index could not be built: pagefind failed: {output}",
-                                     code="search"))
-
-
-def publish_data(graph, site: Path) -> None:
-    """Stage 7, export, into the site: data/ (JSON, CSV, SQLite) and schemas/ (one per kind)."""
-    export.export(graph, site / "data", export.FORMATS)
-    (site / "schemas").mkdir(exist_ok=True)
-    for kind in KINDS.values():
-        (site / "schemas" / f"{kind.folder}.schema.json").write_text(schemas.render_schema(kind), encoding="utf-8")
+    summary = {"records": run.counts["validate"], "pages": run.counts["render"], "written": run.counts["write"],
+               "engine": engine, "seconds": round(time.perf_counter() - started, 2),
+               "stages": {stage: round(seconds, 3) for stage, seconds in run.timings.items()}, "site": str(final)}
+    return BuildResult(True, run.diagnostics, summary)
 
 
 # ---------------------------------------------------------------------------- the build's folders and children
@@ -551,92 +422,109 @@ def remember_build(root: Path, site: Path, fingerprint: str | None) -> None:
 
 
 class Refresher:
-    """The search index and the data export of a served site, redone in the background after a
-    reload, so that the reload does not wait for them (Pagefind reads every page, the export
-    writes every record).
+    """The export and index stages of a served site, run after a reload in a background thread
+    from the run the build already has (its graph: nothing is loaded again), so that the reload
+    does not wait for them (Pagefind reads every page, the export writes every record).
 
     Until it is done, search and data/ show the previous build, and the log says so when it
-    starts and when it is done. The export runs as ``kb export`` and Pagefind into a new folder
-    that then replaces site/pagefind/, each in a process of its own that ``stop()`` ends: the
-    hooks stop it when the next build starts (that build starts a new one) and on shutdown.
+    starts and when it is done. ``stop()`` ends it at once, whatever it is doing: the export is
+    interrupted where it is (:func:`_raise_in`; export writes every file under a temporary name
+    and removes it when interrupted, so data/ holds only complete files), Pagefind is killed and
+    its new folder removed (``pipeline.index_search`` watches ``Run.stopping``). The hooks stop it
+    when the next build starts (that build starts a new one) and on shutdown. A refresh waits for
+    the one before it to have ended, so that two never write data/ at once.
     """
 
     def __init__(self, log: logging.Logger) -> None:
         self.log = log
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._process: subprocess.Popen | None = None
         self._lock = threading.Lock()
+        self._exporting = False  # the thread runs the export stage: stop() interrupts it there
+        self._interrupted = False  # stop() raised Interrupted in it
         self.current = False  # the search index and data match the last build (the hooks set it)
 
-    def start(self, root: Path, site: Path) -> None:
+    def start(self, run: pipeline.Run) -> None:
         self.stop()
         self.current = False
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(root, site, self._stopping),
-                                        name="kb-refresh", daemon=True)
-        self._thread.start()
+        self._stopping = run.stopping = threading.Event()
+        thread = threading.Thread(target=self._refresh, args=(run, self._thread), name="kb-refresh", daemon=True)
+        self._thread = thread
+        thread.start()
 
-    def stop(self, reason: str = "") -> None:
-        """End a refresh still running (its output so far is left as it was) and wait for it."""
+    def stop(self, reason: str = "", wait: bool = False) -> None:
+        """Tell a refresh still running to stop; with ``wait``, wait until it has."""
         thread = self._thread
         if thread is None:
             return
-        if thread.is_alive() and reason:
-            self.log.info("Stopped refreshing the search index and data: %s", reason)
-        self._stopping.set()
         with self._lock:
-            process = self._process
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)  # the export removes its temporary files on SIGINT
-        thread.join(timeout=30)
-        if thread.is_alive() and process is not None:
-            process.kill()
+            if thread.is_alive() and not self._stopping.is_set():
+                if reason:
+                    self.log.info("Stopped refreshing the search index and data: %s", reason)
+                self._stopping.set()
+                if self._exporting:
+                    _raise_in(thread.ident, pipeline.Interrupted)
+                    self._interrupted = True
+        if wait:
             thread.join()
-        self._thread = None
 
-    def _step(self, command: list[str], cwd: Path, stopping: threading.Event) -> tuple[int, str] | None:
-        with self._lock:
-            if stopping.is_set():
-                return None
-            self._process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.PIPE, text=True,
-                                             preexec_fn=processes.dies_with_parent())
-        _, errors = self._process.communicate()
-        with self._lock:
-            code, self._process = self._process.returncode, None
-        return None if stopping.is_set() else (code, errors)
-
-    def _run(self, root: Path, site: Path, stopping: threading.Event) -> None:
-        started = time.perf_counter()
-        self.log.info("Search and data/ still show the previous build: refreshing the search index "
-                      "and data in the background")
-        index, new_index, old_index = site / "pagefind", site / ".pagefind-new", site / ".pagefind-old"
-        shutil.rmtree(new_index, ignore_errors=True)
-        steps = {
-            "export": [sys.executable, "-m", "generator", "export", "--content", str(root / "content"),
-                       "--out", str(site / "data")],
-            "search index": [*PAGEFIND, "--site", str(site), "--output-path", str(new_index)],
-        }
-        seconds = {}
-        for name, command in steps.items():
-            step_started = time.perf_counter()
-            done = self._step(command, root, stopping)
-            seconds[name] = time.perf_counter() - step_started
-            if done is None:  # stopped: a new build has started and will refresh again
-                shutil.rmtree(new_index, ignore_errors=True)
-                return
-            code, errors = done
-            if code:
-                shutil.rmtree(new_index, ignore_errors=True)
-                self.log.warning("search index and data: refresh failed in the %s step (exit %d); search "
-                                 "and data/ show an earlier build:\n%s", name, code, errors.strip()[-2000:])
-                return
-        shutil.rmtree(old_index, ignore_errors=True)
-        if index.exists():
-            index.rename(old_index)
-        new_index.rename(index)
-        shutil.rmtree(old_index, ignore_errors=True)
+    def _refresh(self, run: pipeline.Run, previous: threading.Thread | None) -> None:
+        try:
+            if previous is not None:
+                previous.join()
+            started = time.perf_counter()
+            self.log.info("Search and data/ still show the previous build: refreshing the search index "
+                          "and data in the background")
+            self._export(run)
+            pipeline.run(run, ("index",))
+        except pipeline.Interrupted:
+            return  # a new build has started and will refresh again
+        if not run.ok:
+            self.log.warning("search index and data: refresh failed; search and data/ show an earlier build:\n%s",
+                             format_text(errors_of(run.diagnostics)))
+            return
         self.current = True
-        self.log.info("search index and data refreshed in %.1f s (%s)", time.perf_counter() - started,
-                      ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items()))
+        self.log.info("search index and data refreshed in %.1f s (export %.1f s, search index %.1f s)",
+                      time.perf_counter() - started, run.timings["export"], run.timings["index"])
+
+    def _export(self, run: pipeline.Run) -> None:
+        """The export stage, interruptible by stop(). An Interrupted that stop() raised arrives in
+        this thread before this returns: never later, in code that does not expect it."""
+        with self._lock:
+            self._exporting, self._interrupted = True, False
+        try:
+            pipeline.run(run, ("export",))
+        except pipeline.Interrupted:
+            self._end_export()
+            raise
+        except BaseException:
+            if self._end_export():
+                _receive_interrupt()
+            raise
+        if self._end_export():
+            _receive_interrupt()
+
+    def _end_export(self) -> bool:
+        """Whether stop() raised Interrupted during the export."""
+        with self._lock:
+            self._exporting = False
+            return self._interrupted
+
+
+def _raise_in(thread: int, exception: type[BaseException]) -> None:
+    """Raise ``exception`` in another thread of this process as soon as it runs Python code
+    (CPython's PyThreadState_SetAsyncExc): the one way to stop a thread in the middle of a
+    function that does not poll for it."""
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+    set_async_exc(thread, exception)
+
+
+def _receive_interrupt(seconds: float = 1.0) -> None:
+    """Let an exception raised in this thread by :func:`_raise_in` and not yet arrived arrive
+    here: the interpreter delivers it at the next check of this loop. The time limit is for one
+    swallowed on its way (by an ``except BaseException`` that does not raise again): the runner
+    stops before the next stage all the same, since the run's ``stopping`` is set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from . import pipeline
 from .core import errors_of, format_github, format_json, format_text
+from .engines import ENGINES
+from .export import FORMATS as EXPORT_FORMATS
 from .kinds import KINDS
 
 FORMATS = {"text": format_text, "json": format_json, "github": format_github}
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
                                            "replaced only when the new one is complete)")
     build.add_argument("--config", type=Path, default=Path("mkdocs.yml"))
     build.add_argument("--site", type=Path, default=None, help="output folder (default: site_dir of mkdocs.yml)")
+    build.add_argument("--engine", choices=ENGINES, default="mkdocs",
+                       help="what builds the site from the docs tree: " + ", ".join(ENGINES) + " (default: mkdocs)")
     build.set_defaults(run=_build)
 
     serve = verbs.add_parser("serve", help="preview the site; after an edit, rebuild only the pages it changes")
@@ -54,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.set_defaults(run=_serve)
 
     export = verbs.add_parser("export", help="write the base as JSON, CSV or SQLite")
-    export.add_argument("--format", choices=("json", "csv", "sqlite"), action="append", dest="formats",
-                        help="repeatable; default: all three")
+    export.add_argument("--format", choices=EXPORT_FORMATS, action="append", dest="formats",
+                        help=f"repeatable; default: all ({', '.join(EXPORT_FORMATS)})")
     export.add_argument("--out", type=Path, default=Path("site/data"))
     export.add_argument("--content", type=Path, default=Path("content"))
     export.set_defaults(run=_export)
@@ -128,13 +132,17 @@ def _build(args) -> int:
 
     from .build import Stopped, build_site
 
-    handler = logging.StreamHandler()
+    runner_log = logging.getLogger("kb")  # the runner's line per stage, on this call's stderr
+    for earlier in [h for h in runner_log.handlers if getattr(h, "kb_cli", False)]:
+        runner_log.removeHandler(earlier)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("kb %(message)s"))
-    logging.getLogger("kb").addHandler(handler)
-    logging.getLogger("kb").setLevel(logging.INFO)
+    handler.kb_cli = True
+    runner_log.addHandler(handler)
+    runner_log.setLevel(logging.INFO)
 
     try:
-        result = build_site(args.config, args.site)
+        result = build_site(args.config, args.site, args.engine)
     except Stopped as stopped:  # its staging folder is removed and its children ended: exit as killed
         print(f"kb build: {stopped}; its unfinished site is removed, the site folder holds the last "
               "complete build", file=sys.stderr)
@@ -172,13 +180,12 @@ def _serve(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import export
-
-    checked = pipeline.check(args.content)
-    if errors_of(checked.diagnostics):
-        print(format_text(checked.diagnostics), file=sys.stderr)
+    run = pipeline.Run(args.content, data=args.out, formats=tuple(args.formats or EXPORT_FORMATS))
+    pipeline.run(run, (*pipeline.CHECK, "export"))
+    if not run.ok:
+        print(format_text(run.diagnostics), file=sys.stderr)
         return 1
-    for path in export(checked.graph, args.out, args.formats or ["json", "csv", "sqlite"]):
+    for path in run.exported:
         print(path)
     return 0
 

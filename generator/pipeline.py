@@ -1,61 +1,416 @@
-"""The stages in order, each timed and counted: load -> validate -> link -> score -> render.
+"""The build, one table of stages run by one runner:
 
-Every stage is a plain function of the previous stage's output; this module only runs them
-in sequence and keeps the diagnostics of all of them, so a run reports every error at once.
+    load -> validate -> link -> score -> render -> draw -> write -> site -> export -> index
+
+Every entry point asks :func:`run` for the stages it needs: ``kb validate`` the first three
+(:func:`check`), ``kb export`` those and ``export``, ``kb build`` all of them (with the lock, the
+staging folder and the swap around them: ``generator.build.build_site``), the MkDocs hooks of
+``mkdocs build``/``mkdocs serve`` ``load`` to ``write`` before MkDocs and ``export`` and ``index``
+after it (under ``kb serve`` in the background, from the graph the build already has), and
+scripts/benchmark.py. No stage runs an earlier one again: each is a plain function of the run so
+far (:class:`Run`) that returns what it made and how many (:class:`Done`); the runner keeps the
+output, times the stage and logs one line for it, Quartz-like::
+
+    render       222 pages in 90 ms
+
+Diagnostics of every stage are collected in the run, and the run stops after a stage that
+reported an error (the three checks of the base run all the same, so that `kb validate` reports
+every error at once). ``export`` runs before ``index``: the export needs the graph and Pagefind needs
+the memory, and the index stage lets go of everything the run holds before it starts Pagefind.
 """
 from __future__ import annotations
 
+import datetime as dt
+import gc
 import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
-from . import link, load, validate
-from .core import Diagnostic, Entry, errors_of, gc_paused
+from . import diagrams, engines, link, load, processes, render, schemas, score, validate
+from .core import Diagnostic, errors_of, gc_paused
+from .export import FORMATS, export
+from .kinds import KINDS
 
 log = logging.getLogger("kb")
 
+GENERATED_DIR = Path("build") / "docs"  # the docs tree the write stage makes, beside mkdocs.yml
+DIAGRAM_CACHE = Path("build") / "diagrams"  # the drawings of the draw stage
+PAGE_HOOKS = Path(__file__).with_name("page_hooks.py")  # the only hook of MkDocs under `kb build`
+PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors", ".headerlink"]
+
+
+def today() -> dt.date:
+    """The build's day; KB_TODAY=YYYY-MM-DD pins it for reproducible builds and tests."""
+    pinned = os.environ.get("KB_TODAY")
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
+
+class Interrupted(BaseException):
+    """A run told to stop (:attr:`Run.stopping`) stops with this, between stages or in one that
+    waits (Pagefind). A BaseException, so that no ``except Exception`` on its way swallows it."""
+
 
 @dataclass
-class Checked:
-    entries: list[Entry]
-    graph: link.Graph | None
-    diagnostics: list[Diagnostic]
-    timings: dict[str, float] = field(default_factory=dict)
+class Run:
+    """One run: what it is asked to work on, and what its stages have made so far.
+
+    ``content`` is the folder of records; ``docs`` and ``cache`` the docs tree and the diagram
+    cache (``write`` and ``draw``); ``config``, ``engine`` and ``site`` what ``site`` builds and
+    where ``export`` and ``index`` write (``data``, default ``<site>/data``, is where ``export``
+    writes the data; only a run with a site gets the schemas beside it)."""
+
+    content: Path
+    docs: Path | None = None
+    cache: Path | None = None
+    config: Path | None = None
+    engine: str = "mkdocs"
+    site: Path | None = None
+    data: Path | None = None
+    formats: tuple[str, ...] = tuple(FORMATS)
+    day: dt.date = field(default_factory=today)
+    stopping: threading.Event | None = None  # set by another thread: the run stops (Interrupted)
+    outputs: dict[str, Any] = field(default_factory=dict)  # stage -> what it made
+    counts: dict[str, int] = field(default_factory=dict)  # stage -> how many
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not errors_of(self.diagnostics)
 
+    @property
+    def documents(self) -> list:
+        return self.outputs.get("load", [])
 
-class _Timer:
-    def __init__(self, timings: dict[str, float]):
-        self.timings = timings
+    @property
+    def entries(self) -> list:
+        return self.outputs.get("validate", [])
 
-    def __call__(self, stage: str, function, *args):
-        start = time.perf_counter()
-        result = function(*args)
-        elapsed = time.perf_counter() - start
-        self.timings[stage] = elapsed
-        items = result[0] if isinstance(result, tuple) else result
-        count = len(items) if hasattr(items, "__len__") else len(getattr(items, "entries", ()))
-        log.info("%-9s %6d items in %7.1f ms", stage, count, elapsed * 1000)
-        return result
+    @property
+    def graph(self) -> link.Graph | None:
+        return self.outputs.get("link")
+
+    @property
+    def scores(self) -> dict | None:
+        return self.outputs.get("score")
+
+    @property
+    def rendered(self) -> render.Rendered | None:
+        return self.outputs.get("render")
+
+    @property
+    def written(self) -> list[str]:
+        return self.outputs.get("write", ([], []))[0]
+
+    @property
+    def removed(self) -> list[str]:
+        return self.outputs.get("write", ([], []))[1]
+
+    @property
+    def exported(self) -> list[Path]:
+        return self.outputs.get("export", [])
 
 
-@gc_paused()  # once around all three stages: the heap only grows here (scripts/bench_validate.py)
-def check(root: Path) -> Checked:
+@dataclass
+class Done:
+    """What a stage returns: its output, how many things it made (or read), and its problems.
+    ``note`` ends the stage's log line, for what the count does not say."""
+
+    output: Any
+    count: int
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    function: Callable[[Run], Done]
+    counted: str  # what the count counts, for the log line
+    checks: bool = False  # a check of the base: runs after the errors of the checks before it
+    gc_paused: bool = False  # run with the cyclic collector paused (see core.gc_paused)
+
+
+# ---------------------------------------------------------------------------- the stages
+
+
+def _load(run: Run) -> Done:
+    documents, found = load.load(Path(run.content))
+    return Done(documents, len(documents), found)
+
+
+def _validate(run: Run) -> Done:
+    entries, found = validate.validate(run.documents)
+    return Done(entries, len(entries), found)
+
+
+def _link(run: Run) -> Done:
+    failed = frozenset(d.record_id for d in run.documents) - {e.id for e in run.entries}
+    graph, found = link.link(run.entries, failed)
+    return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found)
+
+
+def _score(run: Run) -> Done:
+    scores = score.score(run.graph, run.day)
+    return Done(scores, len(scores))
+
+
+def _render(run: Run) -> Done:
+    rendered = render.render(run.graph, run.scores, run.day)
+    return Done(rendered, len(rendered.pages))
+
+
+def _draw(run: Run) -> Done:
+    """Every Mermaid block of the pages drawn into the cache (the Markdown keeps its blocks)."""
+    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items()},
+                          run.cache, Progress("diagrams"))
+    for failure in drawn.failed:
+        log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
+    return Done(drawn, drawn.drawn + drawn.cached + drawn.left,
+                note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser")
+
+
+def _write(run: Run) -> Done:
+    """The complete docs tree: the pages that changed, with the drawings in their Markdown, and
+    the static assets, so that any engine builds the site from it alone."""
+    pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0] for path, page in run.rendered.pages.items()}
+    written, removed = write_changed(run.docs, pages)
+    assets, stale = engines.copy_assets(run.docs)
+    note = f"{len(removed)} removed, {len(assets)} assets copied" + (f", {len(stale)} stale removed" if stale else "")
+    return Done((written, removed), len(written), note=note)
+
+
+def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Write the pages whose bytes changed and delete the pages that are gone: a rebuild after one
+    edit touches the pages that show the edited record, and an engine's dirty build sees only those."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for relative, text in pages.items():
+        target = out / relative
+        data = text.encode("utf-8")
+        try:
+            if target.read_bytes() == data:
+                continue
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(relative)
+    removed = []
+    for existing in out.rglob("*.md"):
+        relative = existing.relative_to(out).as_posix()
+        if relative not in pages:
+            existing.unlink()
+            removed.append(relative)
+    return written, removed
+
+
+def _site(run: Run) -> Done:
+    """The docs tree built into the site by the run's engine. MkDocs runs in this process with
+    generator/page_hooks.py as its only hook (the generated HTML blocks skip Python-Markdown, the
+    page allow-list, the policy); ProperDocs and Zensical run no hook, so ``engines.secure_site``
+    does the allow-list and the policy after them."""
+    if run.engine == "mkdocs":
+        problem = _mkdocs(run.config, run.docs, run.site)
+        if problem is not None:
+            return Done(None, 0, [problem])
+        return Done(None, _html_pages(run.site), note="mkdocs")
+    problem = engines.build(run.engine, run.config, run.docs, run.site)
+    if problem is not None:
+        return Done(None, 0, [problem])
+    secured = engines.secure_site(run.site, run.docs, run.cache)
+    return Done(None, secured.pages, secured.diagnostics, note=f"{run.engine}, allow-list and policy after it")
+
+
+def _mkdocs(config_file: Path, docs: Path, site: Path) -> Diagnostic | None:
+    """mkdocs.yml with the docs tree, the site folder and page_hooks.py as its only hook."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    try:
+        build(load_config(str(config_file), docs_dir=str(docs), site_dir=str(site), hooks=[str(PAGE_HOOKS)]))
+    except (MkDocsException, SystemExit) as exc:
+        return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
+    return None
+
+
+def _html_pages(site: Path) -> int:
+    return sum(1 for _ in site.rglob("*.html"))
+
+
+def _export(run: Run) -> Done:
+    """The base as data (``export``: JSON, CSV, SQLite, each file written atomically) and, for a
+    site, the schemas its pages link to."""
+    written = export(run.graph, run.data or run.site / "data", run.formats)
+    if run.site is not None:
+        folder = run.site / "schemas"
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind in KINDS.values():
+            target, text = folder / f"{kind.folder}.schema.json", schemas.render_schema(kind)
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+            written.append(target)
+    return Done(written, len(written))
+
+
+def _index(run: Run) -> Done:
+    """Pagefind's search index of the site, after the run has let go of the base, the pages and
+    the engine's objects: Pagefind needs as much memory again, and the two must not peak together."""
+    _release_memory(run)
+    problem = index_search(run.site, run.stopping)
+    return Done(None, _html_pages(run.site), [problem] if problem else [])
+
+
+def _release_memory(run: Run) -> None:
+    """Drop what the stages made and hand the memory back to the system: the collector frees the
+    cycles (MkDocs' pages and files point at each other), and glibc keeps freed memory for later
+    unless asked to return it (malloc_trim)."""
+    run.outputs.clear()
+    gc.collect()
+    libc = processes.libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnostic | None:
+    """Pagefind's chunked search index into ``site/pagefind/`` (a first search fetches a few small
+    chunks, not an index of the whole site): built into a new folder that then replaces the old
+    one, so that a served site keeps its index until the new one is complete.
+
+    Pagefind dies with this process however that dies, and is killed on any exception here
+    (``build.Stopped`` by a signal included) and when ``stopping`` is set (then Interrupted)."""
+    index, new, old = site / "pagefind", site / ".pagefind-new", site / ".pagefind-old"
+    shutil.rmtree(new, ignore_errors=True)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
+        process = subprocess.Popen([*PAGEFIND, "--site", str(site), "--output-path", str(new)],
+                                   stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=processes.dies_with_parent())
+        try:
+            while True:
+                try:
+                    code = process.wait(timeout=0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if stopping is not None and stopping.is_set():
+                        raise Interrupted() from None
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+                shutil.rmtree(new, ignore_errors=True)
+        if code:
+            shutil.rmtree(new, ignore_errors=True)
+            errors.seek(0)
+            return Diagnostic(str(site), 1, 1, f"the search index could not be built: pagefind failed (exit {code}): "
+                              f"{errors.read().strip()[-2000:]}", code="search")
+    shutil.rmtree(old, ignore_errors=True)
+    if index.exists():
+        index.rename(old)
+    new.rename(index)
+    shutil.rmtree(old, ignore_errors=True)
+    return None
+
+
+STAGES: tuple[Stage, ...] = (
+    # The checks: one run reports every error of the base; one pause of the collector over the
+    # three, the heap only grows there (scripts/bench_validate.py).
+    Stage("load", _load, "files", checks=True, gc_paused=True),
+    Stage("validate", _validate, "records", checks=True, gc_paused=True),
+    Stage("link", _link, "edges", checks=True, gc_paused=True),
+    Stage("score", _score, "records"),
+    Stage("render", _render, "pages"),
+    Stage("draw", _draw, "diagrams"),
+    Stage("write", _write, "pages written"),
+    Stage("site", _site, "pages"),
+    Stage("export", _export, "files"),
+    Stage("index", _index, "pages"),
+)
+NAMES = tuple(stage.name for stage in STAGES)
+CHECK = NAMES[:NAMES.index("link") + 1]  # kb validate
+GENERATE = NAMES[:NAMES.index("write") + 1]  # the complete docs tree
+
+
+# ---------------------------------------------------------------------------- the runner
+
+
+def run(state: Run, names: Iterable[str] = NAMES) -> Run:
+    """Run the named stages on ``state`` in the table's order, each once, and return it.
+
+    A stage's output is kept in ``state.outputs`` under its name, its count and seconds beside.
+    The run stops after a stage that reported an error; only the checks of the base (load,
+    validate, link) go on after a check's errors, so that one run reports all of them. Before a
+    stage, it raises Interrupted once ``state.stopping`` is set."""
+    wanted = set(names)
+    unknown = wanted - set(NAMES)
+    if unknown:
+        raise ValueError(f"no such stage: {', '.join(sorted(unknown))}")
+    with ExitStack() as paused:
+        pausing = False
+        for stage in STAGES:
+            if stage.name not in wanted:
+                continue
+            if not state.ok and not stage.checks:
+                break
+            if stage.gc_paused != pausing:
+                if stage.gc_paused:
+                    paused.enter_context(gc_paused())
+                else:
+                    paused.close()
+                pausing = stage.gc_paused
+            if state.stopping is not None and state.stopping.is_set():
+                raise Interrupted()
+            started = time.perf_counter()
+            done = stage.function(state)
+            seconds = time.perf_counter() - started
+            state.outputs[stage.name], state.counts[stage.name] = done.output, done.count
+            state.timings[stage.name] = seconds
+            state.diagnostics = sorted(state.diagnostics + list(done.diagnostics))
+            log.info("%s", _line(stage, done, seconds))
+    return state
+
+
+def _line(stage: Stage, done: Done, seconds: float) -> str:
+    took = f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
+    note = f" ({done.note})" if done.note else ""
+    return f"{stage.name:<9} {done.count:>6,} {stage.counted} in {took}{note}"
+
+
+def check(root: Path) -> Run:
     """load -> validate -> link: everything `kb validate` reports."""
-    timings: dict[str, float] = {}
-    timed = _Timer(timings)
-    documents, diagnostics = timed("load", load.load, Path(root))
-    entries, found = timed("validate", validate.validate, documents)
-    diagnostics += found
-    failed = frozenset(d.record_id for d in documents) - {e.id for e in entries}
-    graph, found = timed("link", link.link, entries, failed)
-    diagnostics += found
-    return Checked(entries, graph, sorted(diagnostics), timings)
+    return run(Run(Path(root)), CHECK)
 
 
 def display_path(path: Path) -> str:
     return load.display_path(path)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent in CI and when output is piped."""
+
+    def __init__(self, label: str, stream=None):
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() and not os.environ.get("CI")
+        self.shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 200:
+            return
+        percent = 100 * done // total
+        if percent == self.shown:
+            return
+        self.shown = percent
+        bar = "#" * (percent // 4)
+        self.stream.write(f"\r{self.label:<10} [{bar:<25}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()

@@ -12,9 +12,9 @@ authored diagrams; seeded, so the same arguments give the same files) into a thr
 that measures, in that one process:
 
 * the bare parse of every file with PyYAML's C loader (topics: their front matter),
-* the real build, ``generator.build.build_site()``: load, validate, link, score, render, diagrams
-  and write (``generate()``'s own timings), then MkDocs, the search index and the export,
-  whatever stages build_site() reports (wall and CPU seconds, memory high-water after each),
+* the real build, ``generator.build.build_site()``: every stage of the runner's table
+  (``generator.pipeline.STAGES``: load, validate, link, score, render, draw and write, then site,
+  export and index), each in wall and CPU seconds with the memory high-water after it,
 * the site: bytes, files, the largest page, the search index; what a reader downloads for a
   topic page and a record page (the HTML and every same-site asset it references) and for a
   first search; with --browser, the same measured in Chromium from a local HTTP server,
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import gzip
 import io
 import json
@@ -63,8 +64,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-GENERATOR_STAGES = ("load", "validate", "link", "score", "render", "diagrams", "write")
-SITE_STAGES = ("mkdocs", "search", "export")  # after generate(); "search" when the build indexes with Pagefind
+GENERATOR_STAGES = ("load", "validate", "link", "score", "render", "draw", "write")  # "generate": these together
+SITE_STAGES = ("site", "export", "index")  # the engine (MkDocs), the data, Pagefind
 PROJECT_MARK = ".kb-benchmark-project"
 TODAY = "2026-01-07"  # KB_TODAY for the builds: ages and review dates do not move between runs
 GIB = 1024 ** 3
@@ -586,52 +587,53 @@ def _memory() -> dict:
 
 
 class _Spans:
-    """Wraps functions that build_site() calls to time them in wall and CPU seconds.
+    """Wraps the function of every stage of the runner's table to time it in wall and CPU seconds
+    and read the memory high-water after it (the runner's own timings are wall seconds only).
 
-    Of a result it keeps only what ``keep`` takes from it: holding generate()'s whole result
-    would keep the graph and the pages alive after the build has let them go, and the memory
-    measured would be the benchmark's, not the build's."""
+    Of a stage's output it keeps only the list of pages written: holding more would keep the graph
+    and the pages alive after the build has let them go, and the memory measured would be the
+    benchmark's, not the build's."""
 
     def __init__(self):
         self.spans: dict[str, dict] = {}
-        self.kept: dict[str, object] = {}
+        self.written: list[str] = []
 
-    def wrap(self, module, name: str, label: str, keep=None) -> None:
-        original = getattr(module, name)
-
-        def timed(*args, **kwargs):
+    def wrap(self, stage):
+        def timed(run):
             wall, cpu = time.perf_counter(), _cpu()
             try:
-                result = original(*args, **kwargs)
-                if keep is not None:
-                    self.kept[label] = keep(result)
-                return result
+                done = stage.function(run)
+                if stage.name == "write":
+                    self.written = list(done.output[0])
+                return done
             finally:
-                self.spans[label] = {"wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, **_memory()}
+                self.spans[stage.name] = {"wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, **_memory()}
 
-        setattr(module, name, timed)
+        return dataclasses.replace(stage, function=timed)
+
+    def with_generate(self) -> dict[str, dict]:
+        """The spans, and "generate": the stages load to write together (high-water after write)."""
+        parts = [self.spans[name] for name in GENERATOR_STAGES if name in self.spans]
+        if not parts:
+            return dict(self.spans)
+        generate = {"wall": sum(p["wall"] for p in parts), "cpu": sum(p["cpu"] for p in parts),
+                    **{key: parts[-1][key] for key in ("rss", "hwm") if key in parts[-1]}}
+        return {**self.spans, "generate": generate}
 
 
 def run_build(config: Path, site_dir: Path | None = None) -> dict:
-    """One build_site() with wall/CPU of its parts; returns its summary and spans."""
-    import mkdocs.commands.build as mkdocs_build
-
+    """One build_site() with wall/CPU of each stage; returns its summary and spans."""
     import generator.build as gb
+    from generator import pipeline
 
     spans = _Spans()
-    wrapped = [(gb, "generate", "generate"), (gb, "publish_data", "export"), (gb, "index_search", "search"),
-               (mkdocs_build, "build", "mkdocs")]
-    wrapped = [(module, name, label) for module, name, label in wrapped if hasattr(module, name)]
-    saved = [(module, name, getattr(module, name)) for module, name, _ in wrapped]
-    keep = {"generate": lambda generated: list(generated.written)}
-    for module, name, label in wrapped:
-        spans.wrap(module, name, label, keep.get(label))
+    saved = pipeline.STAGES
+    pipeline.STAGES = tuple(spans.wrap(stage) for stage in saved)
     wall, cpu = time.perf_counter(), _cpu()
     try:
         result = gb.build_site(config, site_dir)
     finally:
-        for module, name, original in saved:
-            setattr(module, name, original)
+        pipeline.STAGES = saved
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     return {
         "ok": result.ok,
@@ -639,8 +641,8 @@ def run_build(config: Path, site_dir: Path | None = None) -> dict:
         "warnings": sum(d.severity == "warning" for d in result.diagnostics),
         "summary": result.summary,
         "wall": wall, "cpu": cpu,
-        "spans": spans.spans,
-        "written": spans.kept.get("generate", []),
+        "spans": spans.with_generate(),
+        "written": spans.written,
     }
 
 
@@ -861,44 +863,32 @@ def browser_readers(site: Path, pages: list[str], query: str = "risk") -> dict:
 
 
 def profile_stage(stage: str, content: Path, top: int = 25) -> str:
-    """cProfile of one generator stage, run again on the same base (its inputs computed first)."""
-    import datetime as dt
+    """cProfile of one stage of the runner's table, run again on the same base: the stages before
+    it run first (into a scratch docs tree and diagram cache: draw and write start cold)."""
+    from generator import pipeline
 
-    from generator import diagrams, link, load, render, score, validate
-    from generator.build import write_changed
-
-    today = dt.date.fromisoformat(TODAY)
-    documents, _ = load.load(content)
-    calls = {"load": lambda: load.load(content)}
-    if stage != "load":
-        entries, _ = validate.validate(documents)
-        calls["validate"] = lambda: validate.validate(documents)
-        graph, _ = link.link(entries)
-        calls["link"] = lambda: link.link(entries)
-        assessments = score.score(graph, today)
-        calls["score"] = lambda: score.score(graph, today)
-        calls["render"] = lambda: render.render(graph, assessments, today)
-        if stage in ("diagrams", "write"):
-            pages = {p: page.markdown for p, page in render.render(graph, assessments, today).pages.items()}
-            scratch = Path(tempfile.mkdtemp(prefix="kb-bench-profile-"))
-            calls["diagrams"] = lambda: diagrams.draw(pages, scratch / "diagrams")
-            calls["write"] = lambda: write_changed(scratch / "docs", pages)
-    profiler = cProfile.Profile()
-    profiler.runcall(calls[stage])
+    scratch = Path(tempfile.mkdtemp(prefix="kb-bench-profile-"))
+    run = pipeline.Run(content, docs=scratch / "docs", cache=scratch / "diagrams")
+    try:
+        pipeline.run(run, pipeline.NAMES[:pipeline.NAMES.index(stage)])
+        profiler = cProfile.Profile()
+        profiler.runcall(pipeline.run, run, (stage,))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return _stats_text(profiler, top)
 
 
 def profile_mkdocs(config: Path, top: int = 30) -> str:
-    """cProfile of one MkDocs build of the pages generate() left in build/docs."""
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
+    """cProfile of the site stage (MkDocs) on the docs tree the build left in build/docs."""
+    from generator import pipeline
 
+    project = config.resolve().parent
     staging = Path(tempfile.mkdtemp(prefix="kb-bench-site-"))
-    settings = load_config(str(config), site_dir=str(staging))
-    settings.extra["kb_pregenerated"] = True
+    run = pipeline.Run(project / "content", docs=project / pipeline.GENERATED_DIR,
+                       cache=project / pipeline.DIAGRAM_CACHE, config=config, site=staging)
     profiler = cProfile.Profile()
     try:
-        profiler.runcall(build, settings)
+        profiler.runcall(pipeline.run, run, ("site",))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return _stats_text(profiler, top)
@@ -988,7 +978,7 @@ def worker(args) -> int:
     out["validation"] = {"parse_wall": best["parse"][0], "parse_cpu": best["parse"][1],
                          "check_wall": best["check"][0], "check_cpu": best["check"][1], **figures}
 
-    # Incremental: one record's summary changes; generate() writes what changed, MkDocs reruns.
+    # Incremental: one record's summary changes; the write stage writes what changed, MkDocs reruns.
     edited = sorted((content / "systems").glob("*.yaml"))[0]
     text = edited.read_text(encoding="utf-8")
     edited.write_text(text.replace("summary: >-\n", "summary: >-\n  Edited for the incremental benchmark.\n", 1),
@@ -1007,7 +997,7 @@ def worker(args) -> int:
             out["browser"] = {"error": f"{type(exc).__name__}: {exc}"}
     if args.profile:
         stages = first["summary"]["stages"]
-        candidates = [s for s in GENERATOR_STAGES if s in stages and not (s == "diagrams" and args.diagrams == "build")]
+        candidates = [s for s in GENERATOR_STAGES if s in stages and not (s == "draw" and args.diagrams == "build")]
         slowest = max(candidates, key=lambda s: stages[s])
         out["profile"] = {"stage": slowest, "text": profile_stage(slowest, content)}
     if args.profile_mkdocs:
@@ -1172,7 +1162,7 @@ def compare_mermaid2(args, base: Path) -> dict:
                                            project / f"benchmark-{name}.log")
         data = json.loads(out.read_text()) if out.exists() else {}
         build = data.get("build", {})
-        mkdocs_span = build.get("spans", {}).get("mkdocs", {})
+        mkdocs_span = build.get("spans", {}).get("site", {})
         mermaid2_info = sum(v for k, v in data.get("logs", {}).items() if k.startswith("mkdocs:INFO"))
         results["variants"][name] = {
             "config": config.name, "ok": build.get("ok"), "worker_exit": code,
@@ -1253,7 +1243,7 @@ def rows_for(result: dict) -> dict[str, str]:
     for stage in GENERATOR_STAGES:
         row[f"**{stage}**, s"] = _s(stages.get(stage))
     generate = spans.get("generate", {})
-    row["generate() total, s"] = f"{_s(generate.get('wall'))} (CPU {_s(generate.get('cpu'))})"
+    row["generate (load to write) total, s"] = f"{_s(generate.get('wall'))} (CPU {_s(generate.get('cpu'))})"
     for stage in SITE_STAGES:
         span = spans.get(stage)
         if span or stage in stages:
@@ -1265,10 +1255,10 @@ def rows_for(result: dict) -> dict[str, str]:
         row["generator share of build"] = f"{generate.get('wall', 0) / build['wall'] * 100:.1f}%"
     row["peak memory of the build's process tree (RSS summed, 50 ms samples)"] = _mb(result.get("tree_peak_build"))
     row["peak memory of the build process alone (VmHWM)"] = _mb(result.get("peak_rss_after_build"))
-    marks = [(label, spans[label].get("hwm")) for label in ("generate", "mkdocs", "search", "export")
+    marks = [(label, spans[label].get("hwm")) for label in ("generate", *SITE_STAGES)
              if spans.get(label, {}).get("hwm")]
     if marks:
-        row["  high-water after generate / mkdocs / ..."] = " / ".join(
+        row["  high-water after generate / site / ..."] = " / ".join(
             f"{label} {value / 1024 ** 2:.0f}" for label, value in marks) + " MB"
     row["peak memory of the worker, rebuild included (wait4)"] = _mb(result.get("peak_rss"))
     row["peak memory of the worker's process tree, rebuild included"] = _mb(result.get("tree_peak"))
@@ -1313,7 +1303,7 @@ def rows_for(result: dict) -> dict[str, str]:
         row["incremental: files written"] = f"{incremental.get('written', '-')}"
         row["incremental: rebuild total, s"] = (f"{_s(incremental.get('wall'))} (generate "
                                                 f"{_s(incremental.get('spans', {}).get('generate', {}).get('wall'))}, "
-                                                f"mkdocs {_s(incremental.get('spans', {}).get('mkdocs', {}).get('wall'))})")
+                                                f"site {_s(incremental.get('spans', {}).get('site', {}).get('wall'))})")
     row["diagrams drawn at build (SVG cache)"] = f"{result.get('diagram_svgs', 0):,}"
     row["pages that load Mermaid in the browser"] = f"{result.get('client_diagram_pages', 0):,}"
     logs = result.get("logs_first_build", {})
@@ -1372,7 +1362,7 @@ def checks(results: list[dict]) -> list[dict]:
         generate = r["build"]["spans"]["generate"]
         share = generate["wall"] / r["build"]["wall"]
         add("generator's own stages <= 15% of the build at 1,000", share <= 0.15,
-            f"generate() {generate['wall']:.2f} s of {r['build']['wall']:.2f} s = {share:.1%} "
+            f"load to write {generate['wall']:.2f} s of {r['build']['wall']:.2f} s = {share:.1%} "
             f"(CPU {generate['cpu'] / r['build']['cpu']:.1%}; diagrams {r.get('diagrams_mode')})")
     if not at_1000:
         add("generator's own stages <= 15% of the build at 1,000", None, "no 1,000-record run")

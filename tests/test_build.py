@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import build_site, generate
+from generator import pipeline
+from generator.build import build_site
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,26 @@ def test_diagrams_are_drawn_at_build_time_and_mermaid_is_not_loaded(project):
     assert 'class="kb-diagram kb-diagram--static" tabindex="0"><svg' in page
     assert "mermaid-11.17.2.min.js" not in page and 'class="kb-mermaid"' not in page
     assert list((project / "build" / "diagrams").glob("*.svg"))
+
+
+def test_the_drawings_in_the_docs_tree_reach_the_pages_as_they_were_cached(project):
+    """The write stage puts each drawing into the page's Markdown; MkDocs (passthrough, the page
+    allow-list with the drawings set aside) must hand it to the reader byte for byte."""
+    import re
+
+    if not shutil.which("chromium"):
+        pytest.skip("needs Debian's chromium, which ./dev test installs")
+    assert build_site(project / "mkdocs.yml").ok
+    docs, cache, site = project / "build" / "docs", project / "build" / "diagrams", project / "site"
+    checked = 0
+    for markdown in docs.rglob("*.md"):
+        keys = re.findall(r'<div class="kb-diagram kb-diagram--static" tabindex="0"><svg id="kb-([0-9a-f]{16})"',
+                          markdown.read_text())
+        page = (site / markdown.relative_to(docs).with_suffix(".html")).read_text() if keys else ""
+        for key in keys:
+            assert (cache / f"{key}.svg").read_text() in page, (markdown, key)
+            checked += 1
+    assert checked >= 2  # the two maps at least
 
 
 def test_without_chromium_mermaid_loads_only_where_a_diagram_is(project, monkeypatch):
@@ -84,15 +105,21 @@ def test_mkdocs_build_runs_the_generator_and_fails_on_bad_records(project, monke
     assert (project / "site" / "systems" / "gpt-4.html").is_file()
 
 
+def generate(project: Path) -> pipeline.Run:
+    """The stages up to write: the complete docs tree in build/docs."""
+    return pipeline.run(pipeline.Run(project / "content", docs=project / "build" / "docs",
+                                     cache=project / "build" / "diagrams"), pipeline.GENERATE)
+
+
 def test_second_generation_writes_only_what_changed(project):
-    out = project / "build" / "docs"
-    first = generate(project / "content", out)
+    first = generate(project)
     assert len(first.written) == len(first.rendered.pages)
-    again = generate(project / "content", out)
+    assert (project / "build" / "docs" / "assets" / "kb.js").is_file()  # the docs tree is complete
+    again = generate(project)
     assert again.written == []
     record = project / "content" / "risks" / "deceptive-alignment.yaml"
     record.write_text(record.read_text().replace("summary: ", "summary: Edited. ", 1))
-    edited = generate(project / "content", out)
+    edited = generate(project)
     assert "risks/deceptive-alignment.md" in edited.written
     assert 1 <= len(edited.written) < len(first.written) / 2
 
@@ -205,14 +232,10 @@ def test_every_link_in_the_site_leads_somewhere(project, monkeypatch):
 def test_a_generated_page_whose_front_matter_mkdocs_cannot_read_stops_the_build(project):
     """The hooks' backstop: MkDocs drops front matter it cannot parse without a word and renders
     it as Markdown; for a generated page (all of them have a title) that is an error."""
-    import importlib.util
-
     import pytest as _pytest
     from mkdocs.exceptions import PluginError
 
-    spec = importlib.util.spec_from_file_location("kb_hooks_meta", REPO / "generator" / "mkdocs_hooks.py")
-    hooks = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hooks)
+    from generator import page_hooks as hooks  # kb build's only hook; mkdocs_hooks.py uses the same
 
     class Config(dict):
         config_file_path = str(project / "mkdocs.yml")
@@ -229,3 +252,21 @@ def test_a_generated_page_whose_front_matter_mkdocs_cannot_read_stops_the_build(
         hooks.on_page_markdown("---\ntitle: x\n---\n", FakePage(), Config(), None)
     FakePage.meta = {"title": "X"}
     assert hooks.on_page_markdown("text", FakePage(), Config(), None) == "text"
+
+
+def test_kb_build_and_plain_mkdocs_build_make_the_same_pages(project, monkeypatch):
+    """`kb build` runs MkDocs on the complete docs tree with page_hooks.py alone; `mkdocs build`
+    runs mkdocs_hooks.py, which drives the runner around MkDocs: the pages come out the same."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.setenv("KB_TODAY", "2026-01-07")
+    monkeypatch.chdir(project)
+    assert build_site(project / "mkdocs.yml", project / "by-kb").ok
+    build(load_config(str(project / "mkdocs.yml"), site_dir=str(project / "by-mkdocs")))
+    pages = sorted(p.relative_to(project / "by-kb") for p in (project / "by-kb").rglob("*.html")
+                   if not p.relative_to(project / "by-kb").as_posix().startswith("pagefind/"))
+    assert len(pages) > 20
+    for page in pages:
+        assert (project / "by-kb" / page).read_text() == (project / "by-mkdocs" / page).read_text(), page

@@ -1,0 +1,203 @@
+"""The stage runner: one table of stages, each run once per run, each timed and counted in one log
+line; every entry point (kb validate, kb export, kb build with each engine, the serve refresh)
+asks it for the stages it needs and none runs an earlier one again."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import shutil
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from generator import build, engines, load, pipeline
+from generator.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
+LINE = re.compile(r"^(?P<stage>[a-z]+) +(?P<count>\d[\d,]*) (?P<counted>[a-z ]+) in (?P<time>\d+ ms|\d+\.\d s)( \(.*\))?$")
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A project folder: the repo's mkdocs.yml and generator beside a copy of the valid fixtures."""
+    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "generator").symlink_to(REPO / "generator")
+    shutil.copytree(FIXTURE, tmp_path / "content")
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.setenv("KB_TODAY", "2026-01-07")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Counter:
+    """How often each stage function of the table is called, and each module function under
+    them that reads the base (load.load) or runs an engine (MkDocs, engines.build, Pagefind)."""
+    counted: Counter = Counter()
+
+    def counting(name, function):
+        def call(*args, **kwargs):
+            counted[name] += 1
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(pipeline, "STAGES", tuple(dataclasses.replace(stage, function=counting(stage.name, stage.function))
+                                                  for stage in pipeline.STAGES))
+    monkeypatch.setattr(load, "load", counting("load.load", load.load))
+    monkeypatch.setattr(pipeline, "_mkdocs", counting("MkDocs", pipeline._mkdocs))
+    monkeypatch.setattr(engines, "build", counting("engines.build", engines.build))
+    monkeypatch.setattr(pipeline, "index_search", counting("Pagefind", pipeline.index_search))
+    return counted
+
+
+def stage_lines(caplog) -> list[re.Match]:
+    lines = [record.getMessage() for record in caplog.records if record.name == "kb"]
+    return [match for match in map(LINE.match, lines) if match]
+
+
+def test_kb_build_runs_every_stage_once_and_logs_one_line_each(project, calls, caplog):
+    caplog.set_level(logging.INFO, logger="kb")
+    result = build.build_site(project / "mkdocs.yml")
+    assert result.ok, result.diagnostics
+    assert list(result.summary["stages"]) == list(pipeline.NAMES)
+    assert {name: calls[name] for name in pipeline.NAMES} == dict.fromkeys(pipeline.NAMES, 1)
+    assert (calls["load.load"], calls["MkDocs"], calls["Pagefind"], calls["engines.build"]) == (1, 1, 1, 0)
+    lines = stage_lines(caplog)
+    assert [line["stage"] for line in lines] == list(pipeline.NAMES)
+    counted = {line["stage"]: (line["count"], line["counted"]) for line in lines}
+    assert counted["load"] == (str(result.summary["records"]), "files")
+    assert counted["validate"] == (str(result.summary["records"]), "records")
+    assert counted["render"] == (str(result.summary["pages"]), "pages")
+    assert counted["link"][1] == "edges" and counted["draw"][1] == "diagrams"
+
+
+def test_a_stage_line_says_what_it_counted_with_thousands_separators_and_its_time():
+    stage = pipeline.Stage("render", lambda run: None, "pages")
+    assert pipeline._line(stage, pipeline.Done(None, 10_317), 6.71) == "render    10,317 pages in 6.7 s"
+    assert pipeline._line(stage, pipeline.Done(None, 2, note="x"), 0.0123) == "render         2 pages in 12 ms (x)"
+
+
+def test_the_checks_report_every_error_and_nothing_runs_after_them(project, calls):
+    (project / "content" / "systems" / "gpt-4.yaml").write_text("id: gpt-4\nname: [\n")  # a YAML syntax error
+    record = project / "content" / "risks" / "deceptive-alignment.yaml"
+    record.write_text(record.read_text().replace("summary:", "severity_note: nope\nsummary:", 1))
+    run = pipeline.run(pipeline.Run(project / "content", docs=project / "docs", cache=project / "cache"))
+    errors = {d.file.rsplit("/", 1)[-1] for d in run.diagnostics if d.severity == "error"}
+    assert {"gpt-4.yaml", "deceptive-alignment.yaml"} <= errors  # load's error and validate's, one run
+    assert [name for name in pipeline.NAMES if calls[name]] == list(pipeline.CHECK)
+    assert not (project / "docs").exists()
+
+
+def test_check_is_the_first_three_stages(project, calls):
+    checked = pipeline.check(project / "content")
+    assert checked.ok and checked.graph is not None and len(checked.entries) == checked.counts["validate"]
+    assert [name for name in pipeline.NAMES if calls[name]] == list(pipeline.CHECK)
+
+
+def test_kb_export_reads_the_base_once(project, calls, capsys):
+    assert main(["export", "--format", "csv", "--format", "json", "--out", "out"]) == 0
+    assert calls["load.load"] == 1 and calls["export"] == 1
+    assert [name for name in pipeline.NAMES if calls[name]] == [*pipeline.CHECK, "export"]
+    printed = capsys.readouterr().out.split()
+    assert "out/systems.csv" in printed and "out/all.json" in printed and not list(Path("out").glob("*.sqlite"))
+
+
+def test_kb_export_offers_the_formats_of_the_export_table(capsys):
+    from generator.export import FORMATS
+
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    help_text = capsys.readouterr().out
+    assert "{" + ",".join(FORMATS) + "}" in help_text
+
+
+@pytest.mark.parametrize("engine", list(engines.ENGINES))
+def test_kb_build_with_each_engine_builds_a_secured_site(project, engine, calls, capsys):
+    assert main(["build", "--engine", engine, "--site", f"site-{engine}"]) == 0, capsys.readouterr().err
+    site = project / f"site-{engine}"
+    page = (site / "systems" / "gpt-4.html").read_text()
+    assert page.count('http-equiv="Content-Security-Policy"') == 1 and "GPT-4" in page
+    assert (site / "data" / "all.json").is_file() and (site / "pagefind" / "pagefind.js").is_file()
+    assert (site / "assets" / "kb.js").is_file()  # from the complete docs tree
+    assert calls["load.load"] == 1 and calls["Pagefind"] == 1
+    assert (calls["MkDocs"], calls["engines.build"]) == ((1, 0) if engine == "mkdocs" else (0, 1))
+    assert f'"engine": "{engine}"' in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- the serve refresh
+
+
+@pytest.fixture
+def built_run(project) -> pipeline.Run:
+    """A run as the hooks hold it after MkDocs has built the site: load to write, and the site."""
+    run = pipeline.Run(project / "content", docs=project / pipeline.GENERATED_DIR,
+                       cache=project / pipeline.DIAGRAM_CACHE, config=project / "mkdocs.yml", site=project / "site")
+    pipeline.run(run, (*pipeline.GENERATE, "site"))
+    assert run.ok, run.diagnostics
+    return run
+
+
+def test_the_serve_refresh_exports_and_indexes_from_the_graph_it_has(built_run, calls, caplog):
+    caplog.set_level(logging.INFO)
+    refresher = build.Refresher(logging.getLogger("test-refresh"))
+    refresher.start(built_run)
+    refresher._thread.join(60)
+    assert refresher.current, caplog.text
+    assert calls["load.load"] == 0 and calls["export"] == 1 and calls["index"] == 1
+    site = built_run.site
+    assert (site / "data" / "all.json").is_file() and (site / "pagefind" / "pagefind.js").is_file()
+    assert "search index and data refreshed in" in caplog.text
+    assert not list(site.rglob(".*.tmp")) and not list(site.glob(".pagefind-*"))
+
+
+def test_a_stopped_refresh_ends_in_the_middle_of_the_export_and_leaves_no_temporary_file(built_run, monkeypatch, caplog):
+    """The export stops where it is (a long Python loop standing for a large base), its temporary
+    file removed; Pagefind never starts; a refresh started next waits for it and then works."""
+    from generator.export.files import write_atomic
+
+    real_export, started = pipeline.export, threading.Event()
+
+    def slow_export(graph, out, formats):
+        out.mkdir(parents=True, exist_ok=True)
+
+        def write(temporary):
+            started.set()
+            with open(temporary, "w") as handle:
+                while True:
+                    handle.write("x")
+        return [write_atomic(out / "slow.json", write)]
+
+    monkeypatch.setattr(pipeline, "export", slow_export)
+    indexed = []
+    monkeypatch.setattr(pipeline, "index_search", lambda site, stopping=None: indexed.append(site))
+    caplog.set_level(logging.INFO)
+    refresher = build.Refresher(logging.getLogger("test-refresh"))
+    refresher.start(built_run)
+    assert started.wait(30)
+    stopped = time.monotonic()
+    thread = refresher._thread
+    refresher.stop("a new build started", wait=True)
+    assert time.monotonic() - stopped < 5 and not thread.is_alive()
+    assert not refresher.current and indexed == []
+    assert not list((built_run.site / "data").glob(".slow.json.*")) and not (built_run.site / "data" / "slow.json").exists()
+    assert "Stopped refreshing the search index and data: a new build started" in caplog.text
+    assert "Traceback" not in caplog.text
+
+    monkeypatch.setattr(pipeline, "export", real_export)
+    refresher.start(built_run)
+    refresher._thread.join(60)
+    assert refresher.current and indexed == [built_run.site]
+    assert (built_run.site / "data" / "all.json").is_file()
+
+
+def test_pagefind_is_ended_when_the_run_is_told_to_stop(built_run):
+    stopping = threading.Event()
+    stopping.set()
+    with pytest.raises(pipeline.Interrupted):
+        pipeline.index_search(built_run.site, stopping)
+    assert not (built_run.site / ".pagefind-new").exists()
