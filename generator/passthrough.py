@@ -4,9 +4,9 @@ Most of a generated page is HTML blocks (the infobox, status header, relations, 
 references, index and dashboard tables), written by the templates with final addresses. Left
 in the Markdown, Python-Markdown feeds every one of their tags through ``html.parser`` to find
 where each block ends, and that was most of the MkDocs build (about 60 microseconds a tag,
-160,000 tags at 1,000 records). They need nothing from Markdown, so the MkDocs hook takes them
-out before conversion (``stash``: each becomes a one-line placeholder paragraph) and puts them
-back, unchanged, in the converted page (``restore``).
+160,000 tags at 1,000 records). They need nothing from Markdown, so the page hooks
+(generator/page_hooks.py) take them out before conversion (``stash``: each becomes a one-line
+placeholder paragraph) and put them back, unchanged, in the converted page (``restore``).
 
 The Markdown files themselves stay complete and portable: these are ordinary CommonMark HTML
 blocks (an opening block-level tag at the start of a line, no blank line inside), which any

@@ -1,6 +1,7 @@
 """`kb serve` with a broken record: the browser shows the errors, and the site again once fixed.
 
-A build with errors stops in on_config, before MkDocs touches the site: right for `kb build`.
+A build with errors stops in on_config, before MkDocs touches the site: right for `mkdocs build`
+(`kb build` stops after the stage runner's checks, before any engine runs).
 Under `mkdocs serve` that exception made the preview hang: LiveReloadServer's build loop then
 skips advancing its epoch, and every page request waits for the epoch to catch up, so the
 browser spun until the record was fixed; a first build with errors made serve exit.
