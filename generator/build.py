@@ -46,6 +46,7 @@ log = logging.getLogger("kb")
 class Generated:
     checked: pipeline.Run  # load..draw: the graph, the diagnostics, the rendered pages
     rendered: Rendered | None = None
+    scores: dict | None = None
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
@@ -63,7 +64,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     if not run.ok:
         return Generated(run)
     written, removed = pipeline.write_changed(out, {path: page.markdown for path, page in run.rendered.pages.items()})
-    return Generated(run, run.rendered, written, removed)
+    return Generated(run, run.rendered, run.scores, written, removed)
 
 
 @dataclass
