@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from .core import Diagnostic, Entry, closest, dotted, gc_paused
 from .kinds import KINDS
-from .models import RELATION_TYPES, RefTo
+from .models import CITING_RELATIONS, RELATION_TYPES, RefTo
 
 PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
 # What an edge is: a reference field, a typed relation, a position on a topic, a citation of a
@@ -37,6 +37,7 @@ class Edge:
     path: str  # where the source says it: "developer", "relations[2]", "body"
     origin: str = "field"  # one of ORIGINS
     field: str = ""  # the top-level field that holds it ("relations", "addresses"; "body" for prose)
+    index: int | None = None  # for a typed relation, its place in the record's ``relations``
 
 
 @dataclass
@@ -219,8 +220,9 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
             return False
         return True
 
-    def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str) -> None:
-        edge = Edge(source, target, label, inverse, path, origin, field)
+    def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str,
+            index: int | None = None) -> None:
+        edge = Edge(source, target, label, inverse, path, origin, field, index)
         graph.outgoing[source].append(edge)
         graph.incoming[target].append(edge)
 
@@ -240,8 +242,10 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
-                add(entry.id, relation.target, relation.type.replace("-", " "),
-                    RELATION_TYPES[relation.type], dotted(path[:2]), "relation", "relations")
+                # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
+                cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
+                add(entry.id, relation.target, relation.type.replace("-", " "), RELATION_TYPES[relation.type],
+                    dotted(path[:2]), "citation" if cites else "relation", "relations", number)
         if entry.prose is not None:
             for prose_link in entry.prose.links:
                 target = index.get(prose_link.target)

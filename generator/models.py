@@ -33,6 +33,7 @@ class Shown:
     recommended: bool = True  # when optional: an editor should fill it, and the page says when not
     table: "Table | None" = None  # a table a topic places in its prose
     section: "Section | None" = None  # a section of the record's page
+    bands: str = "quality"  # a rating's band names: a key of BANDS
 
 
 # How a value shows: "text" as written; "link" the record's name linking to its page; "scale" a
@@ -42,6 +43,12 @@ class Shown:
 # links to the tag pages; "list" the items joined; "model" a nested record's own text().
 SHOWS = ("text", "link", "scale", "choice", "figure", "url", "date", "partial-date", "number", "rating",
          "year", "tags", "list", "model")
+
+# The band of a 0-100 rating, by its floor (shared/notes/reference-wiki.md, "The page header, decoded").
+BANDS: dict[str, tuple[tuple[int, str], ...]] = {
+    "quality": ((80, "Comprehensive"), (60, "Good"), (40, "Adequate"), (20, "Draft"), (0, "Stub")),
+    "importance": ((90, "Essential"), (70, "High"), (50, "Useful"), (30, "Reference"), (0, "Peripheral")),
+}
 
 SCALE = Shown(show="scale")
 HIDDEN = Shown(infobox="no")
@@ -202,6 +209,7 @@ RELATION_TYPES: dict[str, str] = {
     "builds-on": "built on by",
     "succeeds": "succeeded by",
 }
+CITING_RELATIONS = frozenset({"cites"})  # to a record of a cited kind, a citation (its References)
 RelationType = Literal[tuple(RELATION_TYPES)]  # type: ignore[valid-type]
 
 
@@ -325,7 +333,7 @@ class Record(Strict):
                     Field(description="Tags grouping related records, e.g. [evaluations]; each tag has a page.")] = []
     sources: Annotated[SourceRefs, HIDDEN, Field(
         description="Ids of the sources its figures and claims stand on, e.g. [metr-re-bench-2024].")] = []
-    importance: Annotated[Optional[Rating], Shown(show="rating", infobox=END, order=1),
+    importance: Annotated[Optional[Rating], Shown(show="rating", infobox=END, order=1, bands="importance"),
                           Field(description="How important the record is to the base, 0 to 100.")] = None
     quality: Annotated[Optional[Rating], Shown(show="rating", infobox="no", recommended=False),
                        Field(description="Editorial quality, 0 to 100; without it the page suggests one.")] = None

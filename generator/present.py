@@ -167,31 +167,39 @@ def is_empty(value: Any) -> bool:
 
 
 def value_html(links: Links, page: str, spec: FieldSpec, value: Any, bands: dict[str, str] | None = None) -> str:
-    """One field's value as HTML, as its field declares it shows ("" for no value)."""
+    """One field's value as HTML, as its field declares it shows ("" for no value); a list's
+    items each so, joined."""
+    if is_empty(value):
+        return ""
+    if spec.show == "tags":
+        return ", ".join(links.tag(page, tag) for tag in value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text for text in (_one_value(links, page, spec, item, bands) for item in value) if text)
+    return _one_value(links, page, spec, value, bands)
+
+
+SAFE_SCHEMES = ("http://", "https://", "mailto:")  # a "url" value with another scheme shows as text
+
+
+def _one_value(links: Links, page: str, spec: FieldSpec, value: Any, bands: dict[str, str] | None) -> str:
     if is_empty(value):
         return ""
     show = spec.show
     if show == "link":
-        if isinstance(value, (list, tuple)):
-            return links.many(page, value)
         return links.a(page, value) if value in links.entries else h(value)
-    if show == "tags":
-        return ", ".join(links.tag(page, tag) for tag in value)
     if show == "url":
-        return f'<a href="{h(value)}">{h(value)}</a>'
+        return f'<a href="{h(value)}">{h(value)}</a>' if str(value).lower().startswith(SAFE_SCHEMES) else h(value)
     if show == "scale":
         return h(scale_text(value))
     if show == "choice":
         return h(choice_text(value))
     if show == "rating" and bands and spec.name in bands:
-        return f"{value} ({bands[spec.name]})"
+        return f"{value} ({h(bands[spec.name])})"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, BaseModel):
         return h(value.shown()) if hasattr(value, "shown") else h(", ".join(
             f"{k}: {v}" for k, v in value.model_dump(exclude_none=True).items()))
-    if isinstance(value, (list, tuple)):
-        return ", ".join(h(v) for v in value) if all(isinstance(v, str) for v in value) else ""
     return h(value)
 
 

@@ -25,13 +25,11 @@ from . import article, processes
 from .core import Entry, gc_paused
 from .kinds import KINDS, fields_of, label_of, unwrap
 from .link import Graph
-from .models import scale_text
+from .models import BANDS, scale_text
 from .present import Links
 
 # ---------------------------------------------------------------------------- bands and ages
-# From shared/notes/reference-wiki.md ("The page header, decoded").
-QUALITY_BANDS = ((80, "Comprehensive"), (60, "Good"), (40, "Adequate"), (20, "Draft"), (0, "Stub"))
-IMPORTANCE_BANDS = ((90, "Essential"), (70, "High"), (50, "Useful"), (30, "Reference"), (0, "Peripheral"))
+QUALITY_BANDS, IMPORTANCE_BANDS = BANDS["quality"], BANDS["importance"]  # declared in models
 QUALITY_WARNING_GAP = 20  # the source warns when editorial and suggested quality differ this much
 STALE_AFTER_DAYS = 365
 
@@ -257,11 +255,12 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
     stale = bool(record.last_edited and (today - record.last_edited).days > STALE_AFTER_DAYS)
     uncited_source = entry.kind in cited_kinds and entry.id not in cited
     bands = {"quality": band(quality)}
-    if record.importance is not None:
-        bands["importance"] = band(record.importance, IMPORTANCE_BANDS)
     ratings = {"quality": (quality, record.quality is None)}
-    if record.importance is not None:
-        ratings["importance"] = (record.importance, False)
+    for spec in fields_of(type(record)):  # every other rating the model declares, with its band
+        value = getattr(record, spec.name)
+        if spec.show == "rating" and spec.name not in ratings and value is not None:
+            bands[spec.name] = band(value, BANDS[spec.shown.bands])
+            ratings[spec.name] = (value, False)
     labels = {spec.name: spec.label for spec in fields_of(type(record))}
     missing_labels = [labels.get(name, label_of(name)) for name in missing]
     header = {

@@ -279,6 +279,13 @@ def available_tables(record) -> dict[str, bool]:
 
 def _check_directives(document: SourceDocument, record, placed: dict) -> list[Diagnostic]:
     problems = []
+    declared = [name for name, _, _ in tables_of(type(record))]
+    for name in getattr(record, "tables", {}):
+        if name in declared:  # [[table:name]] would place the declared one and lose this one
+            problems.append(document.diagnostic(
+                ("tables", name), f"table name '{name}' is already the name of a table this page builds "
+                f"from its fields", f"rename it, e.g. '{name}-data', and its [[table:...]] line", "directive",
+                at_key=True))
     tables = available_tables(record)
     for (what, name), line in placed.items():
         known = tables if what == "table" else getattr(record, "diagrams", {})

@@ -9,7 +9,7 @@ from .. import neighbourhood as neighbourhood_svg
 from ..core import Entry
 from ..kinds import KINDS, fields_of
 from ..link import related
-from ..models import choice_text
+from ..models import choice_text, scale_text
 from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, template, url,
                        with_note)
 
@@ -84,36 +84,53 @@ def sections(base: Base, entry: Entry) -> list[tuple[str, dict | None, str]]:
     for spec in fields_of(type(record)):
         value = getattr(record, spec.name)
         if spec.section is not None and not is_empty(value):
-            found.append((h(spec.section.title),
+            found.append((md(spec.section.title),
                           declared_table(base.links, page, spec.section.columns, value, records=False), ""))
     for source_kind, spec in listings(entry.kind):
         naming = [edge.source for edge in base.graph.incoming.get(entry.id, ())
                   if edge.field == spec.name and base.graph.kind_of(edge.source) == source_kind]
         rows = [base.graph.entries[i].record for i in dict.fromkeys(naming)]
         listed = spec.ref.listed
-        found.append((h(listed.title), declared_table(base.links, page, listed.columns, rows, records=True)
-                      if rows else None, h(listed.empty or "")))
+        if rows or listed.empty is not None:  # with no rows, only a section that says so (Section.empty)
+            found.append((md(listed.title), declared_table(base.links, page, listed.columns, rows, records=True)
+                          if rows else None, h(listed.empty or "")))
     return found
 
 
-@lru_cache(maxsize=None)
 def listings(kind: str) -> list:
-    """(kind, field) of every reference field that lists the records naming a ``kind`` on its page."""
-    return [(other.folder, spec) for other in KINDS.values() for spec in fields_of(other.model)
-            if spec.ref is not None and spec.ref.listed is not None and kind in spec.ref.kinds]
+    """(kind, field) of every reference field that lists the records naming a ``kind`` on its
+    page (a reference of any kind, ``kinds=()``, lists on every kind's pages)."""
+    return _listings(kind, tuple((other.folder, other.model) for other in KINDS.values()))
+
+
+@lru_cache(maxsize=None)
+def _listings(kind: str, registry: tuple) -> list:  # keyed by the registry too: a kind added later counts
+    return [(folder, spec) for folder, model in registry for spec in fields_of(model)
+            if spec.ref is not None and spec.ref.listed is not None and (not spec.ref.kinds or kind in spec.ref.kinds)]
 
 
 def outgoing_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
-    """Every record this one names, by how it names it; citations are the references below,
-    prose links are in the article."""
+    """Every record this one names, by how it names it, a typed relation with its strength and
+    note; citations are the references below, prose links are in the article."""
     page = page_path(entry)
-    by_label: dict[str, list[str]] = defaultdict(list)
+    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for edge in base.graph.outgoing.get(entry.id, ()):
         if edge.origin in ("prose", "citation"):
             continue
-        if edge.target not in by_label[edge.label]:
-            by_label[edge.label].append(edge.target)
-    return [(h(choice_text(name)), base.links.many(page, targets)) for name, targets in by_label.items()]
+        detail = relation_detail(entry.record.relations[edge.index]) if edge.origin == "relation" else ""
+        if (edge.target, detail) not in by_label[edge.label]:
+            by_label[edge.label].append((edge.target, detail))
+    groups = []
+    for name, targets in by_label.items():
+        shown = [base.links.a(page, target) + detail for target, detail in targets]
+        groups.append((h(choice_text(name)), ("; " if any(d for _, d in targets) else ", ").join(shown)))
+    return groups
+
+
+def relation_detail(relation) -> str:
+    """' (strong): Reuses its tokenizer.': what a typed relation says besides its target, as HTML."""
+    strength = f" ({h(scale_text(relation.strength))})" if relation.strength else ""
+    return strength + (f": {h(relation.note)}" if relation.note else "")
 
 
 def backlinks_by_kind(base: Base, entry: Entry) -> dict[str, list[tuple[str, str]]]:

@@ -1,0 +1,177 @@
+"""What a model declares reaches the page, for the kinds we have and for a kind added later:
+a relation's strength and note, a list of figures, a listed reference of any kind, a rating's
+band; and what would lose an editor's text is refused (a data table named like a declared one).
+Each of these was found missing by a hostile review of the emitters."""
+import datetime as dt
+import re
+from typing import Annotated, Optional
+
+import pytest
+
+from generator import kinds, models, pipeline, render, score
+
+TODAY = dt.date(2026, 12, 2)
+
+ORG = """
+id: lab
+name: Lab
+type: frontier-lab
+summary: A lab.
+"""
+SOURCE = """
+id: paper
+name: Paper 2024
+title: The paper
+summary: A paper.
+kind: paper
+"""
+
+
+def _checked(root):
+    checked = pipeline.check(root)
+    assert checked.ok, checked.diagnostics
+    return checked
+
+
+def _pages(root):
+    checked = _checked(root)
+    scores = score.score(checked.graph, TODAY)
+    return {path: page.markdown for path, page in render.render(checked.graph, scores, TODAY).pages.items()}
+
+
+SYSTEM_B = "id: b\nname: B\nsummary: s\ncapability: c\nachievement: x\n"
+
+
+def test_a_relations_strength_and_note_show_beside_its_target(write_records):
+    root = write_records({
+        "organizations/lab.yaml": ORG,
+        "systems/a.yaml": """
+            id: a
+            name: A
+            summary: s
+            capability: c
+            achievement: x
+            relations:
+              - type: builds-on
+                target: b
+                strength: strong
+                note: Reuses the <tokenizer> of B.
+              - type: related-to
+                target: lab
+        """,
+        "systems/b.yaml": SYSTEM_B,
+    })
+    page = _pages(root)["systems/a.md"]
+    line = next(line for line in page.splitlines() if "<strong>Builds on:</strong>" in line)
+    assert 'href="b.html">B</a> (Strong): Reuses the &lt;tokenizer&gt; of B.' in line
+    related = next(line for line in page.splitlines() if "<strong>Related to:</strong>" in line)
+    assert re.search(r'>Lab</a>\s*(</li>|$)', related), related  # no strength, no note: nothing after it
+
+
+def test_a_cites_relation_to_a_source_is_a_citation(write_records):
+    """It is listed under References, not again under Relations, and exported as a citation."""
+    root = write_records({
+        "sources/paper.yaml": SOURCE,
+        "systems/b.yaml": SYSTEM_B,
+        "systems/a.yaml": """
+            id: a
+            name: A
+            summary: s
+            capability: c
+            achievement: x
+            relations:
+              - type: cites
+                target: paper
+              - type: cites
+                target: b
+        """,
+    })
+    page = _pages(root)["systems/a.md"]
+    assert "The paper" in page.split("## References")[1]
+    cites = next(line for line in page.splitlines() if "<strong>Cites:</strong>" in line)
+    assert ">B</a>" in cites and "paper" not in cites  # citing a system stays a relation
+    origins = {(e.target, e.origin) for e in _checked(root).graph.outgoing["a"]}
+    assert origins == {("paper", "citation"), ("b", "relation")}
+
+
+def test_a_data_table_named_like_a_declared_table_is_refused(write_records):
+    """[[table:assessment]] places the declared assessment table: a data table of that name
+    would be lost, so the editor is told to rename it, at its key."""
+    root = write_records({
+        "sources/paper.yaml": SOURCE,
+        "topics/t.md": """
+            ---
+            id: t
+            title: T
+            summary: s
+            sources: [paper]
+            tables:
+              assessment:
+                title: My own table
+                columns: [Exam, Score]
+                rows:
+                  - [Bar exam, Ninety]
+            ---
+            ## Overview
+
+            [[table:assessment]]
+        """,
+    })
+    checked = pipeline.check(root)
+    [problem] = [d for d in checked.diagnostics if d.severity == "error"]
+    assert problem.file.endswith("topics/t.md") and problem.line == 7 and problem.field == "tables.assessment"
+    assert "already the name of a table" in problem.message and "assessment-data" in problem.hint
+
+
+class Benchmark(models.Named):
+    """A kind a developer adds, declared only in models and the registry."""
+
+    results: list[models.Quantity] = []
+    evaluates: list[models.Ref(label="evaluates", inverse="evaluated by", listed=models.Section(
+        "Benchmarks that evaluate it", (models.Column("Benchmark", "name"),)))] = []
+    difficulty: Annotated[Optional[models.Rating], models.Shown(show="rating", bands="importance")] = None
+    homepage: Annotated[Optional[str], models.Shown(show="url")] = None
+
+
+@pytest.fixture
+def benchmark_pages(write_records, monkeypatch):
+    monkeypatch.setitem(kinds.KINDS, "benchmarks",
+                        kinds.Kind("benchmarks", "benchmark", "Benchmarks", Benchmark, "#000000", ("results",)))
+    root = write_records({
+        "organizations/lab.yaml": ORG,
+        "organizations/other.yaml": ORG.replace("id: lab", "id: other").replace("Lab", "Other"),
+        "benchmarks/bench.yaml": """
+            id: bench
+            name: Bench
+            summary: s
+            results:
+              - {value: 42, unit: "%"}
+              - {value: 7, unit: " points"}
+            evaluates: [lab]
+            difficulty: 91
+            homepage: javascript:alert(1)
+        """,
+    })
+    return _pages(root)
+
+
+def test_a_list_of_figures_shows_in_the_infobox_and_the_index(benchmark_pages):
+    assert re.search(r"<td>42%, 7 points</td>", benchmark_pages["benchmarks/bench.md"])
+    assert "42%, 7 points" in benchmark_pages["benchmarks/index.md"]
+
+
+def test_a_listed_reference_of_any_kind_lists_on_the_record_it_names(benchmark_pages):
+    assert "## Benchmarks that evaluate it" in benchmark_pages["organizations/lab.md"]
+    assert 'href="../benchmarks/bench.html">Bench</a>' in benchmark_pages["organizations/lab.md"]
+    # Named by nothing, and the section declares no text for that: no empty section.
+    assert "Benchmarks that evaluate it" not in benchmark_pages["organizations/other.md"]
+
+
+def test_a_declared_rating_shows_with_its_declared_band(benchmark_pages):
+    assert "<td>91 (Essential)</td>" in benchmark_pages["benchmarks/bench.md"]
+
+
+def test_a_url_field_links_only_a_web_address(benchmark_pages):
+    page = benchmark_pages["benchmarks/bench.md"]
+    assert "javascript:alert(1)" in page  # the editor's text, as text
+    assert 'href="javascript' not in page
