@@ -228,6 +228,9 @@ _FIGURE = re.compile(r'<div class="kb-diagram kb-diagram--static" tabindex="0">(
                      re.S)
 
 
+_LINK_ELEMENT = re.compile(r"<a\b[^>]*?\s(?:xlink:)?href\s*=", re.I)  # an <a> that links somewhere
+
+
 def set_aside(page_html: str, cache: Path, linked_allowed: bool = False) -> tuple[str, dict[str, str]]:
     """A built page's HTML with each inlined drawing that is exactly a drawing of ``cache``
     replaced by a placeholder, and the drawings by placeholder (``put_back`` restores them).
@@ -245,7 +248,7 @@ def set_aside(page_html: str, cache: Path, linked_allowed: bool = False) -> tupl
     kept: dict[str, str] = {}
 
     def replace(match: re.Match) -> str:
-        if not linked_allowed and "<a " in match.group(1):
+        if not linked_allowed and _LINK_ELEMENT.search(match.group(1)):
             return match.group(0)
         try:
             drawing = (cache / f"{match.group(2)}.svg").read_text(encoding="utf-8")

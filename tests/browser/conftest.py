@@ -520,24 +520,30 @@ _SVG = re.compile(r"<svg\b.*?</svg>", re.S)
 
 
 def mangled_svgs(site: BuiltSite) -> dict[str, int]:
-    """Pages whose Mermaid blocks (in the generated Markdown, build/docs) do not reach the built
-    HTML as the very drawing in the diagram cache (build/diagrams): a block left undrawn, or a
-    drawing that something rewrote on its way into the page."""
-    from generator.diagrams import cached, found_in
+    """Pages of the docs tree (build/docs, the drawings already inlined by the write stage) whose
+    diagrams do not reach the built HTML as the very drawing in the diagram cache (build/diagrams):
+    a block left undrawn (Chromium is here, so every block is drawn), or a drawing that something
+    rewrote on its way into the page. A docs tree with no diagram at all is an error too: then
+    this check would check nothing."""
+    from generator.diagrams import _FIGURE, found_in
 
     docs, cache = site.work / "build" / "docs", site.work / "build" / "diagrams"
-    found = {}
+    found, figures = {}, 0
     for markdown in sorted(docs.rglob("*.md")):
         page = markdown.relative_to(docs).with_suffix(".html").as_posix()
-        sources = found_in(markdown.read_text(encoding="utf-8"))
-        if not sources or not site.exists(page):
+        text = markdown.read_text(encoding="utf-8")
+        keys = [match.group(2) for match in _FIGURE.finditer(text)]
+        undrawn = len(found_in(text))
+        figures += len(keys)
+        if not (keys or undrawn) or not site.exists(page):
             continue
         built = site.html(page)
-        broken = 0
-        for source in sources:
-            drawing = cached(cache, source)
+        broken = undrawn
+        for key in keys:
+            drawing = cache / f"{key}.svg"
             if not drawing.exists() or drawing.read_text(encoding="utf-8") not in built:
                 broken += 1
         if broken:
             found[page] = broken
+    assert figures, f"no drawing inlined anywhere in {docs}: nothing was checked"
     return found
