@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import diagrams, prose
 from .core import Directive, Entry
-from .kinds import fields_of, positions_of, tables_of, value_at
+from .kinds import fields_of, placed_of, positions_of, tables_of, value_at
 from .link import Graph
 from .present import Links, declared_table, h, page_path, table, template, url, value_html
 
@@ -28,7 +28,7 @@ def build(graph: Graph, links: Links, entry: Entry) -> str:
         if not isinstance(block, Directive):
             parts.append(prose.to_page_markdown(block, link_for))
         elif block.what == "diagram":
-            diagram = entry.record.diagrams[block.name]
+            diagram = placed_of(entry.record, "diagram")[block.name][1]
             parts.append(template("diagram.md.j2").render(
                 title=h(diagram.title), block=diagrams.block(diagram.mermaid),
                 caption=h(diagram.caption) if diagram.caption else ""))
@@ -51,7 +51,7 @@ def placed_table(graph: Graph, links: Links, entry: Entry, name: str) -> dict:
         if spec.ref is not None:
             return declared_table(links, page, columns, [graph.entries[i].record for i in value], records=True)
         return declared_table(links, page, columns, value, records=False)
-    data = record.tables[name]
+    data = placed_of(record, "table")[name][1]
     result = table([h(c) for c in data.columns], [[h(c) for c in row] for row in data.rows])
     result["caption"] = h(data.title)
     if data.source:

@@ -237,6 +237,18 @@ def tables_of(model: type[BaseModel]) -> tuple[tuple[str, tuple[str, ...], Field
     return tuple(found)
 
 
+def placed_of(record: BaseModel, what: str) -> dict[str, tuple[str, Any]]:
+    """name -> (field, item) of what a record places in its prose by name, ``what`` "table" or
+    "diagram": the items of its fields declared ``Shown(placed=what)`` (a topic's ``tables``)."""
+    return {name: (spec.name, item) for spec in fields_of(type(record)) if spec.shown.placed == what
+            for name, item in (getattr(record, spec.name) or {}).items()}
+
+
+def placed_field(model: type[BaseModel], what: str) -> str | None:
+    """The field that holds what a record of ``model`` places as ``what``, if any."""
+    return next((spec.name for spec in fields_of(model) if spec.shown.placed == what), None)
+
+
 @lru_cache(maxsize=None)
 def positions_of(model: type[BaseModel]) -> tuple[tuple[str, str], ...]:
     """(list field, field naming the topic) of each list of positions a model holds: items whose

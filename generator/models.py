@@ -34,6 +34,7 @@ class Shown:
     table: "Table | None" = None  # a table a topic places in its prose
     section: "Section | None" = None  # a section of the record's page
     bands: str = "quality"  # a rating's band names: a key of BANDS
+    placed: str | None = None  # "table" or "diagram": a dict of them, each placed in the prose by name
 
 
 # How a value shows: "text" as written; "link" the record's name linking to its page; "scale" a
@@ -620,7 +621,7 @@ class Topic(Record):
         Column("Observation", "observation"), Column("Data", "data", cites="source"),
         Column("Implication", "implication")),
         Field(description="Observations against the topic's thesis; place with [[table:counter-evidence]].")] = []
-    tables: Annotated[dict[TableId, DataTable], HIDDEN, Field(
+    tables: Annotated[dict[TableId, DataTable], Shown(infobox="no", placed="table"), Field(
         description="Other small tables by name; place one with [[table:name]].")] = {}
-    diagrams: Annotated[dict[TableId, Diagram], HIDDEN, Field(
+    diagrams: Annotated[dict[TableId, Diagram], Shown(infobox="no", placed="diagram"), Field(
         description="Mermaid diagrams by name; place one with [[diagram:name]].")] = {}

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted,
                    gc_paused)
-from .kinds import KINDS, tables_of, value_at
+from .kinds import KINDS, placed_field, placed_of, tables_of, value_at
 from .models import SLUG_PATTERN
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -273,26 +273,27 @@ def available_tables(record) -> dict[str, bool]:
     """Table names a topic may place (those its model declares, and its own data tables), and
     whether it has rows for them."""
     tables = {name: bool(value_at(record, path)) for name, path, _ in tables_of(type(record))}
-    tables.update({name: True for name in getattr(record, "tables", {})})
+    tables.update({name: True for name in placed_of(record, "table")})
     return tables
 
 
 def _check_directives(document: SourceDocument, record, placed: dict) -> list[Diagnostic]:
     problems = []
     declared = [name for name, _, _ in tables_of(type(record))]
-    for name in getattr(record, "tables", {}):
+    for name, (field, _) in placed_of(record, "table").items():
         if name in declared:  # [[table:name]] would place the declared one and lose this one
             problems.append(document.diagnostic(
-                ("tables", name), f"table name '{name}' is already the name of a table this page builds "
+                (field, name), f"table name '{name}' is already the name of a table this page builds "
                 f"from its fields", f"rename it, e.g. '{name}-data', and its [[table:...]] line", "directive",
                 at_key=True))
     tables = available_tables(record)
     for (what, name), line in placed.items():
-        known = tables if what == "table" else getattr(record, "diagrams", {})
+        known = tables if what == "table" else placed_of(record, what)
         if name not in known:
             guess = closest(name, known)
+            holder = placed_field(type(record), what)
             hint = f"did you mean '{guess[0]}'?" if guess else "known: " + ", ".join(sorted(known)) if known else \
-                f"declare it under '{what}s:' in the front matter"
+                f"declare it under '{holder}:' in the front matter" if holder else f"this kind places no {what}s"
             problems.append(Diagnostic(document.path, line, 1, f"no {what} named '{name}' on this topic",
                                        "body", hint, "directive"))
         elif what == "table" and not tables[name]:
@@ -304,21 +305,23 @@ def _check_directives(document: SourceDocument, record, placed: dict) -> list[Di
             problems.append(document.diagnostic(_table_path(name, record), f"table '{name}' is never placed "
                                                 "in the page", f"add a line [[table:{name}]] where it belongs",
                                                 "directive", at_key=True))
-    for name in getattr(record, "diagrams", {}):
+    diagrams = placed_of(record, "diagram")
+    for name, (field, _) in diagrams.items():
         if ("diagram", name) not in placed:
-            problems.append(document.diagnostic(("diagrams", name), f"diagram '{name}' is never placed in the page",
+            problems.append(document.diagnostic((field, name), f"diagram '{name}' is never placed in the page",
                                                 f"add a line [[diagram:{name}]] where it belongs", "directive",
                                                 at_key=True))
-    for name, diagram in getattr(record, "diagrams", {}).items():
+    for name, (field, diagram) in diagrams.items():
         for message in mermaid_problems(diagram.mermaid):
-            problems.append(document.diagnostic(("diagrams", name, "mermaid"), message,
+            problems.append(document.diagnostic((field, name, "mermaid"), message,
                                                 "see https://mermaid.js.org/syntax/flowchart.html", "mermaid"))
     return problems
 
 
 def _table_path(name: str, record) -> tuple:
-    if name in getattr(record, "tables", {}):
-        return ("tables", name)
+    own = placed_of(record, "table")
+    if name in own:
+        return (own[name][0], name)
     return next(path for table, path, _ in tables_of(type(record)) if table == name)
 
 

@@ -175,3 +175,61 @@ def test_a_url_field_links_only_a_web_address(benchmark_pages):
     page = benchmark_pages["benchmarks/bench.md"]
     assert "javascript:alert(1)" in page  # the editor's text, as text
     assert 'href="javascript' not in page
+
+
+class Essay(models.Record):
+    """A kind with an article that places tables and diagrams from fields of its own names."""
+
+    title: Annotated[models.Text, models.HIDDEN]
+    figures: Annotated[dict[models.TableId, models.DataTable], models.Shown(infobox="no", placed="table")] = {}
+    charts: Annotated[dict[models.TableId, models.Diagram], models.Shown(infobox="no", placed="diagram")] = {}
+
+
+@pytest.fixture
+def essays(monkeypatch):
+    monkeypatch.setitem(kinds.KINDS, "essays",
+                        kinds.Kind("essays", "essay", "Essays", Essay, "#000000", (), markdown=True))
+
+
+ESSAY = """
+    ---
+    id: e
+    title: E
+    summary: s
+    figures:
+      scores:
+        title: Scores
+        columns: [Exam, Score]
+        rows:
+          - [Bar exam, Ninety]
+    charts:
+      flow:
+        title: Flow
+        mermaid: |
+          flowchart LR
+            A --> B
+    ---
+    ## Overview
+
+    [[table:scores]]
+
+    [[diagram:flow]]
+"""
+
+
+def test_an_article_places_what_its_model_declares_placed(write_records, essays):
+    pages = _pages(write_records({"essays/e.md": ESSAY}))
+    page = pages["essays/e.md"]
+    assert '<p class="kb-table-caption"><strong>Scores</strong></p>' in page and "<td>Bar exam</td>" in page
+    assert 'class="kb-mermaid"' in page and "Flow" in page
+
+
+def test_what_is_declared_placed_but_not_placed_is_an_error_at_its_field(write_records, essays):
+    root = write_records({"essays/e.md": ESSAY.replace("[[table:scores]]", "").replace("[[diagram:flow]]",
+                                                                                        "[[diagram:flwo]]")})
+    problems = sorted((d.field, d.message, d.hint) for d in pipeline.check(root).diagnostics)
+    assert ("figures.scores", "table 'scores' is never placed in the page",
+            "add a line [[table:scores]] where it belongs") in problems
+    assert any(field == "body" and "no diagram named 'flwo'" in message and "flow" in hint
+               for field, message, hint in problems), problems
+    assert any(field == "charts.flow" and "never placed" in message for field, message, _ in problems), problems
