@@ -296,12 +296,13 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
                                    stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=processes.dies_with_parent())
         try:
             while True:
+                if stopping is not None and stopping.is_set():  # before waiting: a quick index must not win
+                    raise Interrupted()
                 try:
                     code = process.wait(timeout=0.1)
                     break
                 except subprocess.TimeoutExpired:
-                    if stopping is not None and stopping.is_set():
-                        raise Interrupted() from None
+                    pass
         finally:
             if process.poll() is None:
                 process.kill()

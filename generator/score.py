@@ -216,11 +216,16 @@ def _words(count: int) -> str:
     return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
 
 
+# An article (prose through Python-Markdown and the allow-list, its tables and diagrams) costs
+# about 15 ms: from this many, building half of them in a forked child pays for the fork.
+ARTICLES_PARALLEL_FROM = 8
+
+
 def _articles(graph: Graph, links: Links) -> dict[str, str]:
     """The article of every record that has one, in two processes for a large base."""
     with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
     built = processes.split_map(lambda entry: article.build(graph, links, entry), with_prose,
-                                processes.PARALLEL_FROM // 4)  # an article costs about four record pages
+                                ARTICLES_PARALLEL_FROM)
     return {entry.id: text for entry, text in zip(with_prose, built)}
 
 
