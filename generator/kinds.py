@@ -85,6 +85,7 @@ class DiagramMap:
     missing: str = ""  # heading of the list of records no arrow reaches, and how the map marks them
     missing_style: str = ""
     missing_none: str = ""
+    home: str = ""  # what the home page says of the map, after its link
 
 
 MAPS: tuple[DiagramMap, ...] = (
@@ -94,11 +95,13 @@ MAPS: tuple[DiagramMap, ...] = (
                     "responses that address each; every risk page lists all of its responses. ",
                arrows=("responses", "addresses"), missing="Risks no response addresses",
                missing_style="Risks that no response addresses are drawn with a dashed red border.",
-               missing_none="None: every risk has at least one response."),
+               missing_none="None: every risk has at least one response.",
+               home="which responses address which risks, and which risks none addresses."),
     DiagramMap("maps/topics.md", "Map of topics", "topics",
                every="Every topic page and how the topics link to one another.",
                some="The {drawn} most important of the {total} topics and how they link to one another; "
-                    "the [topic index](../topics/index.md) lists them all."),
+                    "the [topic index](../topics/index.md) lists them all.",
+               home="how the topics link to one another."),
 )
 
 

@@ -3,7 +3,7 @@ kinds (the topics) and where to go next. It lists at most LIST_CAP records of a 
 not grow with the base (a search index's per-page limit, a reader's download)."""
 from __future__ import annotations
 
-from ..kinds import KINDS
+from ..kinds import KINDS, MAPS
 from ..present import LIST_CAP, Base, Page, by_importance, md, template
 
 
@@ -17,4 +17,7 @@ def pages(base: Base) -> list[Page]:
             ranked = sorted(graph.by_kind(kind.folder), key=lambda e: (-(e.record.importance or 0), e.name))
             shown = [(base.links.markdown(page, e.id), md(e.record.summary)) for e in ranked[:LIST_CAP]]
             hubs.append((kind, shown, len(ranked) - len(shown)))
-    return [Page(page, template("home.md.j2").render(kinds=kinds, hubs=hubs, records=len(graph.entries)))]
+    maps = [(md(m.title), m.path, md(m.home)) for m in MAPS]
+    schema = f"schemas/{next(iter(KINDS))}.schema.json"
+    return [Page(page, template("home.md.j2").render(kinds=kinds, hubs=hubs, records=len(graph.entries),
+                                                     maps=maps, schema=schema))]
