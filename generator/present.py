@@ -212,8 +212,8 @@ def with_note(links: Links, page: str, record: BaseModel, spec: FieldSpec, bands
 
 def sort_key(spec: FieldSpec, value: Any) -> str:
     """What an index column sorts by: a scale by its order, a number by its value, text as text."""
-    if is_empty(value):
-        return ""
+    if is_empty(value) or isinstance(value, (list, tuple)):
+        return ""  # a list sorts by its text
     if spec.show == "scale":
         return f"{spec.choices.index(value):02d}"
     if spec.show == "figure":

@@ -244,7 +244,9 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
     record = entry.record
     recommended = recommended_fields(type(record))
     missing = [name for name in recommended if getattr(record, name) in (None, [], "", {})]
-    figures, cited_figures = _figures(record)
+    # A record cites a source when a field of its own does (below) or one of its relations does.
+    by_relation = any(e.origin == "citation" and e.field == "relations" for e in graph.outgoing.get(entry.id, ()))
+    figures, cited_figures = _figures(record, by_relation)
     completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
     structure = measure(text) if text is not None else None
     structure_points = structure_score(structure) if structure is not None else None
@@ -312,12 +314,12 @@ def _cites(model) -> bool:
                for spec in fields_of(type(model)))
 
 
-def _figures(record) -> tuple[int, int]:
+def _figures(record, cites: bool = False) -> tuple[int, int]:
     """Text fields that state a figure, and how many of them have a source to stand on.
 
     A figure is cited when its own object, or the record, names a source (a citation)."""
     figures = cited = 0
-    stack = [(record, _cites(record))]
+    stack = [(record, cites or _cites(record))]
     while stack:
         model, has_source = stack.pop()
         own_source = has_source or _cites(model)

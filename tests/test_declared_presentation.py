@@ -233,3 +233,118 @@ def test_what_is_declared_placed_but_not_placed_is_an_error_at_its_field(write_r
     assert any(field == "body" and "no diagram named 'flwo'" in message and "flow" in hint
                for field, message, hint in problems), problems
     assert any(field == "charts.flow" and "never placed" in message for field, message, _ in problems), problems
+
+
+# Found by a second hostile review: a cited relation's note, listings on article pages, a list of
+# scale values as an index column, one line per target, citations by relation in the score.
+
+TOPIC = """
+---
+id: t
+title: T
+summary: s
+---
+## Overview
+
+Some text.
+"""
+
+
+# 1. A 'cites' relation to a source: its note and strength reach no page.
+def test_note_of_a_cites_relation_to_a_source_reaches_the_page(write_records):
+    root = write_records({
+        "sources/paper.yaml": SOURCE,
+        "systems/a.yaml": """
+            id: a
+            name: A
+            summary: s
+            capability: c
+            achievement: x
+            relations:
+              - type: cites
+                target: paper
+                strength: strong
+                note: Table 3 is where the benchmark numbers come from.
+        """,
+    })
+    page = _pages(root)["systems/a.md"]
+    assert "Table 3 is where the benchmark numbers come from." in page
+
+
+# 2. A listed reference of any kind (kinds=()) naming a record of a markdown kind (a topic):
+#    sections() computes the section, topic.md.j2 never renders it.
+class ListingBenchmark(models.Named):
+    evaluates: list[models.Ref(label="evaluates", inverse="evaluated by", listed=models.Section(
+        "Benchmarks that evaluate it", (models.Column("Benchmark", "name"),)))] = []
+
+
+def test_listed_reference_of_any_kind_lists_on_a_topic_page(write_records, monkeypatch):
+    monkeypatch.setitem(kinds.KINDS, "benchmarks",
+                        kinds.Kind("benchmarks", "benchmark", "Benchmarks", ListingBenchmark, "#000000", ()))
+    root = write_records({
+        "topics/t.md": TOPIC,
+        "benchmarks/bench.yaml": "id: bench\nname: Bench\nsummary: s\nevaluates: [t]\n",
+    })
+    page = _pages(root)["topics/t.md"]
+    assert "Benchmarks that evaluate it" in page
+
+
+# 3. A list of scale values (list[Severity]) now shows item by item, but as an index column
+#    sort_key() does spec.choices.index(list) on an empty choices tuple: ValueError.
+class Survey(models.Named):
+    levels: list[models.Severity] = []
+
+
+def test_a_list_of_scale_values_in_an_index_column_renders(write_records, monkeypatch):
+    monkeypatch.setitem(kinds.KINDS, "surveys",
+                        kinds.Kind("surveys", "survey", "Surveys", Survey, "#000000", ("levels",)))
+    root = write_records({"surveys/s.yaml": "id: s\nname: S\nsummary: s\nlevels: [low, high]\n"})
+    pages = _pages(root)
+    assert "Low, High" in pages["surveys/index.md"]
+
+
+# 4. A field reference and a typed relation with the same label and target (a topic's
+#    related: [b] and a related-to relation to b): the target was shown once, now twice.
+def test_a_target_named_by_a_field_and_a_relation_shows_once(write_records):
+    root = write_records({
+        "systems/b.yaml": SYSTEM_B,
+        "topics/t.md": """
+            ---
+            id: t
+            title: T
+            summary: s
+            related: [b]
+            relations:
+              - type: related-to
+                target: b
+                note: Shares a tokenizer.
+            ---
+            ## Overview
+
+            Some text.
+        """,
+    })
+    page = _pages(root)["topics/t.md"]
+    line = next(line for line in page.splitlines() if "<strong>Related to:</strong>" in line)
+    assert line.count(">B</a>") == 1, line
+
+
+# 5. 'cites' to a source is now a citation (listed under References), but the figures of the
+#    record still count as uncited: the page says "Figures with a source: 0/1" beside it.
+def test_figures_of_a_record_citing_a_source_by_relation_count_as_cited(write_records):
+    root = write_records({
+        "sources/paper.yaml": SOURCE,
+        "systems/a.yaml": """
+            id: a
+            name: A
+            summary: s
+            capability: c
+            achievement: Scores 90% on the bar exam.
+            relations:
+              - type: cites
+                target: paper
+        """,
+    })
+    checked = _checked(root)
+    scored = score.score(checked.graph, TODAY)["a"]
+    assert scored.figures >= 1 and scored.cited_figures == scored.figures

@@ -110,20 +110,22 @@ def _listings(kind: str, registry: tuple) -> list:  # keyed by the registry too:
 
 
 def outgoing_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
-    """Every record this one names, by how it names it, a typed relation with its strength and
-    note; citations are the references below, prose links are in the article."""
+    """Every record this one names, by how it names it, once per target, with what its typed
+    relations say of it (strength, note); citations are the references below, prose links are
+    in the article."""
     page = page_path(entry)
-    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    by_label: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for edge in base.graph.outgoing.get(entry.id, ()):
         if edge.origin in ("prose", "citation"):
             continue
+        details = by_label[edge.label].setdefault(edge.target, [])
         detail = relation_detail(entry.record.relations[edge.index]) if edge.origin == "relation" else ""
-        if (edge.target, detail) not in by_label[edge.label]:
-            by_label[edge.label].append((edge.target, detail))
+        if detail and detail not in details:
+            details.append(detail)
     groups = []
     for name, targets in by_label.items():
-        shown = [base.links.a(page, target) + detail for target, detail in targets]
-        groups.append((h(choice_text(name)), ("; " if any(d for _, d in targets) else ", ").join(shown)))
+        shown = [base.links.a(page, target) + "".join(details) for target, details in targets.items()]
+        groups.append((h(choice_text(name)), ("; " if any(targets.values()) else ", ").join(shown)))
     return groups
 
 
@@ -167,15 +169,21 @@ def references(base: Base, entry: Entry) -> list[str]:
     of first mention, as the model says it is cited."""
     page = page_path(entry)
     graph = base.graph
-    ids = [edge.target for edge in graph.outgoing.get(entry.id, ()) if KINDS[graph.kind_of(edge.target)].cited]
+    said: dict[str, list[str]] = {}  # source -> what the relations citing it say (strength, note)
+    for edge in graph.outgoing.get(entry.id, ()):
+        if KINDS[graph.kind_of(edge.target)].cited:
+            details = said.setdefault(edge.target, [])
+            detail = relation_detail(entry.record.relations[edge.index]) if edge.field == "relations" else ""
+            if detail and detail not in details:
+                details.append(detail)
     result = []
-    for source_id in dict.fromkeys(ids):
+    for source_id, details in said.items():
         title, authors, venue, address = graph.entries[source_id].record.citation()
         parts = [base.links.a(page, source_id, title)]
         parts += [h(text) for text in (authors, venue) if text]
         if address:
             parts.append(f'<a href="{h(address)}">{h(host(address))}</a>')
-        result.append(". ".join(parts))
+        result.append(". ".join(parts) + "".join(details))  # " (Strong): Table 3 gives the figure."
     return result
 
 
