@@ -348,3 +348,25 @@ def test_figures_of_a_record_citing_a_source_by_relation_count_as_cited(write_re
     checked = _checked(root)
     scored = score.score(checked.graph, TODAY)["a"]
     assert scored.figures >= 1 and scored.cited_figures == scored.figures
+
+
+def test_a_non_citing_relation_to_a_source_says_its_note_once(write_records):
+    """A 'supports' relation to a source is a relation: its note shows under Relations, and the
+    source's reference (it is a source) does not repeat it."""
+    root = write_records({
+        "sources/paper.yaml": SOURCE,
+        "systems/a.yaml": """
+            id: a
+            name: A
+            summary: s
+            capability: c
+            achievement: x
+            relations:
+              - type: supports
+                target: paper
+                note: Its section 4 backs the claim.
+        """,
+    })
+    page = _pages(root)["systems/a.md"]
+    assert page.count("Its section 4 backs the claim.") == 1
+    assert "Its section 4 backs the claim." in next(line for line in page.splitlines() if "<strong>Supports:</strong>" in line)

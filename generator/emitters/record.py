@@ -130,7 +130,7 @@ def outgoing_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
 
 
 def relation_detail(relation) -> str:
-    """' (strong): Reuses its tokenizer.': what a typed relation says besides its target, as HTML."""
+    """' (Strong): Reuses its tokenizer.': what a typed relation says besides its target, as HTML."""
     strength = f" ({h(scale_text(relation.strength))})" if relation.strength else ""
     return strength + (f": {h(relation.note)}" if relation.note else "")
 
@@ -173,7 +173,9 @@ def references(base: Base, entry: Entry) -> list[str]:
     for edge in graph.outgoing.get(entry.id, ()):
         if KINDS[graph.kind_of(edge.target)].cited:
             details = said.setdefault(edge.target, [])
-            detail = relation_detail(entry.record.relations[edge.index]) if edge.field == "relations" else ""
+            # a citing relation's strength and note show here; another relation's show under Relations
+            cited_by_relation = edge.origin == "citation" and edge.field == "relations"
+            detail = relation_detail(entry.record.relations[edge.index]) if cited_by_relation else ""
             if detail and detail not in details:
                 details.append(detail)
     result = []
