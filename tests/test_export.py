@@ -630,3 +630,12 @@ def test_datasette_labels_foreign_keys(datasette, real):
     (row,) = data["rows"]
     organization = real.graph.entries[row["developer"]["value"]]
     assert row["developer"]["label"] == organization.name
+
+
+def test_datasette_finds_the_full_text_index_without_metadata(db):
+    """Datasette (and sqlite-utils) recognise an FTS table of a table by its declaration,
+    content="records" or content=[records]: content='records' made search invisible to them
+    unless metadata.json said so."""
+    from datasette.utils import detect_fts
+
+    assert detect_fts(db, "records") == "records_fts"

@@ -135,7 +135,7 @@ CREATE TABLE sources_cited (
 );
 CREATE INDEX sources_cited_source ON sources_cited(source_id);
 CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
-  name, summary, content='records', content_rowid='seq',
+  name, summary, content=[records], content_rowid=seq,
   tokenize='porter unicode61 remove_diacritics 2'
 );
 """
