@@ -606,7 +606,7 @@ def datasette(exported, tmp_path_factory):
 
 def test_datasette_facets_count_the_severities(datasette, exported):
     risks = json.loads((exported / "risks.json").read_text(encoding="utf-8"))
-    data = _get_json(f"{datasette}/knowledge/risks.json?_facet=severity&_shape=objects")
+    data = _get_json(f"{datasette}/knowledge/risks.json?_shape=objects")  # severity: a facet by default
     assert sorted(row["id"] for row in data["rows"]) == sorted(r["id"] for r in risks)
     counts = {item["value"]: item["count"] for item in data["facet_results"]["severity"]["results"]}
     assert counts == dict(Counter(r["severity"] for r in risks))
@@ -639,3 +639,16 @@ def test_datasette_finds_the_full_text_index_without_metadata(db):
     from datasette.utils import detect_fts
 
     assert detect_fts(db, "records") == "records_fts"
+
+
+def test_the_readmes_datasette_addresses_show_each_facet_once(datasette):
+    """The README's example addresses, asked for as JSON: `?_facet=severity` on top of the facet
+    metadata.json already declares made Datasette show severity twice (severity, severity_2)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    addresses = re.findall(r"^# http://127\.0\.0\.1:8001(/knowledge/[^\s]+)$", readme, re.M)
+    assert addresses
+    for address in addresses:
+        path, _, query = address.partition("?")
+        data = _get_json(f"{datasette}{path}.json?" + "&".join(filter(None, (query, "_extra=facet_results"))))
+        names = list(data.get("facet_results", {}))
+        assert not [n for n in names if re.search(r"_\d+$", n)], (address, names)
