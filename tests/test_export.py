@@ -29,7 +29,7 @@ from pydantic import Field
 from generator.cli import main
 from generator.export import FORMATS, Column, columns_of, export
 from generator.export import sqlite as sqlite_export
-from generator.export.csv import LIST_SEPARATOR, csv_cell
+from generator.export.csv import csv_cell
 from generator.export.sqlite import DATABASE, METADATA
 from generator.export.view import ADDED_KEYS
 from generator import models
@@ -171,7 +171,7 @@ def test_csv_has_a_row_per_record_and_a_column_per_field(real, exported):
 
 def test_csv_cells_give_back_the_records_text(real, exported):
     """Every text field reads back exactly (but for the quote that defuses a formula); lists of
-    plain values are joined with '; ', objects are JSON; a missing value is an empty cell."""
+    plain values and objects are JSON; a missing value or an empty list is an empty cell."""
     dumps = {e.id: e.record.model_dump(mode="json") for e in real.entries}
     for kind in KINDS:
         shapes = {column.name: column.shape for column in columns_of(KINDS[kind])}
@@ -182,7 +182,7 @@ def test_csv_cells_give_back_the_records_text(real, exported):
                 if value is None:
                     assert cell == ""
                 elif shapes[field] == "list":
-                    assert cell == defused(LIST_SEPARATOR.join(map(defused, map(str, value))))
+                    assert (json.loads(cell) if cell else []) == value
                 elif shapes[field] == "json":
                     assert json.loads(cell) == value
                 elif isinstance(value, str):
@@ -386,7 +386,7 @@ def test_awkward_text_round_trips_through_every_format(tricky, tmp_path):
     assert row["evidence"] == record.evidence  # whatever the loader made of CRLF, byte for byte
     assert row["summary"] == TRICKY_SUMMARY
     assert row["name"] == "Täuschung, \"deceptive\" alignment"
-    assert row["aliases"] == LIST_SEPARATOR.join(TRICKY_ALIASES)
+    assert json.loads(row["aliases"]) == TRICKY_ALIASES
     assert json.loads(row["likelihood"]) == record.likelihood.model_dump(mode="json")
 
     text = (out / "risks.json").read_text(encoding="utf-8")
@@ -452,7 +452,7 @@ def test_csv_defuses_formulas_and_json_and_sqlite_keep_the_text(formulas, tmp_pa
         "limitations": "'\tstarts with a tab",
         "significance": "'\rstarts with a carriage return",
     }
-    assert row["aliases"] == "'-5; plain alias; '=1+1"  # each item, and so the cell
+    assert row["aliases"] == '["-5","plain alias","=1+1"]'  # starts with '[': no formula, items exact
     relations = json.loads(row["relations"])  # a JSON cell starts with '[': exact, and parses
     assert relations[0]["note"] == FORMULA_NOTE
     assert row["quality"] == "70" and row["id"] == "gpt-4"  # numbers and plain text untouched
@@ -482,8 +482,14 @@ def test_csv_defuses_by_the_values_type_not_its_look():
     assert csv_cell(text, "-5") == "'-5" and csv_cell(text, "-1+1|cmd") == "'-1+1|cmd"
     assert csv_cell(text, "'=already quoted") == "'=already quoted" and csv_cell(text, "a-b") == "a-b"
     assert csv_cell(text, "") == "" and csv_cell(text, None) == ""
-    assert csv_cell(plain, [-1, "x"]) == "'-1; x"  # a number first: the cell is text, not -1
-    assert csv_cell(plain, ["x", -1]) == "x; -1" and csv_cell(plain, [True]) == "true"
+    assert csv_cell(plain, [-1, "x"]) == '[-1,"x"]' and csv_cell(plain, [True]) == "[true]"
+    assert csv_cell(plain, []) == ""
+
+
+def test_a_csv_list_item_holding_the_old_separator_stays_one_item():
+    """Items were joined with '; ': ["Alpha; Beta", "Gamma"] read back as three values."""
+    plain = Column("aliases", "TEXT", "list", False, None)
+    assert json.loads(csv_cell(plain, ["Alpha; Beta", "Gamma"])) == ["Alpha; Beta", "Gamma"]
 
 
 def test_only_the_asked_formats_are_written(tricky, tmp_path):

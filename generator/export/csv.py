@@ -5,9 +5,9 @@ model (``id``, then ``name``/``title``, then the others in model order), then ``
 
 * text and numbers as written; ``true``/``false`` for booleans; an empty cell for a field with
   no value (``null``), so an empty cell and an absent value read the same;
-* a list of plain values (``aliases``, ``tags``, ``sources``, ``authors``, ``topics``...) is its
-  items joined with ``"; "`` (an empty list is an empty cell). An item that itself contains
-  ``"; "`` cannot be told apart from two items: use the JSON or SQLite export when that matters;
+* a list of plain values (``aliases``, ``tags``, ``sources``, ``authors``, ``topics``...) is a
+  JSON array (``["Alpha; Beta","Gamma"]``; an empty list is an empty cell), so that an item
+  holding a separator is never read as two items;
 * a list of objects (``relations``, ``positions``, ``assessment``...) and any nested object or
   mapping (``estimate``, ``likelihood``, ``featured``, ``tables``...) is compact JSON text
   (``[]`` or ``{}`` when empty);
@@ -18,7 +18,7 @@ model (``id``, then ``name``/``title``, then the others in model order), then ``
 Written with the ``csv`` module (RFC 4180 quoting: a cell with a comma, a quote or a line break
 is quoted, quotes doubled), UTF-8 without a byte-order mark, CRLF row ends; read it back with
 ``csv.DictReader(open(path, newline="", encoding="utf-8"))`` and every text cell is the exact
-string of the record, but for that added ``'``. Spreadsheets: import as UTF-8. The JSON and
+string of the record, but for that added ``'``, and a list cell parses as JSON to the record's list. Spreadsheets: import as UTF-8. The JSON and
 SQLite exports hold every text exactly as written.
 """
 from __future__ import annotations
@@ -32,7 +32,6 @@ from ..kinds import KINDS
 from .files import compact, write_text
 from .view import PAGE_URL, Column, View, columns_of, page_url
 
-LIST_SEPARATOR = "; "
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
 
 
@@ -45,14 +44,13 @@ def csv_cell(column: Column, value: Any) -> str:
     which spreadsheets take to mean "this is text" and do not show. Whether to defuse is decided
     by the value's type, not by how the text looks: a number (``-0.5`` in a numeric field) is a
     value, not a formula, and stays as written, while a text field holding "-5" is defused like
-    any other text. A list is defused item by item (for whoever splits the cell) and as a
-    whole, which only matters when its first item is a number. A JSON cell starts with ``[`` or
-    ``{`` and is left exact, so that it still parses to the record's values.
+    any other text. A list or JSON cell starts with ``[`` or ``{`` and is left exact, so that
+    it still parses to the record's values.
     """
     if value is None:
         return ""
     if column.shape == "list":
-        return _defused(LIST_SEPARATOR.join(_cell_text(item) for item in value))
+        return compact(list(value)) if value else ""  # starts with '[': no formula, items exact
     if column.shape == "json":
         return compact(value)
     return _cell_text(value)
