@@ -1,7 +1,7 @@
 """`kb export`: JSON, CSV and SQLite (+ Datasette metadata) written from the real content.
 
 JSON records are validated against ``schemas/<kind>.schema.json`` after removing the three keys
-the export adds (``page_url``, ``backlinks``, ``references``): the schemas forbid unknown keys,
+the export adds (``page_url``, ``backlinks``, ``references``, a topic's ``body``): the schemas forbid unknown keys,
 and the test also checks that those three are the only additions.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from generator.export import FORMATS, Column, columns_of, export
 from generator.export import sqlite as sqlite_export
 from generator.export.csv import csv_cell
 from generator.export.sqlite import DATABASE, METADATA
-from generator.export.view import ADDED_KEYS
+from generator.export.view import ADDED_KEYS, BODY
 from generator import models
 from generator.kinds import KINDS, Kind, facets_of, field_of
 from generator.link import ORIGINS
@@ -127,7 +127,8 @@ def test_json_records_validate_against_their_schema(exported):
         validator = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         for record in json.loads((exported / f"{kind}.json").read_text(encoding="utf-8")):
-            assert set(record) - set(KINDS[kind].model.model_fields) == set(ADDED_KEYS)
+            added = set(ADDED_KEYS) - (set() if KINDS[kind].markdown else {BODY})
+            assert set(record) - set(KINDS[kind].model.model_fields) == added
             bare = {key: value for key, value in record.items() if key not in ADDED_KEYS}
             errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(bare)]
             assert not errors, f"{kind}/{record['id']}: {errors}"
@@ -658,3 +659,16 @@ def test_the_readmes_datasette_addresses_show_each_facet_once(datasette):
         data = _get_json(f"{datasette}{path}.json?" + "&".join(filter(None, (query, "_extra=facet_results"))))
         names = list(data.get("facet_results", {}))
         assert not [n for n in names if re.search(r"_\d+$", n)], (address, names)
+
+
+def test_an_articles_prose_is_exported_as_written(real, exported):
+    """A topic's prose is part of the base: each topic's JSON carries its Markdown body, byte for
+    byte as in its file after the front matter (it was not exported at all)."""
+    topics = [e for e in real.entries if KINDS[e.kind].markdown]
+    assert topics
+    for entry in topics:
+        saved = json.loads((exported / entry.kind / f"{entry.id}.json").read_text(encoding="utf-8"))
+        text = Path(entry.document.path).read_text(encoding="utf-8")
+        assert saved[BODY] and saved[BODY] == entry.document.body and saved[BODY].strip() in text
+    everything = json.loads((exported / "all.json").read_text(encoding="utf-8"))
+    assert all(BODY in record for record in everything["kinds"][topics[0].kind])

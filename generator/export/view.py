@@ -17,7 +17,8 @@ from ..link import Edge, Graph
 from ..models import RefTo
 
 PAGE_URL = "page_url"
-ADDED_KEYS = (PAGE_URL, "backlinks", "references")  # keys the JSON export adds to each record
+BODY = "body"  # a record with an article: its Markdown as the editor wrote it
+ADDED_KEYS = (PAGE_URL, "backlinks", "references", BODY)  # keys the JSON export adds to each record
 
 
 def page_url(kind: str, record_id: str) -> str:
@@ -55,6 +56,8 @@ class View:
             {"target": e.target, "kind": self.kind_of(e.target), "label": e.label, "field": e.path}
             for e in dict.fromkeys(self.graph.outgoing.get(entry.id, ()))
         ]
+        if KINDS[entry.kind].markdown:
+            record[BODY] = entry.document.body or ""
         return record
 
     def edge_record(self, edge: Edge) -> dict[str, str]:
