@@ -1,8 +1,8 @@
 """`kb export`: JSON, CSV and SQLite (+ Datasette metadata) written from the real content.
 
-JSON records are validated against ``schemas/<kind>.schema.json`` after removing the three keys
+JSON records are validated against ``schemas/<kind>.schema.json`` after removing the keys
 the export adds (``page_url``, ``backlinks``, ``references``, a topic's ``body``): the schemas forbid unknown keys,
-and the test also checks that those three are the only additions.
+and the test also checks that those are the only additions.
 """
 from __future__ import annotations
 
