@@ -18,8 +18,8 @@ model (``id``, then ``name``/``title``, then the others in model order), then ``
 Written with the ``csv`` module (RFC 4180 quoting: a cell with a comma, a quote or a line break
 is quoted, quotes doubled), UTF-8 without a byte-order mark, CRLF row ends; read it back with
 ``csv.DictReader(open(path, newline="", encoding="utf-8"))`` and every text cell is the exact
-string of the record, but for that added ``'``, and a list cell parses as JSON to the record's list. Spreadsheets: import as UTF-8. The JSON and
-SQLite exports hold every text exactly as written.
+string of the record, but for that added ``'``; a list cell parses as JSON to the record's list.
+Spreadsheets: import as UTF-8. The JSON and SQLite exports hold every text exactly as written.
 """
 from __future__ import annotations
 
