@@ -175,11 +175,17 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
     index: dict[str, Entry] = {}
     for entry in entries:
         if entry.id in index:
+            # On both files, each naming the other: a check of only the files a change touched
+            # must see it whichever of the two is the new one.
             first = index[entry.id]
-            line, column = first.document.position(("id",))
+            line, _ = first.document.position(("id",))
             problems.append(entry.document.diagnostic(
                 ("id",), f"id '{entry.id}' is already used by {first.document.path}:{line}",
                 "ids are unique across all kinds: rename this record and its file", "duplicate-id"))
+            line, _ = entry.document.position(("id",))
+            problems.append(first.document.diagnostic(
+                ("id",), f"id '{entry.id}' is also used by {entry.document.path}:{line}",
+                "ids are unique across all kinds: rename one of the two records and its file", "duplicate-id"))
             continue
         index[entry.id] = entry
     ids_by_kind: dict[str, list[str]] = defaultdict(list)

@@ -97,6 +97,21 @@ def test_validate_given_a_valid_file_passes_even_if_others_fail(capsys, monkeypa
     assert main(["validate", "content/systems/broken.yaml"]) == 1
 
 
+def test_validate_given_a_new_file_whose_id_is_taken_fails(capsys, monkeypatch, tmp_path):
+    """A pre-commit hook checks the files a commit touches: adding organizations/o3.yaml while
+    systems/o3.yaml exists must fail there (organizations are read first, so the error used to
+    land on the untouched system's file only)."""
+    shutil.copytree(VALID, tmp_path / "content")
+    existing = next((tmp_path / "content" / "systems").glob("*.yaml"))
+    new = tmp_path / "content" / "organizations" / existing.name
+    new.write_text(f"id: {existing.stem}\nname: New\ntype: frontier-lab\nsummary: s\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "--format", "json", f"content/organizations/{existing.name}"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert [d["code"] for d in report["diagnostics"]] == ["duplicate-id"]
+    assert f"content/systems/{existing.name}" in report["diagnostics"][0]["message"]
+
+
 def test_kb_script_never_prints_a_traceback():
     """One run of the installed script over every fixture tree at once."""
     cases = sorted(str(path / "content") for path in INVALID.iterdir() if (path / "content").is_dir())

@@ -281,12 +281,17 @@ def test_an_organization_cannot_be_its_own_parent(check):
                                "content/organizations/openai.yaml:5")
 
 
-def test_duplicate_id_across_kinds_names_the_first_file(check):
-    diagnostic = only(check("duplicate-id"))
-    assert located(diagnostic) == ("content/topics/deceptive-alignment.md", 2, 5, "id")
-    assert diagnostic.message == ("id 'deceptive-alignment' is already used by "
-                                  "content/risks/deceptive-alignment.yaml:1")
-    assert "unique across all kinds" in diagnostic.hint
+def test_duplicate_id_across_kinds_is_reported_on_both_files(check):
+    """Each file names the other: a check of only the new file (a pre-commit hook) sees it too,
+    whichever of the two sorts first (the error was on the second file only)."""
+    second, first = sorted(check("duplicate-id").diagnostics, key=lambda d: d.file, reverse=True)
+    assert located(second) == ("content/topics/deceptive-alignment.md", 2, 5, "id")
+    assert second.message == ("id 'deceptive-alignment' is already used by "
+                              "content/risks/deceptive-alignment.yaml:1")
+    assert located(first) == ("content/risks/deceptive-alignment.yaml", 1, 5, "id")
+    assert first.message == ("id 'deceptive-alignment' is also used by "
+                             "content/topics/deceptive-alignment.md:2")
+    assert "unique across all kinds" in second.hint and "unique across all kinds" in first.hint
 
 
 # ---------------------------------------------------------------------------- YAML 1.1 surprises
