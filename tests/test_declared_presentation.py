@@ -4,6 +4,7 @@ band; and what would lose an editor's text is refused (a data table named like a
 Each of these was found missing by a hostile review of the emitters."""
 import datetime as dt
 import re
+import textwrap
 from typing import Annotated, Optional
 
 import pytest
@@ -42,29 +43,34 @@ def _pages(root):
 SYSTEM_B = "id: b\nname: B\nsummary: s\ncapability: c\nachievement: x\n"
 
 
+def system_a(relations: str, achievement: str = "x") -> str:
+    """System 'a' with these items under ``relations:`` (YAML, at any indentation)."""
+    return (f"id: a\nname: A\nsummary: s\ncapability: c\nachievement: {achievement}\nrelations:\n"
+            + textwrap.indent(textwrap.dedent(relations).strip("\n"), "  ") + "\n")
+
+
+def line_of(page: str, label: str) -> str:
+    """The page's line that lists what the record names as ``label`` ("Builds on")."""
+    return next(line for line in page.splitlines() if f"<strong>{label}:</strong>" in line)
+
+
 def test_a_relations_strength_and_note_show_beside_its_target(write_records):
     root = write_records({
         "organizations/lab.yaml": ORG,
-        "systems/a.yaml": """
-            id: a
-            name: A
-            summary: s
-            capability: c
-            achievement: x
-            relations:
+        "systems/a.yaml": system_a("""
               - type: builds-on
                 target: b
                 strength: strong
                 note: Reuses the <tokenizer> of B.
               - type: related-to
                 target: lab
-        """,
+        """),
         "systems/b.yaml": SYSTEM_B,
     })
     page = _pages(root)["systems/a.md"]
-    line = next(line for line in page.splitlines() if "<strong>Builds on:</strong>" in line)
+    line = line_of(page, "Builds on")
     assert 'href="b.html">B</a> (Strong): Reuses the &lt;tokenizer&gt; of B.' in line
-    related = next(line for line in page.splitlines() if "<strong>Related to:</strong>" in line)
+    related = line_of(page, "Related to")
     assert re.search(r'>Lab</a>\s*(</li>|$)', related), related  # no strength, no note: nothing after it
 
 
@@ -73,22 +79,16 @@ def test_a_cites_relation_to_a_source_is_a_citation(write_records):
     root = write_records({
         "sources/paper.yaml": SOURCE,
         "systems/b.yaml": SYSTEM_B,
-        "systems/a.yaml": """
-            id: a
-            name: A
-            summary: s
-            capability: c
-            achievement: x
-            relations:
+        "systems/a.yaml": system_a("""
               - type: cites
                 target: paper
               - type: cites
                 target: b
-        """,
+        """),
     })
     page = _pages(root)["systems/a.md"]
     assert "The paper" in page.split("## References")[1]
-    cites = next(line for line in page.splitlines() if "<strong>Cites:</strong>" in line)
+    cites = line_of(page, "Cites")
     assert ">B</a>" in cites and "paper" not in cites  # citing a system stays a relation
     origins = {(e.target, e.origin) for e in _checked(root).graph.outgoing["a"]}
     assert origins == {("paper", "citation"), ("b", "relation")}
@@ -250,29 +250,22 @@ Some text.
 """
 
 
-# 1. A 'cites' relation to a source: its note and strength reach no page.
+# A 'cites' relation to a source: its note and strength reached no page.
 def test_note_of_a_cites_relation_to_a_source_reaches_the_page(write_records):
     root = write_records({
         "sources/paper.yaml": SOURCE,
-        "systems/a.yaml": """
-            id: a
-            name: A
-            summary: s
-            capability: c
-            achievement: x
-            relations:
+        "systems/a.yaml": system_a("""
               - type: cites
                 target: paper
                 strength: strong
                 note: Table 3 is where the benchmark numbers come from.
-        """,
+        """),
     })
     page = _pages(root)["systems/a.md"]
     assert "Table 3 is where the benchmark numbers come from." in page
 
 
-# 2. A listed reference of any kind (kinds=()) naming a record of a markdown kind (a topic):
-#    sections() computes the section, topic.md.j2 never renders it.
+# A listed reference of any kind (kinds=()) naming a topic: topic.md.j2 did not render sections.
 class ListingBenchmark(models.Named):
     evaluates: list[models.Ref(label="evaluates", inverse="evaluated by", listed=models.Section(
         "Benchmarks that evaluate it", (models.Column("Benchmark", "name"),)))] = []
@@ -289,8 +282,7 @@ def test_listed_reference_of_any_kind_lists_on_a_topic_page(write_records, monke
     assert "Benchmarks that evaluate it" in page
 
 
-# 3. A list of scale values (list[Severity]) now shows item by item, but as an index column
-#    sort_key() does spec.choices.index(list) on an empty choices tuple: ValueError.
+# A list of scale values (list[Severity]) as an index column: sort_key() raised ValueError.
 class Survey(models.Named):
     levels: list[models.Severity] = []
 
@@ -303,8 +295,8 @@ def test_a_list_of_scale_values_in_an_index_column_renders(write_records, monkey
     assert "Low, High" in pages["surveys/index.md"]
 
 
-# 4. A field reference and a typed relation with the same label and target (a topic's
-#    related: [b] and a related-to relation to b): the target was shown once, now twice.
+# A field reference and a typed relation with the same label and target (a topic's
+# related: [b] and a related-to relation to b) showed the target twice.
 def test_a_target_named_by_a_field_and_a_relation_shows_once(write_records):
     root = write_records({
         "systems/b.yaml": SYSTEM_B,
@@ -325,25 +317,19 @@ def test_a_target_named_by_a_field_and_a_relation_shows_once(write_records):
         """,
     })
     page = _pages(root)["topics/t.md"]
-    line = next(line for line in page.splitlines() if "<strong>Related to:</strong>" in line)
+    line = line_of(page, "Related to")
     assert line.count(">B</a>") == 1, line
 
 
-# 5. 'cites' to a source is now a citation (listed under References), but the figures of the
-#    record still count as uncited: the page says "Figures with a source: 0/1" beside it.
+# A 'cites' relation to a source is a citation: the record's figures count as cited
+# (the page said "Figures with a source: 0/1").
 def test_figures_of_a_record_citing_a_source_by_relation_count_as_cited(write_records):
     root = write_records({
         "sources/paper.yaml": SOURCE,
-        "systems/a.yaml": """
-            id: a
-            name: A
-            summary: s
-            capability: c
-            achievement: Scores 90% on the bar exam.
-            relations:
+        "systems/a.yaml": system_a("""
               - type: cites
                 target: paper
-        """,
+        """, achievement="Scores 90% on the bar exam."),
     })
     checked = _checked(root)
     scored = score.score(checked.graph, TODAY)["a"]
@@ -355,18 +341,12 @@ def test_a_non_citing_relation_to_a_source_says_its_note_once(write_records):
     source's reference (it is a source) does not repeat it."""
     root = write_records({
         "sources/paper.yaml": SOURCE,
-        "systems/a.yaml": """
-            id: a
-            name: A
-            summary: s
-            capability: c
-            achievement: x
-            relations:
+        "systems/a.yaml": system_a("""
               - type: supports
                 target: paper
                 note: Its section 4 backs the claim.
-        """,
+        """),
     })
     page = _pages(root)["systems/a.md"]
     assert page.count("Its section 4 backs the claim.") == 1
-    assert "Its section 4 backs the claim." in next(line for line in page.splitlines() if "<strong>Supports:</strong>" in line)
+    assert "Its section 4 backs the claim." in line_of(page, "Supports")
