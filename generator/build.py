@@ -44,15 +44,21 @@ log = logging.getLogger("kb")
 
 @dataclass
 class Generated:
-    checked: pipeline.Run  # load..draw: the graph, the diagnostics, the rendered pages
-    rendered: Rendered | None = None
-    scores: dict | None = None
+    checked: pipeline.Run  # load..draw: the graph, the diagnostics, the scores, the rendered pages
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.checked.ok
+
+    @property
+    def rendered(self) -> Rendered | None:
+        return self.checked.rendered
+
+    @property
+    def scores(self) -> dict | None:
+        return self.checked.scores
 
 
 def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
@@ -64,7 +70,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
     if not run.ok:
         return Generated(run)
     written, removed = pipeline.write_changed(out, {path: page.markdown for path, page in run.rendered.pages.items()})
-    return Generated(run, run.rendered, run.scores, written, removed)
+    return Generated(run, written, removed)
 
 
 @dataclass
