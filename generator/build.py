@@ -183,7 +183,10 @@ def _site_folder(config_file: Path, site_dir: Path | None) -> tuple[Path, str]:
     pages will be built with, recorded for a later ``mkdocs build --dirty`` into it."""
     from mkdocs.config import load_config
 
-    config = load_config(str(config_file), hooks=[])  # its hooks are for `mkdocs build`, not needed here
+    from .engines import package_paths
+
+    # its hooks are for `mkdocs build`, not needed here
+    config = load_config(str(config_file), **{**package_paths(config_file), "hooks": []})
     return Path(site_dir or config.site_dir).resolve(), site_fingerprint(config)
 
 

@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
                                                            "on each change (plain mkdocs serve)")
     serve.set_defaults(run=_serve)
 
+    start = verbs.add_parser("init", help="start a knowledge base in a repository of its own")
+    start.add_argument("folder", type=Path, metavar="DIR", help="a new or empty folder")
+    start.set_defaults(run=_init)
+
     export = verbs.add_parser("export", help="write the base as JSON, CSV or SQLite")
     export.add_argument("--format", choices=EXPORT_FORMATS, action="append", dest="formats",
                         help=f"repeatable; default: all ({', '.join(EXPORT_FORMATS)})")
@@ -141,8 +145,15 @@ def _build(args) -> int:
     runner_log.addHandler(handler)
     runner_log.setLevel(logging.INFO)
 
+    from mkdocs.exceptions import ConfigurationError
+
+    if not args.config.is_file():
+        raise UsageError(f"no such file: {args.config}")
     try:
         result = build_site(args.config, args.site, args.engine)
+    except ConfigurationError as exc:  # mkdocs.yml does not parse or has a bad setting: one line, no traceback
+        print(f"kb build: {args.config}: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 1
     except Stopped as stopped:  # its staging folder is removed and its children ended: exit as killed
         print(f"kb build: {stopped}; its unfinished site is removed, the site folder holds the last "
               "complete build", file=sys.stderr)
@@ -161,21 +172,48 @@ def _serve(args) -> int:
     import os
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    import logging
+
     import click
-    from mkdocs.__main__ import cli
+    from mkdocs.__main__ import ColorFormatter
+    from mkdocs.commands.serve import serve
+    from mkdocs.exceptions import ConfigurationError
+
+    from .engines import package_paths
 
     if not args.config.is_file():
         raise UsageError(f"no such file: {args.config}")
-    argv = ["serve", "--config-file", str(args.config), *([] if args.full else ["--dirty"])]
-    argv += ["--dev-addr", args.dev_addr] if args.dev_addr else []
-    argv += ["--open"] if args.open else []
+    handler = logging.StreamHandler()  # MkDocs' log as its command line shows it
+    handler.setFormatter(ColorFormatter())
+    logging.getLogger("mkdocs").addHandler(handler)
+    logging.getLogger("mkdocs").setLevel(logging.INFO)
+    options = {**package_paths(args.config), **({"dev_addr": args.dev_addr} if args.dev_addr else {})}
     try:
-        cli.main(argv, prog_name="kb", standalone_mode=False)
+        serve(str(args.config), build_type=None if args.full else "dirty", open_in_browser=args.open, **options)
+    except ConfigurationError as exc:
+        print(f"kb serve: {args.config}: " + " ".join(str(exc).split()), file=sys.stderr)
+        return 1
     except click.ClickException as exc:  # MkDocs' Abort: the first build failed
         exc.show()
         return 1
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         return 1
+    return 0
+
+
+def _init(args) -> int:
+    from .starter import Refused, init
+
+    try:
+        init(args.folder)
+    except Refused as exc:
+        raise UsageError(str(exc)) from None
+    print(f"started a knowledge base in {args.folder}. Next:\n"
+          f"  cd {args.folder}\n"
+          "  kb validate      # check the records of content/\n"
+          "  kb new sources \"Name\"   # add a record\n"
+          "  kb serve         # preview the site while you edit\n"
+          "  kb build         # the site into site/")
     return 0
 
 

@@ -38,6 +38,8 @@ from . import diagrams, processes, sanitize
 from .core import Diagnostic
 
 STATIC = Path(__file__).parent / "static"
+THEME = Path(__file__).parent / "theme"  # Material's overrides (custom_dir)
+MKDOCS_HOOKS = Path(__file__).with_name("mkdocs_hooks.py")  # the hooks of `mkdocs build`/`kb serve`
 
 # ------------------------------------------------------------------------------ the docs tree
 
@@ -201,6 +203,34 @@ def _represent(dumper: yaml.Dumper, tagged: _Tagged) -> yaml.Node:
                                                  yaml.load(yaml.serialize(v), Loader=_Loader) for k, v in node.value})
 
 
+def package_defaults(config: dict) -> dict:
+    """The settings the generator ships and ``config`` (a mkdocs.yml) leaves out, from the
+    installed package: Material with generator/theme as ``custom_dir``, generator/static as
+    ``docs_dir``, generator/mkdocs_hooks.py as ``hooks``. A knowledge base in its own
+    repository names only its own settings; this repository's mkdocs.yml names them all, for
+    plain ``mkdocs build``."""
+    defaults = {}
+    theme = config.get("theme")
+    theme = {"name": theme} if isinstance(theme, str) else dict(theme) if isinstance(theme, dict) else {}
+    if "custom_dir" not in theme:
+        defaults["theme"] = {"name": "material", **theme, "custom_dir": str(THEME)}
+    if "docs_dir" not in config:
+        defaults["docs_dir"] = str(STATIC)
+    if "hooks" not in config:
+        defaults["hooks"] = [str(MKDOCS_HOOKS)]
+    return defaults
+
+
+def package_paths(config_file: Path) -> dict:
+    """``package_defaults`` of the file, as overrides of MkDocs' ``load_config``; none when it
+    cannot be read (MkDocs then reports that)."""
+    try:
+        config = yaml.load(Path(config_file).read_text(encoding="utf-8"), Loader=_Loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    return package_defaults(config) if isinstance(config, dict) else {}
+
+
 def derived_config(engine: str, project_config: Path, docs: Path, site: Path) -> dict:
     """The project's configuration as ``engine`` is to read it from ``config_path``:
     ``docs_dir`` the complete docs tree, ``site_dir`` the site (both relative to the derived
@@ -212,6 +242,7 @@ def derived_config(engine: str, project_config: Path, docs: Path, site: Path) ->
     config = yaml.load(project_config.read_text(encoding="utf-8"), Loader=_Loader) or {}
     if not isinstance(config, dict):
         raise yaml.YAMLError("the configuration is not a mapping")
+    config.update(package_defaults(config))
     home = config_path(engine, docs).parent
     config.pop("hooks", None)
     config["docs_dir"] = _relative(docs.resolve(), home)

@@ -164,6 +164,7 @@ def on_build_error(error):
 
 def on_serve(server, config, builder):
     root = _root(config)
-    for watched in ("content", "generator/templates", "generator/theme"):
-        server.watch(str(root / watched))
+    package = Path(__file__).parent  # the generator's templates and theme, wherever it is installed
+    for watched in (root / "content", package / "templates", package / "theme"):
+        server.watch(str(watched))
     return _errors.serve(server)

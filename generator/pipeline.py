@@ -238,7 +238,8 @@ def _mkdocs(config_file: Path, docs: Path, site: Path) -> Diagnostic | None:
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
     try:
-        build(load_config(str(config_file), docs_dir=str(docs), site_dir=str(site), hooks=[str(PAGE_HOOKS)]))
+        build(load_config(str(config_file), **{**engines.package_paths(config_file), "docs_dir": str(docs),
+                                                "site_dir": str(site), "hooks": [str(PAGE_HOOKS)]}))
     except (MkDocsException, SystemExit) as exc:
         return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
     return None
