@@ -177,11 +177,15 @@ def _partial_date(text: str) -> str:
     return text
 
 
+# The schema's pattern also bounds the month and the day (2025-13 fails in the editor); the
+# validator keeps the loose one so that _partial_date can say "not a real date" (2025-02-30 too).
+PARTIAL_DATE_SCHEMA_PATTERN = r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$"
 PartialDate = Annotated[
     str,
     StringConstraints(pattern=r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$"),
     AfterValidator(_partial_date),
-    Field(description="A year (2024), a year and month (2024-08) or a full date (2024-08-12)."),
+    Field(description="A year (2024), a year and month (2024-08) or a full date (2024-08-12).",
+          json_schema_extra={"pattern": PARTIAL_DATE_SCHEMA_PATTERN}),
     Shown(show="partial-date"),
 ]
 
@@ -212,6 +216,21 @@ RELATION_TYPES: dict[str, str] = {
 }
 CITING_RELATIONS = frozenset({"cites"})  # to a record of a cited kind, a citation (its References)
 RelationType = Literal[tuple(RELATION_TYPES)]  # type: ignore[valid-type]
+
+
+def given(*names: str) -> dict:
+    """JSON Schema for "each of these fields is written and not null": the schema's half of a
+    model validator's rule across fields, declared beside that validator."""
+    return {"required": list(names), "properties": {name: {"not": {"type": "null"}} for name in names}}
+
+
+def one_of_given(*names: str) -> dict:
+    return {"anyOf": [given(name) for name in names]}
+
+
+def needs(field: str, *required: str) -> dict:
+    """When ``field`` is given, ``required`` must be given too."""
+    return {"if": given(field), "then": given(*required)}
 
 
 class Strict(BaseModel):
@@ -265,6 +284,10 @@ class Quantity(Strict):
     high: Optional[float] = Field(None, description="Upper end of a range; give low too.")
     confidence: Optional[Percent] = Field(None, description="Confidence level of [low, high], e.g. 95.")
     qualifier: Optional[Text] = Field(None, description="Shown after the figure, e.g. '2012-2022'.")
+
+    # The rules of _check that JSON Schema can say (not: low <= high).
+    model_config = ConfigDict(json_schema_extra={**one_of_given("value", "text"), "allOf": [
+        needs("low", "high"), needs("high", "low"), needs("confidence", "low", "high")]})
 
     @model_validator(mode="after")
     def _check(self):
@@ -367,6 +390,10 @@ class Position(Strict):
     date: Optional[PartialDate] = Field(None, description="When they said it: a year, a year and month or a date.")
     source: Optional[Cites()] = Field(None, description="Id of the source; needed with a quote or an estimate.")
 
+    # The rules of _check, for the editor's schema.
+    model_config = ConfigDict(json_schema_extra={**one_of_given("claim", "quote"), "allOf": [
+        needs("quote", "source"), needs("estimate", "source")]})
+
     @model_validator(mode="after")
     def _check(self):
         if not self.claim and not self.quote:
@@ -437,6 +464,16 @@ class Likelihood(Strict):
     low: Optional[Percent] = Field(None, description="Lowest estimate, in percent; give high too.")
     high: Optional[Percent] = Field(None, description="Highest estimate, in percent; give low too.")
     note: Optional[Text] = Field(None, description="What the estimate rests on, shown after it.")
+
+    model_config = ConfigDict(json_schema_extra={"allOf": [needs("low", "high"), needs("high", "low")]})
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.low is None) != (self.high is None):
+            raise ValueError("give both 'low' and 'high', or neither")
+        if self.low is not None and self.low > self.high:
+            raise ValueError("'low' is greater than 'high'")
+        return self
 
     def shown(self) -> str:
         """Likely (10-30%); a note."""

@@ -2,7 +2,8 @@
 
 Each required field the name does not fill is written empty, with the field's description from
 the model as a comment (and its values, when they are a fixed set), so the new file fails
-validation, naming each field, until an editor fills it in. The first line points editors that
+validation, naming each field, until an editor fills it in. The optional fields follow as
+comments, each with its description. The first line points editors that
 speak the YAML language server at the kind's JSON Schema.
 """
 from __future__ import annotations
@@ -42,7 +43,8 @@ def render_new_record(spec: Kind, record_id: str, name: str) -> str:
     for field in fields:
         if field.required and field.name != "id" and field.name not in _NAME_FIELDS:
             lines.append(f"{field.name}:  # required: {what_to_write(field)}")
-    lines.append("# optional: " + ", ".join(field.name for field in fields if not field.required))
+    lines.append("# optional: remove the '# ' before a field to fill it in")
+    lines += [f"# {field.name}:  # {what_to_write(field)}" for field in fields if not field.required]
     front = "\n".join(lines) + "\n"
     if not spec.markdown:
         return front

@@ -89,3 +89,19 @@ def test_write_readme_replaces_only_the_marked_part(tmp_path):
     readme.write_text("# Title\n", encoding="utf-8")
     with pytest.raises(ValueError, match="kb:fields"):
         docs.write_readme(readme)
+
+
+def test_every_example_record_starts_with_its_schema_modeline():
+    """Each example in "Examples, one per kind" is a file an editor can copy: its first lines name
+    the file and point the YAML language server at its kind's schema, as `kb new` writes them."""
+    text = README.read_text(encoding="utf-8")
+    after = text[text.index("\n### Examples, one per kind\n"):]  # the topic's prose has its own headings
+    kinds = set()
+    for example in re.findall(r"```(?:yaml|markdown)\n(.*?)\n```\n", after, re.S):
+        named = re.match(r"(?:# |<!-- )content/([a-z]+)/", example)
+        if not named:
+            break
+        folder = named.group(1)
+        kinds.add(folder)
+        assert f"# yaml-language-server: $schema=../../schemas/{folder}.schema.json\n" in example, example
+    assert kinds == set(KINDS)

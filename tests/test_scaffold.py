@@ -91,6 +91,17 @@ def test_each_placeholder_says_what_the_model_describes(content, kind):
         assert description and line.startswith(f"{field}:  # required: {description}")
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_optional_field_is_listed_with_its_description(content, kind):
+    """The optional fields are comments an editor can uncomment, each saying what to write."""
+    lines = new_record(content, kind, "Foo Bar").read_text(encoding="utf-8").splitlines()
+    optional = [name for name, info in KINDS[kind].model.model_fields.items() if not info.is_required()]
+    assert optional
+    for field in optional:
+        description = field_of(KINDS[kind].model, field).description
+        assert description and [line for line in lines if line.startswith(f"# {field}:  # {description}")], field
+
+
 def test_literal_placeholders_list_the_choices(content):
     text = new_record(content, "organizations", "Foo Bar").read_text(encoding="utf-8")
     (line,) = [line for line in text.splitlines() if line.startswith("type:")]

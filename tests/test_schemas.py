@@ -5,11 +5,12 @@ test_schema_passes_what_only_the_validator_catches below):
 
 * references: that an id names an existing record, of the right kind, and is unique across kinds;
 * that the id matches the file name, and where the file lives (kind folders, suffix);
-* real calendar dates in partial dates ("2023-13" matches the pattern); full dates *are* checked,
-  through ``format: date``;
+* real calendar dates in partial dates ("2023-02-30" matches the pattern, which bounds the month
+  to 01-12 and the day to 01-31); full dates *are* checked, through ``format: date``;
 * a one-paragraph summary (no blank lines) and text that is not only spaces;
-* the rules across fields: a position's claim or quote, a quantity's value or text, low <= high,
-  rectangular tables;
+* the rules across fields that compare values: low <= high, rectangular tables (those that say
+  which fields go together, a position's claim or quote, a quantity's value or text, a source for
+  a quote or an estimate, are in the schemas: test_schema_rejects_what_the_validator_rejects...);
 * topic prose: [[links]], [[table:...]] and [[diagram:...]] directives, tables never placed,
   Mermaid syntax;
 * YAML policy: anchors and aliases (check-jsonschema's loader expands them), tags;
@@ -165,15 +166,16 @@ capability: Learns new tasks from a few examples.
 achievement: Showed that scale gives few-shot ability.
 {extra}
 """
-ONLY_THE_VALIDATOR_CATCHES = {
-    "systems/partial-date.yaml": SYSTEM.format(id="partial-date", extra="announced: 2020-13"),
-    "systems/two-paragraphs.yaml": SYSTEM.format(id="two-paragraphs", extra="").replace(
-        "summary: A system.", "summary: |\n  One paragraph.\n\n  Another."),
-    "systems/blank-name.yaml": SYSTEM.format(id="blank-name", extra="").replace(
-        "name: A system", 'name: "   "'),
-    "systems/wrong-kind.yaml": SYSTEM.format(id="wrong-kind", extra="developer: gpt-4"),
-    "systems/relation-to-nothing.yaml": SYSTEM.format(
-        id="relation-to-nothing", extra="relations:\n  - {type: builds-on, target: gpt-404}"),
+EXPERT = """id: {id}
+name: An expert
+summary: An expert.
+{extra}
+"""
+# Rules across fields and date bounds that the schemas state too (json_schema_extra beside each
+# model validator, PARTIAL_DATE_SCHEMA_PATTERN): the editor rejects what kb validate rejects.
+BOTH_REJECT = {
+    "systems/month-13.yaml": SYSTEM.format(id="month-13", extra="announced: 2020-13"),
+    "systems/day-32.yaml": SYSTEM.format(id="day-32", extra="announced: 2020-01-32"),
     "metrics/no-figure.yaml": """id: no-figure
 name: A figure without a number
 summary: A metric whose estimate has a unit but neither a value nor a text.
@@ -181,21 +183,87 @@ estimate: {unit: months}
 source: compute-trends-paper
 implication: None.
 """,
+    "metrics/low-without-high.yaml": """id: low-without-high
+name: A range with one end
+summary: A metric whose range has only a lower end.
+estimate: {value: 2, low: 1}
+source: compute-trends-paper
+implication: None.
+""",
+    "metrics/confidence-without-range.yaml": """id: confidence-without-range
+name: A confidence without a range
+summary: A metric with a confidence level but no range.
+estimate: {value: 2, confidence: 95}
+source: compute-trends-paper
+implication: None.
+""",
+    "risks/likelihood-low-only.yaml": """id: likelihood-low-only
+name: A likelihood with one end
+summary: A risk whose likelihood has a lower estimate but no higher one.
+description: Comes about somehow.
+evidence: None yet.
+severity: high
+likelihood: {level: likely, low: 10}
+""",
+    "experts/neither-claim-nor-quote.yaml": EXPERT.format(
+        id="neither-claim-nor-quote", extra="positions:\n  - {topic: ai-alignment, date: '2024'}"),
+    "experts/null-claim.yaml": EXPERT.format(
+        id="null-claim", extra="positions:\n  - {topic: ai-alignment, claim: null}"),
+    "experts/quote-without-source.yaml": EXPERT.format(
+        id="quote-without-source", extra="positions:\n  - {topic: ai-alignment, quote: Their words.}"),
+    "experts/estimate-without-source.yaml": EXPERT.format(
+        id="estimate-without-source",
+        extra="positions:\n  - {topic: ai-alignment, claim: Likely., estimate: {value: 10, unit: '%'}}"),
+}
+# And what must stay accepted by both: null where a rule's field is absent.
+BOTH_ACCEPT = {
+    "experts/null-quote-no-source.yaml": EXPERT.format(
+        id="null-quote-no-source", extra="positions:\n  - {topic: ai-alignment, claim: Likely., quote: null}"),
+    "metrics/text-figure.yaml": """id: text-figure
+name: A figure in words
+summary: A metric whose estimate is a text.
+estimate: {text: First since 1969, low: null}
+source: compute-trends-paper
+implication: None.
+""",
+}
+ONLY_THE_VALIDATOR_CATCHES = {
+    "systems/not-a-real-date.yaml": SYSTEM.format(id="not-a-real-date", extra="announced: 2021-02-30"),
+    "systems/two-paragraphs.yaml": SYSTEM.format(id="two-paragraphs", extra="").replace(
+        "summary: A system.", "summary: |\n  One paragraph.\n\n  Another."),
+    "systems/blank-name.yaml": SYSTEM.format(id="blank-name", extra="").replace(
+        "name: A system", 'name: "   "'),
+    "systems/wrong-kind.yaml": SYSTEM.format(id="wrong-kind", extra="developer: gpt-4"),
+    "systems/relation-to-nothing.yaml": SYSTEM.format(
+        id="relation-to-nothing", extra="relations:\n  - {type: builds-on, target: gpt-404}"),
 }
 
 
-def test_schema_passes_what_only_the_validator_catches(tmp_path, monkeypatch):
-    """Pins the list in this module's docstring: if a line here starts failing, update it."""
+def copy_valid_case(tmp_path: Path, records: dict[str, str]) -> tuple[Path, list[tuple[str, Path]]]:
+    """The valid fixture base plus ``records`` (path under content/ -> text); returns the case and the added files."""
     case = tmp_path / "case"
     for kind, path in record_files(VALID):
         target = case / "content" / kind / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
     made = []
-    for relative, text in ONLY_THE_VALIDATOR_CATCHES.items():
+    for relative, text in records.items():
         target = case / "content" / relative
         target.write_text(text, encoding="utf-8")
         made.append((target.parent.name, target.resolve()))
+    return case, made
+
+
+def test_schema_rejects_what_the_validator_rejects_across_fields(tmp_path, monkeypatch):
+    case, made = copy_valid_case(tmp_path, {**BOTH_REJECT, **BOTH_ACCEPT})
+    rejected = {path for _, path in made[:len(BOTH_REJECT)]}
+    assert validator_failures(case, monkeypatch) == rejected
+    assert jsonschema_failures(made, tmp_path) == rejected
+
+
+def test_schema_passes_what_only_the_validator_catches(tmp_path, monkeypatch):
+    """Pins the list in this module's docstring: if a line here starts failing, update it."""
+    case, made = copy_valid_case(tmp_path, ONLY_THE_VALIDATOR_CATCHES)
     assert validator_failures(case, monkeypatch) == {path for _, path in made}
     files = list(made)
     for name in ("missing-reference", "wrong-kind-reference", "duplicate-id", "id-not-file-name",
@@ -205,3 +273,16 @@ def test_schema_passes_what_only_the_validator_catches(tmp_path, monkeypatch):
         assert failed, name
         files += [(kind, path) for kind, path in record_files(INVALID / name) if path in failed]
     assert jsonschema_failures(files, tmp_path) == set()
+
+
+def test_reference_descriptions_name_the_kind_of_record():
+    """A reference field's hover says it takes the id of a record and of which kind (from its Ref)."""
+    nested = {model for kind in KINDS.values() for model in [kind.model] + [
+        getattr(models, name) for name in kind.model.model_json_schema().get("$defs", {})]}
+    refs = [(model, spec) for model in nested for spec in fields_of(model) if spec.ref is not None]
+    assert refs
+    for model, spec in refs:
+        words = [folder.removesuffix("s") for folder in spec.ref.kinds] or ["any kind"]  # "risk", not "risk mechanism"
+        where = f"{model.__name__}.{spec.name}: {spec.description}"
+        assert spec.description.startswith("Id"), where
+        assert all(word in spec.description for word in words), where
