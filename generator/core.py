@@ -127,6 +127,49 @@ def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.6)
 
 
+class Spellings:
+    """``closest`` over many names (every id of a base), asked for many words: difflib over
+    10,000 ids for each of 200 broken references made a run with errors 6x slower than a clean
+    one. The names are indexed by their letter triples once, when first asked; a word is
+    compared only with the names sharing the most of its rarer triples, and each word once."""
+
+    SHORTLIST = 16  # names compared in full with a word
+    SMALL = 256  # fewer names than this: difflib over all of them
+
+    def __init__(self, names: Iterable[str]):
+        self.names = list(dict.fromkeys(names))
+        self._index: dict[str, list[int]] | None = None
+        self._asked: dict[str, list[str]] = {}
+
+    def closest(self, word: str) -> list[str]:
+        if word not in self._asked:
+            self._asked[word] = closest(word, self._shortlist(word))
+        return self._asked[word]
+
+    def _shortlist(self, word: str) -> list[str]:
+        if len(self.names) < self.SMALL:
+            return self.names
+        if self._index is None:
+            self._index = {}
+            for number, name in enumerate(self.names):
+                for gram in _triples(name):
+                    self._index.setdefault(gram, []).append(number)
+        postings = sorted((self._index.get(gram, ()) for gram in _triples(word)), key=len)
+        common = len(self.names) // 10  # a triple in a tenth of the names tells little
+        postings = [p for p in postings if len(p) <= common] or postings[:1]
+        shared: dict[int, int] = {}
+        for posting in postings:
+            for number in posting:
+                shared[number] = shared.get(number, 0) + 1
+        best = sorted(shared, key=lambda number: -shared[number])[: self.SHORTLIST]
+        return [self.names[number] for number in best]
+
+
+def _triples(name: str) -> set[str]:
+    padded = f" {name} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
 Path_ = tuple  # a path of keys and list indexes, like pydantic's ``loc``
 
 
@@ -137,7 +180,7 @@ class SourceDocument:
     kind: str
     record_id: str
     path: str
-    data: dict
+    data: dict | None  # None: the file did not load (load reported why); its id still exists
     positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     number_texts: dict[Path_, str] = field(default_factory=dict)

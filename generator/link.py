@@ -17,7 +17,7 @@ from typing import Annotated, Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
-from .core import Diagnostic, Entry, closest, dotted, gc_paused
+from .core import Diagnostic, Entry, Spellings, dotted, gc_paused
 from .kinds import KINDS
 from .models import CITING_RELATIONS, RELATION_TYPES, RefTo
 
@@ -192,6 +192,13 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
     for record_id, entry in index.items():
         ids_by_kind[entry.kind].append(record_id)
 
+    spellings: dict[tuple[str, ...], Spellings] = {}  # "did you mean" among the ids of these kinds
+
+    def guess(target: str, kinds: tuple[str, ...]) -> list[str]:
+        if kinds not in spellings:
+            spellings[kinds] = Spellings(i for k in (kinds or KINDS) for i in ids_by_kind.get(k, ()))
+        return spellings[kinds].closest(target)
+
     graph = Graph(index)
     for record_id, entry in index.items():
         for tag in entry.record.tags:
@@ -205,17 +212,16 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
         if found is None and target in failed_ids:
             return False
         if found is None:
-            pool = [i for k in (kinds or KINDS) for i in ids_by_kind.get(k, ())]
-            guess = closest(target, pool)
-            hint = f"did you mean '{guess[0]}'?" if guess else \
+            near = guess(target, kinds)
+            hint = f"did you mean '{near[0]}'?" if near else \
                 f"create content/{(kinds or ('<kind>',))[0]}/{target}{KINDS[kinds[0]].suffix if kinds else '.yaml'}"
             problems.append(entry.document.diagnostic(path, f"{what} '{target}' does not exist", hint,
                                                       "unknown-reference"))
             return False
         if kinds and found.kind not in kinds:
             wanted = _a(" or ".join(KINDS[k].singular for k in kinds))
-            guess = closest(target, [i for k in kinds for i in ids_by_kind.get(k, ())])
-            hint = f"did you mean '{guess[0]}'?" if guess else f"name {wanted} here"
+            near = guess(target, kinds)
+            hint = f"did you mean '{near[0]}'?" if near else f"name {wanted} here"
             problems.append(entry.document.diagnostic(
                 path, f"'{target}' is {_a(KINDS[found.kind].singular)}, but {dotted(path)} needs {wanted}",
                 hint, "wrong-kind"))
@@ -258,12 +264,12 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                 if target is None and prose_link.target in failed_ids:
                     continue
                 if target is None or target is entry:
-                    guess = closest(prose_link.target, index)
+                    near = guess(prose_link.target, ())
                     problems.append(Diagnostic(
                         entry.document.path, prose_link.line, prose_link.column,
                         f"[[{prose_link.target}]] links to no record" if target is None
                         else "a page cannot link to itself", "body",
-                        f"did you mean [[{guess[0]}]]?" if guess else "link a record by its id",
+                        f"did you mean [[{near[0]}]]?" if near else "link a record by its id",
                         "unknown-reference"))
                     continue
                 add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")

@@ -485,6 +485,7 @@ def load(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
     for path, kind, display in files:
         document, file_problems = load_file(path, display, kind)
         problems.extend(file_problems)
-        if document is not None:
-            documents.append(document)
+        if document is None:  # its errors are reported; the record still exists for references
+            document = SourceDocument(kind, path.name.removesuffix(KINDS[kind].suffix), display, None)
+        documents.append(document)
     return documents, problems

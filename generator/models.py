@@ -173,7 +173,9 @@ def _partial_date(text: str) -> str:
         else:
             dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{text}' is not a real date") from None
+        month = int(parts[1]) if len(parts) > 1 else 1
+        why = f"there is no month {month}" if not 1 <= month <= 12 else "that month has no such day"
+        raise ValueError(f"'{text}' is not a real date: {why}") from None
     return text
 
 

@@ -25,6 +25,8 @@ def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Dia
     entries: list[Entry] = []
     problems: list[Diagnostic] = []
     for document in documents:
+        if document.data is None:  # did not load: load reported why
+            continue
         entry, found = validate_document(document)
         problems.extend(found)
         if entry is not None:
@@ -197,11 +199,31 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         if value is None:
             return document.diagnostic(loc, f"{field_name} is empty",
                                        f"write {_TYPE_WORDS[error_type]} after the colon", "type")
-        hint = "put the value in quotes" if error_type == "string_type" and isinstance(value, (bool, int, float)) else ""
+        hint = _type_hint(error_type, value, field_name, _fields_at(model, loc))
         return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[error_type]}, found {_show(value)}",
                                    hint, "type")
     message = error["msg"].removeprefix("Value error, ")
     return document.diagnostic(loc, message, "", "invalid")
+
+
+def _type_hint(error_type: str, value: Any, field_name: str, fields: list[str]) -> str:
+    """The fix for the commonest slips: a number in quotes or with '%', a single value where a
+    list belongs, a list where a mapping of fields belongs (``featured``)."""
+    if error_type == "string_type" and isinstance(value, (bool, int, float)):
+        return "put the value in quotes"
+    text = value.strip() if isinstance(value, str) else None
+    if error_type in ("int_type", "float_type", "int_parsing", "float_parsing") and text is not None:
+        number = text.removesuffix("%").strip()
+        if re.fullmatch(r"[-+]?\d+(\.\d+)?", number):
+            if text.endswith("%"):
+                return f"write the number alone, {field_name}: {number}, without the '%' sign"
+            return f"remove the quotes: {field_name}: {number} (a number in quotes is text)"
+    if error_type == "list_type" and not isinstance(value, (dict, list)):
+        return f"write it as a list, {field_name}: [{value}], or one '- ...' per line under it"
+    if error_type in ("model_type", "dict_type", "model_attributes_type") and isinstance(value, list):
+        shape = f"; its fields: {', '.join(fields)}" if fields else ""
+        return f"write fields under '{field_name}:', indented, one 'field: value' per line, not '- ' items{shape}"
+    return ""
 
 
 def _model_for(model: type[BaseModel], loc: tuple):

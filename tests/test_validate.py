@@ -71,6 +71,16 @@ def test_yaml_syntax_error_points_at_the_unclosed_quote(check):
     assert "close the quote" in diagnostic.hint
 
 
+def test_a_record_that_does_not_parse_still_exists_for_references(check, tmp_path):
+    """One unclosed bracket in a referenced organization is one error, in that file: the systems
+    and sources naming it do not each get "organization 'openai' does not exist"."""
+    shutil.copytree(VALID / "content", tmp_path / "content")
+    broken = tmp_path / "content" / "organizations" / "openai.yaml"
+    broken.write_text(broken.read_text().replace("tags: [frontier-lab, united-states]", "tags: [frontier-lab"))
+    diagnostic = only(check(tmp_path))
+    assert diagnostic.file == "content/organizations/openai.yaml" and "YAML syntax error" in diagnostic.message
+
+
 def test_tab_indentation_asks_for_spaces(check):
     diagnostic = only(check("tab-indentation"))
     assert located(diagnostic) == ("content/systems/gpt-4.yaml", 8, 1, "")
@@ -433,3 +443,49 @@ def test_numbers_and_dates_are_not_coerced(write_records, line, message):
     root = write_records({"organizations/x.yaml": f"id: x\nname: X\nsummary: s\ntype: academic\n{line}\n"})
     (problem,) = pipeline.check(root).diagnostics
     assert problem.line == 5 and problem.message == message
+
+
+# ---------------------------------------------------------------------------- the commonest slips
+
+SLIPS = [  # (file, the line as valid, the slip, field, words the error or its hint must hold)
+    ("systems/gpt-4.yaml", "importance: 80", "importance: 80%", "importance", "importance: 80, without the '%'"),
+    ("systems/gpt-4.yaml", "quality: 70", 'quality: "70"', "quality", "remove the quotes: quality: 70"),
+    ("systems/gpt-4.yaml", "topics: [ai-alignment]", "topics: ai-alignment", "topics",
+     "write it as a list, topics: [ai-alignment]"),
+    ("systems/gpt-4.yaml", "announced: 2023-03-14", "announced: 2023-13", "announced", "there is no month 13"),
+    ("topics/ai-alignment.md", "featured:\n  positions: [stuart-russell, apollo-research]\n  systems: [gpt-4]\n"
+     "  risks: [deceptive-alignment]\n  metrics: [training-compute-doubling]\n  responses: [dangerous-capability-evals]",
+     "featured:\n  - stuart-russell\n  - gpt-4", "featured",
+     "write fields under 'featured:', indented"),
+]
+
+
+@pytest.mark.parametrize("file, good, slip, field, words", SLIPS, ids=[s[3] for s in SLIPS])
+def test_the_commonest_slips_get_the_fix_in_the_hint(check, tmp_path, file, good, slip, field, words):
+    shutil.copytree(VALID / "content", tmp_path / "content")
+    path = tmp_path / "content" / file
+    text = path.read_text()
+    assert good in text
+    path.write_text(text.replace(good, slip, 1))
+    diagnostic = only(check(tmp_path))
+    assert (diagnostic.file, diagnostic.field) == (f"content/{file}", field)
+    assert words in diagnostic.message + " " + diagnostic.hint
+
+
+def test_did_you_mean_over_ten_thousand_ids_finds_what_difflib_over_all_finds():
+    """core.Spellings compares a word only with a shortlist of ids sharing its letter triples:
+    for misspellings of real ids it must suggest what difflib over every id suggests."""
+    import random
+
+    from generator.core import Spellings, closest
+
+    words = ["alignment", "compute", "frontier", "model", "safety", "report", "risk", "policy",
+             "agent", "eval", "bench", "scaling", "governance", "audit", "deceptive", "reward"]
+    chance = random.Random(7)
+    ids = sorted({"-".join(chance.sample(words, 3)) + f"-{chance.randrange(2000, 2026)}" for _ in range(10_000)})
+    spellings = Spellings(ids)
+    for real in chance.sample(ids, 12):
+        cut = chance.randrange(2, len(real) - 2)
+        typo = real[:cut] + real[cut + 1] + real[cut] + real[cut + 2:]  # two letters swapped
+        assert spellings.closest(typo) == closest(typo, ids), typo
+    assert spellings.closest("nothing-like-it") == closest("nothing-like-it", ids)
