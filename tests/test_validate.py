@@ -430,7 +430,7 @@ def test_benchmark_script_generates_records_that_validate():
     result = subprocess.run([sys.executable, str(script), "-n", "300", "--repeat", "1"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ratio (b) / (a)" in result.stdout
+    assert "ratio (b) / (a)" in result.stdout and "ratio (c) / (b)" in result.stdout
 
 
 @pytest.mark.parametrize("line, message", [
