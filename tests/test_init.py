@@ -41,6 +41,20 @@ def test_init_writes_a_base_that_validates(base):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_started_workflow_pins_its_actions_and_only_reads(base):
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((base / ".github" / "workflows" / "validate.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    uses = [step["uses"] for job in workflow["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", use) for use in uses), uses
+    # the starter's markdown extensions are this repository's (what the generated pages need)
+    starter, ours = (yaml.load((folder / "mkdocs.yml").read_text(), Loader=yaml.Loader) for folder in (base, ROOT))
+    assert starter["markdown_extensions"] == ours["markdown_extensions"]
+
+
 def test_init_refuses_a_base(base):
     done = kb("init", str(base), cwd=base.parent)
     assert done.returncode == 2
