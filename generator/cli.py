@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,9 +26,14 @@ def main(argv: list[str] | None = None) -> int:
 
     check = verbs.add_parser("validate", help="check records; report every error with file and line")
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="content folder(s) or record files (default: content); with files, only "
-                            "their errors are reported, checked against the whole base")
+                       help="content folder(s) or record files (default: content); the whole base is "
+                            "always checked, the errors of the given files come first")
     check.add_argument("--format", choices=FORMATS, default="text", help="text (default), json or github")
+    check.add_argument("--summary", type=Path, metavar="FILE",
+                       help="append a Markdown summary (errors; records changed since --base, quality before "
+                            "and after); default with --format github: $GITHUB_STEP_SUMMARY")
+    check.add_argument("--base", type=Path, metavar="DIR",
+                       help="the content folder before the change (the pull request's base), for the summary")
     check.set_defaults(run=_validate)
 
     schema = verbs.add_parser("schema", help="write schemas/<kind>.schema.json from the models")
@@ -81,9 +87,10 @@ class UsageError(Exception):
 
 
 def _validate(args) -> int:
-    paths = args.paths or [Path("content")]
+    """Every error of each base the PATHs are in; those of the given files first (pre-commit
+    passes the files a commit touches, and a deletion passes none: the whole base)."""
     roots: dict[Path, list[Path] | None] = {}
-    for path in paths:
+    for path in args.paths or [Path("content")]:
         if not path.exists():
             raise UsageError(f"no such file or folder: {path}")
         if path.is_dir():
@@ -94,21 +101,51 @@ def _validate(args) -> int:
             raise UsageError(f"{path} is not inside a kind folder ({', '.join(KINDS)}) of a content folder")
         if roots.get(root, []) is not None:
             roots.setdefault(root, []).append(path)
-    diagnostics = []
+    summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)
+    if args.base is not None and (not args.base.is_dir() or len(roots) != 1 or not summary):
+        raise UsageError("--base takes the content folder before the change, compared with one content "
+                         "folder, for a summary (--summary FILE, or --format github on GitHub)")
+    stages = (*pipeline.CHECK, "score") if summary else pipeline.CHECK
+    given, elsewhere, runs = [], [], []
     for root, only in roots.items():
-        found = pipeline.check(root).diagnostics
-        if only is not None:
-            wanted = {pipeline.display_path(p) for p in only}
-            found = [d for d in found if d.file in wanted]
-        diagnostics.extend(found)
-    output = FORMATS[args.format](diagnostics)
-    if output:
-        print(output)
-    errors = len(errors_of(diagnostics))
+        runs.append(pipeline.run(pipeline.Run(root), stages))
+        wanted = None if only is None else {pipeline.display_path(p) for p in only}
+        for found in runs[-1].diagnostics:
+            (given if wanted is None or found.file in wanted else elsewhere).append(found)
+    _report(args.format, given, elsewhere)
+    errors = errors_of(given + elsewhere)
+    if summary:
+        from . import review
+
+        before = pipeline.run(pipeline.Run(args.base), stages) if args.base is not None else None
+        with open(summary, "a", encoding="utf-8") as out:
+            out.write(review.summary(given + elsewhere, review.changes(before, runs[0]) if before else None))
     if args.format == "text":
-        print(f"{errors} error{'s' * (errors != 1)} in {len({d.file for d in errors_of(diagnostics)})} file(s)"
+        print(f"{len(errors)} error{'s' * (len(errors) != 1)} in {len({d.file for d in errors})} file(s)"
               if errors else "content is valid", file=sys.stderr)
     return 1 if errors else 0
+
+
+def _report(form: str, given: list, elsewhere: list) -> None:
+    """The diagnostics of the given files, then those elsewhere in the base: in text under a
+    line that counts them; in JSON each with ``"given"`` true or false, the given ones first."""
+    if form == "json":
+        report = json.loads(format_json(given + elsewhere))
+        chosen = {d.file for d in given}  # the two lists split the base by file
+        report["diagnostics"] = sorted(({**item, "given": item["file"] in chosen} for item in report["diagnostics"]),
+                                       key=lambda item: not item["given"])
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    parts = [FORMATS[form](given)]
+    if elsewhere:
+        errors = len(errors_of(elsewhere))
+        if form == "text":
+            parts.append(f"elsewhere in the base, {errors} error{'s' * (errors != 1)}"
+                         f"{f' and {len(elsewhere) - errors} warning(s)' if len(elsewhere) > errors else ''}:")
+        parts.append(FORMATS[form](elsewhere))
+    output = "\n".join(part for part in parts if part)
+    if output:
+        print(output)
 
 
 def _schema(args) -> int:

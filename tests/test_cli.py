@@ -57,7 +57,7 @@ def test_validate_json_lists_every_diagnostic(capsys, monkeypatch):
     first = report["diagnostics"][0]
     assert first == {"file": "content/organizations/openai.yaml", "line": 3, "column": 7,
                      "message": "'lab' is not an allowed type", "field": "type",
-                     "hint": first["hint"], "code": "choice", "severity": "error"}
+                     "hint": first["hint"], "code": "choice", "severity": "error", "given": True}
     assert [d["line"] for d in report["diagnostics"]] == [3, 5, 6, 7, 8]
 
 
@@ -68,6 +68,7 @@ def test_validate_json_on_valid_content_has_no_diagnostics(capsys):
 
 def test_validate_github_writes_workflow_annotations(capsys, monkeypatch):
     monkeypatch.chdir(SEVERAL)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # in CI: no summary of this fixture
     assert main(["validate", "--format", "github"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 5
@@ -78,23 +79,27 @@ def test_validate_github_writes_workflow_annotations(capsys, monkeypatch):
     assert "did you mean 'capability'?" in matches[4].group(4)
 
 
-def test_validate_given_files_reports_only_their_errors(capsys, monkeypatch):
+def test_validate_given_files_reports_their_errors_first_then_the_others(capsys, monkeypatch):
     monkeypatch.chdir(SEVERAL)
     assert main(["validate", "--format", "json", "content/systems/gpt-4.yaml"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert {d["file"] for d in report["diagnostics"]} == {"content/systems/gpt-4.yaml"}
-    assert report["errors"] == 2
+    assert [(d["file"], d["given"]) for d in report["diagnostics"]] == (
+        [("content/systems/gpt-4.yaml", True)] * 2 + [("content/organizations/openai.yaml", False)] * 3)
+    assert report["errors"] == 5
 
 
-def test_validate_given_a_valid_file_passes_even_if_others_fail(capsys, monkeypatch, tmp_path):
+def test_validate_given_a_valid_file_fails_if_others_fail(capsys, monkeypatch, tmp_path):
     for path in VALID.rglob("*.*"):
         target = tmp_path / "content" / path.relative_to(VALID)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
     (tmp_path / "content" / "systems" / "broken.yaml").write_text("id: broken\n")
     monkeypatch.chdir(tmp_path)
-    assert main(["validate", "content/systems/gpt-4.yaml"]) == 0
+    assert main(["validate", "content/systems/gpt-4.yaml"]) == 1  # the whole base is judged
+    out = capsys.readouterr().out
+    assert out.startswith("elsewhere in the base, 4 errors:\ncontent/systems/broken.yaml:1:1: ")
     assert main(["validate", "content/systems/broken.yaml"]) == 1
+    assert capsys.readouterr().out.startswith("content/systems/broken.yaml:1:1: ")
 
 
 def test_validate_given_a_new_file_whose_id_is_taken_fails(capsys, monkeypatch, tmp_path):
@@ -108,8 +113,9 @@ def test_validate_given_a_new_file_whose_id_is_taken_fails(capsys, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "--format", "json", f"content/organizations/{existing.name}"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert [d["code"] for d in report["diagnostics"]] == ["duplicate-id"]
+    assert [(d["code"], d["given"]) for d in report["diagnostics"]] == [("duplicate-id", True), ("duplicate-id", False)]
     assert f"content/systems/{existing.name}" in report["diagnostics"][0]["message"]
+    assert report["diagnostics"][1]["file"] == f"content/systems/{existing.name}"
 
 
 def test_kb_script_never_prints_a_traceback():
@@ -158,5 +164,5 @@ def test_validate_given_files_by_absolute_path_outside_the_working_folder(capsys
     target = tmp_path / "content" / "organizations" / "openai.yaml"
     assert main(["validate", "--format", "json", str(target)]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert {d["file"] for d in report["diagnostics"]} == {target.as_posix()}
-    assert report["errors"] == 3
+    assert [d["file"] for d in report["diagnostics"] if d["given"]] == [target.as_posix()] * 3
+    assert report["errors"] == 5

@@ -96,11 +96,16 @@ def test_local_hook_passes_a_good_record_and_rejects_a_bad_one(hook_repo, projec
     (project / ".venv").symlink_to(REPO / ".venv")
     commit_all(project)
     home = {"PRE_COMMIT_HOME": str(project.parent / "pre-commit-home")}
-    good = run(PRE_COMMIT, "run", "kb-validate", "--files", "content/systems/gpt-4.yaml", cwd=project, env=home)
-    assert good.returncode == 0, good.stdout + good.stderr
-    assert "Passed" in good.stdout
     bad = run(PRE_COMMIT, "run", "kb-validate", "--files", "content/systems/bad.yaml", cwd=project, env=home)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "unknown field 'capabilty'" in bad.stdout
-    outside = run(PRE_COMMIT, "run", "kb-validate", "--files", "README.md", cwd=project, env=home)
-    assert "no files to check" in outside.stdout.lower()
+    # A good record, or a file outside content/ (a deletion passes none), still fails while the
+    # base has a bad record: the hook judges the whole base, the given file's errors first.
+    for given in ("content/systems/gpt-4.yaml", "README.md"):
+        other = run(PRE_COMMIT, "run", "kb-validate", "--files", given, cwd=project, env=home)
+        assert other.returncode == 1 and "unknown field 'capabilty'" in other.stdout, other.stdout
+        assert ("elsewhere in the base, 2 errors:" in other.stdout) == (given != "README.md")  # none given: all
+    (project / "content" / "systems" / "bad.yaml").unlink()
+    good = run(PRE_COMMIT, "run", "kb-validate", "--files", "content/systems/gpt-4.yaml", cwd=project, env=home)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Passed" in good.stdout
