@@ -275,14 +275,14 @@ def assert_shows_every_error(body: str, headers) -> None:
     from generator.pipeline import check
 
     errors = errors_of(check(Path("content")).diagnostics)
-    assert len(errors) >= 3 and f"The knowledge base has {len(errors)} errors" in body
+    assert len(errors) >= 2 and f"The knowledge base has {len(errors)} errors" in body
     for d in errors:
         assert f"{d.file}:{d.line}:{d.column}</code>" in body
     assert "content/risks/deceptive-alignment.yaml:13:1</code>" in body
     assert "YAML syntax error: did not find expected &#x27;,&#x27; or &#x27;]&#x27;" in body
     assert "hint: the parser was parsing a flow sequence that starts on line 12" in body
-    assert "risk mechanism &#x27;deceptive-alignment&#x27; does not exist" in body
-    assert "hint: create content/risks/deceptive-alignment.yaml" in body
+    # the record that does not parse still exists: its references are no errors of their own
+    assert "does not exist" not in body and "hint: create content/" not in body
     # the editor's text is shown, never run: escaped, and only the live-reload script may run
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in body and HOSTILE not in body
     assert body.count("<script>") == 1 and "livereload(" in body
