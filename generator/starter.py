@@ -84,6 +84,7 @@ repos:
         language: system
         files: ^content/.*\\.(yaml|md)$
         pass_filenames: true
+        always_run: true  # a deletion passes no file, yet can break the base
         require_serial: true
 """
 

@@ -71,10 +71,14 @@ def test_the_hook_fails_a_commit_that_deletes_a_referenced_record(base):
 
 
 def test_the_published_hook_runs_like_the_local_one():
-    """Another repository's hook (.pre-commit-hooks.yaml) runs on every commit too."""
+    """Another repository's hook (.pre-commit-hooks.yaml, or the config `kb init` writes) runs on
+    every commit too."""
+    from generator.starter import PRE_COMMIT as STARTED
+
     published = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    local = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
-    for hook in ([h for h in published if h["id"] == "kb-validate"][0], [h for h in local if h["id"] == "kb-validate"][0]):
+    local, started = (yaml.safe_load(text)["repos"][0]["hooks"]
+                      for text in ((REPO / ".pre-commit-config.yaml").read_text(), STARTED))
+    for hook in (next(h for h in hooks if h["id"] == "kb-validate") for hooks in (published, local, started)):
         assert (hook.get("always_run"), hook["pass_filenames"], hook["require_serial"]) == (True, True, True)
 
 
