@@ -130,11 +130,7 @@ def _report(form: str, given: list, elsewhere: list) -> None:
     """The diagnostics of the given files, then those elsewhere in the base: in text under a
     line that counts them; in JSON each with ``"given"`` true or false, the given ones first."""
     if form == "json":
-        report = json.loads(format_json(given + elsewhere))
-        chosen = {d.file for d in given}  # the two lists split the base by file
-        report["diagnostics"] = sorted(({**item, "given": item["file"] in chosen} for item in report["diagnostics"]),
-                                       key=lambda item: not item["given"])
-        print(json.dumps(report, indent=2, ensure_ascii=False))
+        print(format_json(given + elsewhere, given={d.file for d in given}))  # the lists split the base by file
         return
     parts = [FORMATS[form](given)]
     if elsewhere:

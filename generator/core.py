@@ -97,9 +97,68 @@ def format_github(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(d.as_github() for d in sorted(diagnostics))
 
 
-def format_json(diagnostics: Iterable[Diagnostic]) -> str:
+# Every code a diagnostic may carry, by stage, and what it means: the README's table of codes is
+# this one (tests/test_cli.py checks both that and that the generator gives no other code).
+CODES = {
+    # loading a file
+    "yaml": "the file is not valid YAML, or uses what records do not allow (a key that is not text, anchors and aliases)",
+    "duplicate-key": "a key written twice in one mapping",
+    "tag": "a YAML tag such as `!!str`",
+    "depth": "values nested deeper than any record needs",
+    "character": "a control character or noncharacter in a text",
+    "number": "a number too long or too large to read, or not finite",
+    "encoding": "the file is not UTF-8",
+    "empty": "the file is empty",
+    "size": "the file is larger than a record may be",
+    "front-matter": "a topic page without YAML front matter between `---` lines",
+    "not-a-record": "the file holds something other than a mapping of fields",
+    "layout": "a file outside the kind folders, or with the wrong extension for its kind",
+    "file": "an entry that is not a readable regular file (a link, a pipe, a device, no permission)",
+    "load": "a file that could not be loaded (the loader's default)",
+    # validating a record's fields
+    "id": "an id (or file name) that is not lowercase letters, digits and single hyphens, is `index`, "
+          "or differs from the file name",
+    "missing": "a required field is missing",
+    "unknown-field": "a field the kind does not have",
+    "choice": "a value not in the field's list of allowed values",
+    "type": "a value of the wrong type (text for a number, a single value for a list, ...)",
+    "date": "a value that is not a date of the required form",
+    "url": "a value that is not a web address",
+    "pattern": "a text that does not have the field's form",
+    "range": "a number below or above the field's bounds",
+    "length": "a text or list that is too short or too long",
+    "invalid": "a value that breaks one of the record's rules (the message says which)",
+    "directive": "a `[[table:...]]` or `[[diagram:...]]` line of a topic that is misplaced, unknown, "
+                 "repeated or missing",
+    "mermaid": "a diagram whose Mermaid source would not draw",
+    # linking the records
+    "duplicate-id": "two records with the same id (reported on both files)",
+    "unknown-reference": "a field or `[[link]]` naming a record that does not exist",
+    "wrong-kind": "a field naming a record of another kind than the field takes",
+    "self-reference": "a record or page that refers to itself",
+    "hierarchy-cycle": "records above one another in a circle (e.g. parent organizations)",
+    # building the site (kb build)
+    "locked": "another build of the same site is running",
+    "os": "a file or folder the build cannot read or write (permissions, a full disk)",
+    "mkdocs": "MkDocs failed to build the site",
+    "engine": "another site engine could not be configured or run, or failed",
+    "sanitize": "a built page that could not be read, checked or rewritten",
+    "search": "Pagefind could not build the search index",
+    "error": "any other problem (the default)",
+}
+
+# The version of `--format json`'s report, raised when a key is removed or renamed or changes
+# meaning (new keys or codes may appear without it). Documented in the README's Command line.
+JSON_FORMAT_VERSION = 1
+
+
+def format_json(diagnostics: Iterable[Diagnostic], given: set[str] | None = None) -> str:
+    """The JSON report; with ``given`` (files), each diagnostic says whether it is in one of
+    them, and those come first."""
     items = [asdict(d) for d in sorted(diagnostics)]
-    return json.dumps({"errors": sum(d["severity"] == "error" for d in items),
+    if given is not None:
+        items = sorted(({**item, "given": item["file"] in given} for item in items), key=lambda i: not i["given"])
+    return json.dumps({"format_version": JSON_FORMAT_VERSION, "errors": sum(d["severity"] == "error" for d in items),
                        "diagnostics": items}, indent=2, ensure_ascii=False)
 
 

@@ -1,6 +1,7 @@
 """`kb validate`, `kb new` and `kb schema` as an editor and CI call them."""
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from generator.cli import main
+from generator.core import CODES
 from generator.kinds import KINDS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +65,85 @@ def test_validate_json_lists_every_diagnostic(capsys, monkeypatch):
 
 def test_validate_json_on_valid_content_has_no_diagnostics(capsys):
     assert main(["validate", "--format", "json", str(VALID)]) == 0
-    assert json.loads(capsys.readouterr().out) == {"errors": 0, "diagnostics": []}
+    assert json.loads(capsys.readouterr().out) == {"format_version": 1, "errors": 0, "diagnostics": []}
+
+
+def _readme_table(after: str) -> dict[str, str]:
+    """The first Markdown table after the README line that starts with ``after``, as
+    {first cell without its backticks: second cell}."""
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(number for number, line in enumerate(lines) if line.startswith(after))
+    rows = []
+    for line in lines[start + 1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    cells = [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]  # past head and rule
+    return {key.strip("`"): value for key, value, *_ in cells}
+
+
+def test_readme_documents_the_json_report_as_kb_writes_it(capsys, monkeypatch):
+    monkeypatch.chdir(SEVERAL)
+    assert main(["validate", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert set(_readme_table("`kb validate --format json` prints")) == set(report)
+    assert f"`format_version` is {report['format_version']}" in (REPO / "README.md").read_text(encoding="utf-8")
+    assert set(_readme_table("Each diagnostic has")) == set(report["diagnostics"][0])
+    assert _readme_table("The codes, in the order") == CODES
+
+
+def _emitted_codes() -> tuple[dict[str, set[str]], list[str]]:
+    """Every code the generator's source can give a diagnostic, read from its syntax tree: a
+    ``code=`` argument, a ``code`` parameter's default or dataclass field, and the positional
+    argument in the code's place of a call to a function or class that takes ``code``. Returns
+    {code: places} and the places that pass anything but a string or a forwarded ``code``."""
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in sorted((REPO / "generator").rglob("*.py"))}
+    place = {}  # function or class name -> position of its code parameter
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                fields = [s.target.id for s in node.body if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)]
+                if "code" in fields:
+                    place[node.name] = fields.index("code")
+            if isinstance(node, ast.FunctionDef):
+                names = [a.arg for a in node.args.posonlyargs + node.args.args]
+                names = names[1:] if names[:1] == ["self"] else names
+                if "code" in names:
+                    owner = next((c.name for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and node in c.body), None)
+                    place[owner if node.name == "__init__" else node.name] = names.index("code")
+    codes, loose = {}, []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            values = []
+            if isinstance(node, ast.FunctionDef):
+                arguments = node.args.posonlyargs + node.args.args
+                values = [d for a, d in zip(arguments[len(arguments) - len(node.args.defaults):], node.args.defaults)
+                          if a.arg == "code"]
+                values += [d for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if a.arg == "code" and d]
+            elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "code" and node.value:
+                values = [node.value]
+            elif isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                values = [k.value for k in node.keywords if k.arg == "code"]
+                if name in place and len(node.args) > place[name]:
+                    values.append(node.args[place[name]])
+            for value in values:
+                where = f"{path.relative_to(REPO)}:{value.lineno}"
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    codes.setdefault(value.value, set()).add(where)
+                elif not (getattr(value, "id", None) == "code" or getattr(value, "attr", None) == "code"):
+                    loose.append(f"{where}: {ast.unparse(value)}")
+    return codes, loose
+
+
+def test_every_diagnostic_code_is_declared_in_the_table():
+    codes, loose = _emitted_codes()
+    assert not loose, "a diagnostic code must be written as a string of core.CODES, or passed on as `code`"
+    assert {code: places for code, places in codes.items() if code not in CODES} == {}, \
+        "add each new code to core.CODES with its meaning (and to the README's table)"
+    assert set(CODES) - set(codes) == set(), "core.CODES lists a code that nothing gives"
+    assert {"unknown-field", "choice", "duplicate-id", "yaml"} <= set(codes)  # the reader finds calls at all
 
 
 def test_validate_github_writes_workflow_annotations(capsys, monkeypatch):
@@ -128,6 +208,7 @@ def test_kb_script_never_prints_a_traceback():
     report = json.loads(result.stdout)
     files_with_errors = {d["file"].split("/content/")[0].rsplit("/", 1)[-1] for d in report["diagnostics"]}
     assert files_with_errors == {Path(case).parent.name for case in cases}
+    assert {d["code"] for d in report["diagnostics"]} <= set(CODES)
 
 
 def test_kb_script_exit_codes():
