@@ -90,16 +90,20 @@ def cached(cache: Path, diagram: tuple[str, bool]) -> Path:
 
 
 def _chromium() -> str | None:
+    return None if unavailable() else (shutil.which("chromium") or "/usr/bin/chromium")
+
+
+def unavailable() -> str | None:
+    """Why diagrams are not drawn at build time here, or None when they are."""
     if os.environ.get("KB_DIAGRAMS", "auto") == "client":
-        return None
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-    if path is None:
-        return None
+        return "KB_DIAGRAMS=client"
+    if not (shutil.which("chromium") or Path("/usr/bin/chromium").exists()):
+        return "no Chromium on this machine (Debian: apt-get install chromium)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return None
-    return path
+        return "Playwright is not installed here (pip install 'kb-wiki[site]')"
+    return None
 
 
 def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import importlib.util
 import logging
 import os
 import shutil
@@ -175,8 +176,9 @@ def _draw(run: Run) -> Done:
                           run.cache, Progress("diagrams"))
     for failure in drawn.failed:
         log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
+    why = f" ({diagrams.unavailable()})" if drawn.left and diagrams.unavailable() else ""
     return Done(drawn, drawn.drawn + drawn.cached + drawn.left,
-                note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser")
+                note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser{why}")
 
 
 def _write(run: Run) -> Done:
@@ -290,6 +292,9 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
 
     Pagefind dies with this process however that dies, and is killed on any exception here
     (``build.Stopped`` by a signal included) and when ``stopping`` is set (then Interrupted)."""
+    if importlib.util.find_spec("pagefind") is None:
+        return Diagnostic(str(site), 1, 1, "the search index needs Pagefind, which is not installed here: "
+                          "pip install 'kb-wiki[site]'", code="search")
     index, new, old = site / "pagefind", site / ".pagefind-new", site / ".pagefind-old"
     shutil.rmtree(new, ignore_errors=True)
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:

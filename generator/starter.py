@@ -68,7 +68,7 @@ jobs:
       - uses: actions/setup-python@a26af69be951a213d495a4c3e4e4022e16d87065  # v5.6.0
         with:
           python-version: "3.11"
-      - run: pip install {package}
+      - run: pip install '{package}[site]'  # [site]: Playwright and Pagefind, for kb build
       - run: kb validate --format github
       - run: kb build
 """

@@ -201,3 +201,28 @@ def test_pagefind_is_ended_when_the_run_is_told_to_stop(built_run):
     with pytest.raises(pipeline.Interrupted):
         pipeline.index_search(built_run.site, stopping)
     assert not (built_run.site / ".pagefind-new").exists()
+
+
+def test_without_the_site_extra_the_build_says_what_to_install(tmp_path, monkeypatch):
+    """Playwright and Pagefind are the `site` extra (the pre-commit hook's environment has
+    neither): without Pagefind the search stage is an error naming the install line; without
+    Playwright the diagrams are left to the browser and the stage's note says why."""
+    import importlib.util
+    import sys
+
+    from generator import diagrams
+
+    found = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pagefind" else found(name, *a))
+    problem = pipeline.index_search(tmp_path)
+    assert problem is not None and problem.code == "search"
+    assert "needs Pagefind, which is not installed here: pip install 'kb-wiki[site]'" in problem.message
+    assert not (tmp_path / "pagefind").exists()
+
+    monkeypatch.delenv("KB_DIAGRAMS", raising=False)
+    monkeypatch.setattr(diagrams.shutil, "which", lambda name: "/usr/bin/chromium")
+    monkeypatch.setitem(sys.modules, "playwright.sync_api", None)  # import fails as if not installed
+    assert diagrams.unavailable() == "Playwright is not installed here (pip install 'kb-wiki[site]')"
+    assert diagrams._chromium() is None
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    assert diagrams.unavailable() == "KB_DIAGRAMS=client"

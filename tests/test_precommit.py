@@ -1,6 +1,6 @@
 """The pre-commit hooks run `kb validate` on the records a commit touches and reject a bad one.
 
-`pre-commit try-repo` installs this repository into a fresh virtual environment with pip, as a
+pre-commit installs this repository into a fresh virtual environment with pip (`repo:` and `rev:` in a
 user of `.pre-commit-hooks.yaml` would get it (PyPI must be reachable). It clones a commit, so
 the tests copy the working tree, uncommitted changes included, into a temporary repository and
 commit it there.
@@ -76,11 +76,25 @@ def test_hook_manifest_config_and_workflow_are_well_formed():
     assert steps.index("kb validate --format github") < steps.index("pytest")
 
 
+HOOK_ENV_LIMIT_MB = 130  # measured 106 MB of files (README, "Pre-commit"); 294 MB with Playwright and Pagefind
+
+
+def size_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
+
+
 @pytest.mark.slow
-def test_try_repo_hook_rejects_a_bad_record_and_names_its_fault(hook_repo, project):
+def test_published_hook_rejects_a_bad_record_and_names_its_fault(hook_repo, project, tmp_path):
+    """Another repository's config names this one (`repo:`, `rev:`, as the README shows): pre-commit
+    installs the hook into its own environment, which checks and holds no browser packages
+    (Playwright and Pagefind are the `site` extra)."""
     repo, commit = hook_repo
-    result = run(PRE_COMMIT, "try-repo", repo, "kb-validate", "--ref", commit, "--files",
-                 "content/systems/bad.yaml", "content/systems/gpt-4.yaml", cwd=project)
+    home = tmp_path / "pre-commit-home"
+    (project / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {repo}\n    rev: {commit}\n    hooks:\n      - id: kb-validate\n")
+    commit_all(project)
+    result = run(PRE_COMMIT, "run", "kb-validate", "--files", "content/systems/bad.yaml",
+                 "content/systems/gpt-4.yaml", cwd=project, env={"PRE_COMMIT_HOME": str(home)})
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "kb validate" in output and "Failed" in output
@@ -88,6 +102,13 @@ def test_try_repo_hook_rejects_a_bad_record_and_names_its_fault(hook_repo, proje
     assert "did you mean 'capability'?" in output
     assert "content/systems/gpt-4.yaml" not in output.replace("--files", "")  # the good file is quiet
     assert "Traceback" not in output
+    environments = [p.parent.parent for p in home.glob("*/py_env-*/bin/kb")]
+    assert len(environments) == 1, list(home.rglob("bin/kb"))
+    packages = {p.name.split("-")[0].lower() for p in environments[0].glob("lib/python*/site-packages/*.dist-info")}
+    assert {"mkdocs", "pydantic", "pyyaml"} <= packages and not packages & {"playwright", "pagefind", "pagefind_bin"}
+    size = size_mb(environments[0])
+    print(f"hook environment: {size:.0f} MB, {len(packages)} packages")
+    assert size < HOOK_ENV_LIMIT_MB
 
 
 def test_local_hook_passes_a_good_record_and_rejects_a_bad_one(hook_repo, project):
