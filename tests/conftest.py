@@ -9,6 +9,25 @@ os.environ.setdefault("KB_TODAY", "2026-01-07")
 
 REPO = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["pytester"]  # tests/test_ci_skips.py runs the hook below on its own cases
+
+# A skip whose reason starts so is a case that does not apply (another engine, another content
+# tree); any other skip is a test that could not run, which CI (CI set, as GitHub sets it) fails.
+NOT_APPLICABLE = "not applicable: "
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a test that cannot run fails: CI installs Chromium, Playwright and the npm packages,
+    so a skip for a missing one means the check did not happen."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if not reason.removeprefix("Skipped: ").startswith(NOT_APPLICABLE):
+            report.outcome = "failed"
+            report.longrepr = f"skipped under CI, where it must run: {reason}"
+
 
 @pytest.fixture
 def write_records(tmp_path):

@@ -119,9 +119,7 @@ def server():
                if not there]
     if missing:
         reason = f"{' and '.join(missing)} missing: run ./dev test (it runs npm ci)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)  # CI installs both: a test that cannot run there is a failure
-        pytest.skip(reason)
+        pytest.skip(reason)  # a failure under CI (tests/conftest.py)
     lsp = LanguageServer()
     try:
         lsp.request("initialize", {"processId": os.getpid(), "rootUri": REPO.as_uri(), "capabilities": {

@@ -72,8 +72,26 @@ def test_hook_manifest_config_and_workflow_are_well_formed():
     workflow = run(CHECK_JSONSCHEMA, "--builtin-schema", "vendor.github-workflows",
                    ".github/workflows/validate.yml", cwd=REPO)
     assert workflow.returncode == 0, workflow.stdout + workflow.stderr
-    steps = (REPO / ".github" / "workflows" / "validate.yml").read_text()
-    assert steps.index("kb validate --format github") < steps.index("pytest")
+
+
+def test_the_workflow_is_pinned_reads_only_builds_and_runs_every_test():
+    """Actions pinned by commit, a read-only token, and after the check the site's build and the
+    README's test command in Debian (where ./dev test installs Chromium: no test is left out)."""
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "validate.yml").read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    assert "bookworm" in job["container"]
+    uses = [step["uses"] for step in job["steps"] if "uses" in step]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", use) for use in uses), uses
+    runs = [step.get("run", "") for step in job["steps"]]
+    at = {what: next(i for i, run in enumerate(runs) if what in run) for what in ("kb validate --format github", "kb schema --check")}
+    at.update({what: runs.index(what) for what in ("python3 dev build", "python3 dev test")})  # whole: nothing left out
+    assert list(at) == sorted(at, key=at.get), at
+    assert (REPO / ".ci" / "run").read_text().strip().endswith("exec ./dev test")
 
 
 HOOK_ENV_LIMIT_MB = 130  # measured 106 MB of files (README, "Pre-commit"); 294 MB with Playwright and Pagefind
