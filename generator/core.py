@@ -315,3 +315,21 @@ class Entry:
     @property
     def name(self) -> str:
         return self.record.display_name
+
+
+@dataclass
+class Rejected:
+    """A record that exists but did not validate. Its references are checked all the same (link),
+    so that one run reports every error of the record: from the model instance when only its
+    prose or id was at fault, else from what was written, leaving out the values under
+    ``faults`` (paths into the data where validation already found an error)."""
+
+    kind: str
+    document: SourceDocument
+    record: Any = None  # the model instance, when the fields themselves validated
+    prose: Prose | None = None
+    faults: frozenset = frozenset()
+
+    @property
+    def id(self) -> str:
+        return self.document.record_id

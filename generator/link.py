@@ -13,11 +13,11 @@ import typing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, Iterable, Iterator
+from typing import Annotated, Any, Iterable, Iterator, Mapping
 
 from pydantic import BaseModel
 
-from .core import Diagnostic, Entry, Spellings, dotted, gc_paused
+from .core import Diagnostic, Entry, Rejected, Spellings, dotted, gc_paused
 from .kinds import KINDS
 from .models import CITING_RELATIONS, RELATION_TYPES, RefTo
 
@@ -111,6 +111,14 @@ def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple,
         yield from _walk(getattr(model, name), annotation, ref, path + (name,))
 
 
+def iter_written_references(model_type: type[BaseModel], data: Any, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
+    """The same, read off the data of a record that did not validate: each text where the model
+    has a reference (what is not text there, validation has reported)."""
+    if isinstance(data, dict):
+        for name, annotation, ref in _reference_fields(model_type):
+            yield from _walk(data.get(name), annotation, ref, path + (name,))
+
+
 def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
     if value is None:
         return
@@ -125,6 +133,9 @@ def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
         return
     if isinstance(value, BaseModel):
         yield from iter_references(value, path)
+        return
+    if isinstance(value, dict) and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield from iter_written_references(annotation, value, path)  # data of a record that did not validate
         return
     if origin in (typing.Union, types.UnionType):
         for arg in args:
@@ -165,11 +176,15 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 
 
 @gc_paused()
-def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tuple[Graph, list[Diagnostic]]:
+def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = frozenset(),
+         rejected: Iterable[Rejected] = ()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
 
     ``failed_ids`` are records that exist but did not validate: their own errors are already
-    reported, so a reference to them is left unresolved without a second, misleading error.
+    reported, so a reference to them is left unresolved without a second, misleading error (a
+    mapping to their kinds also offers them as "did you mean").
+    ``rejected`` are those of them that loaded: their own references and prose links are checked
+    too (one run reports a bad field and a bad reference of the same record), but make no edge.
     """
     problems: list[Diagnostic] = []
     index: dict[str, Entry] = {}
@@ -191,6 +206,9 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
     ids_by_kind: dict[str, list[str]] = defaultdict(list)
     for record_id, entry in index.items():
         ids_by_kind[entry.kind].append(record_id)
+    for record_id, kind in (failed_ids.items() if isinstance(failed_ids, Mapping) else ()):
+        if record_id not in index:
+            ids_by_kind[kind].append(record_id)
 
     spellings: dict[tuple[str, ...], Spellings] = {}  # "did you mean" among the ids of these kinds
 
@@ -238,6 +256,23 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
         graph.outgoing[source].append(edge)
         graph.incoming[target].append(edge)
 
+    def check_prose(entry: Entry | Rejected) -> Iterator:
+        """The prose links of a page that name a record; an error for each that does not."""
+        for prose_link in entry.prose.links if entry.prose is not None else ():
+            target = index.get(prose_link.target)
+            if target is None and prose_link.target in failed_ids:
+                continue
+            if target is None or target is entry:
+                near = guess(prose_link.target, ())
+                problems.append(Diagnostic(
+                    entry.document.path, prose_link.line, prose_link.column,
+                    f"[[{prose_link.target}]] links to no record" if target is None
+                    else "a page cannot link to itself", "body",
+                    f"did you mean [[{near[0]}]]?" if near else "link a record by its id",
+                    "unknown-reference"))
+                continue
+            yield prose_link
+
     # hierarchy field (list indexes left out) -> its links, checked for cycles at the end
     hierarchies: dict[str, Links] = defaultdict(lambda: defaultdict(list))
     for entry in index.values():
@@ -258,21 +293,17 @@ def link(entries: list[Entry], failed_ids: frozenset[str] = frozenset()) -> tupl
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
                 add(entry.id, relation.target, relation.type.replace("-", " "), RELATION_TYPES[relation.type],
                     dotted(path[:2]), "citation" if cites else "relation", "relations", number)
-        if entry.prose is not None:
-            for prose_link in entry.prose.links:
-                target = index.get(prose_link.target)
-                if target is None and prose_link.target in failed_ids:
-                    continue
-                if target is None or target is entry:
-                    near = guess(prose_link.target, ())
-                    problems.append(Diagnostic(
-                        entry.document.path, prose_link.line, prose_link.column,
-                        f"[[{prose_link.target}]] links to no record" if target is None
-                        else "a page cannot link to itself", "body",
-                        f"did you mean [[{near[0]}]]?" if near else "link a record by its id",
-                        "unknown-reference"))
-                    continue
-                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
+        for prose_link in check_prose(entry):
+            add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
+    for entry in rejected:
+        references = iter_references(entry.record) if entry.record is not None else \
+            iter_written_references(KINDS[entry.kind].model, entry.document.data)
+        for path, ref, target in references:
+            if not any(path[:len(fault)] == fault for fault in entry.faults):
+                resolve(entry, path, target, ref.kinds, KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1
+                        else "record", itself=True)
+        for _ in check_prose(entry):
+            pass
     for name, links in hierarchies.items():
         problems += _cycle_errors(index, name, links)
     return graph, problems

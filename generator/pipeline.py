@@ -94,7 +94,12 @@ class Run:
 
     @property
     def entries(self) -> list:
-        return self.outputs.get("validate", [])
+        return self.outputs.get("validate", ([], []))[0]
+
+    @property
+    def rejected(self) -> list:
+        """The records that did not validate (core.Rejected)."""
+        return self.outputs.get("validate", ([], []))[1]
 
     @property
     def graph(self) -> link.Graph | None:
@@ -150,13 +155,14 @@ def _load(run: Run) -> Done:
 
 
 def _validate(run: Run) -> Done:
-    entries, found = validate.validate(run.documents)
-    return Done(entries, len(entries), found)
+    entries, rejected, found = validate.validate(run.documents)
+    return Done((entries, rejected), len(entries), found)
 
 
 def _link(run: Run) -> Done:
-    failed = frozenset(d.record_id for d in run.documents) - {e.id for e in run.entries}
-    graph, found = link.link(run.entries, failed)
+    validated = {e.id for e in run.entries}
+    failed = {d.record_id: d.kind for d in run.documents if d.record_id not in validated}
+    graph, found = link.link(run.entries, failed, run.rejected)
     return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found)
 
 

@@ -11,8 +11,8 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, SourceDocument, closest, dotted,
-                   gc_paused)
+from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument, closest,
+                   dotted, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, tables_of, value_at
 from .models import SLUG_PATTERN
 
@@ -20,31 +20,32 @@ _SLUG = re.compile(SLUG_PATTERN)
 
 
 @gc_paused()
-def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Diagnostic]]:
-    """Stage entry point."""
+def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Rejected], list[Diagnostic]]:
+    """Stage entry point: the records that validated, those that did not (link still checks
+    their references), and the problems."""
     entries: list[Entry] = []
+    rejected: list[Rejected] = []
     problems: list[Diagnostic] = []
     for document in documents:
         if document.data is None:  # did not load: load reported why
             continue
         entry, found = validate_document(document)
         problems.extend(found)
-        if entry is not None:
-            entries.append(entry)
-    return entries, problems
+        (entries if isinstance(entry, Entry) else rejected).append(entry)
+    return entries, rejected, problems
 
 
-def validate_document(document: SourceDocument) -> tuple[Entry | None, list[Diagnostic]]:
+def validate_document(document: SourceDocument) -> tuple[Entry | Rejected, list[Diagnostic]]:
     kind = KINDS[document.kind]
     problems = _check_id(document)
-    record, model_problems = _validate_model(kind.model, document)
+    record, model_problems, faults = _validate_model(kind.model, document)
     problems += model_problems
     prose = None
     if kind.markdown and document.body is not None:
         prose, prose_problems = parse_prose(document, record)
         problems += prose_problems
     if record is None or problems:
-        return None, problems
+        return Rejected(document.kind, document, record, prose, faults), problems
     return Entry(document.kind, record, document, prose), problems
 
 
@@ -79,19 +80,36 @@ def _slugify(text: str) -> str:
 
 
 def _validate_model(model: type[BaseModel], document: SourceDocument):
+    """(the record or None, its problems, the paths into the data where they are)."""
     data = document.data
     try:
-        return model.model_validate(data), []
+        return model.model_validate(data), [], frozenset()
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     # YAML turned an unquoted 1.10 into 1.1; where a field wants text, give back what was written.
     restored = _restore_number_texts(data, errors, document.number_texts)
     if restored is not data:
         try:
-            return model.model_validate(restored), []
+            return model.model_validate(restored), [], frozenset()
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-    return None, [_translate(error, model, document) for error in errors]
+    faults = frozenset(path for path in (_data_path(data, error["loc"]) for error in errors) if path)
+    return None, [_translate(error, model, document) for error in errors], faults
+
+
+def _data_path(data: Any, loc: tuple) -> tuple:
+    """The part of an error's location that names values in the data: pydantic puts the member
+    of a union it tried in it too (``('sources', 'list[str]', 0)``), which the data does not have."""
+    path = []
+    for part in loc:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            continue
+        path.append(part)
+    return tuple(path)
 
 
 def _restore_number_texts(data: dict, errors: list[dict], texts: dict) -> dict:

@@ -22,7 +22,7 @@ CONTENT = ROOT / "content"
 @pytest.fixture(scope="module")
 def checked():
     documents, load_problems = load.load(CONTENT)
-    entries, validate_problems = validate.validate(documents)
+    entries, _, validate_problems = validate.validate(documents)
     return entries, load_problems + validate_problems
 
 

@@ -31,13 +31,13 @@ RECORD = ("id: {id}\nname: A system\nsummary: A system that works.\ncapability: 
           "achievement: Passed a test.\n")
 
 
-def check(folder: Path, monkeypatch) -> pipeline.Checked:
+def check(folder: Path, monkeypatch) -> pipeline.Run:
     """load -> validate -> link from inside ``folder`` (which holds content/), as an editor runs it."""
     monkeypatch.chdir(folder)
     return pipeline.check(Path("content"))
 
 
-def by_file(checked: pipeline.Checked) -> dict:
+def by_file(checked: pipeline.Run) -> dict:
     found: dict = {}
     for diagnostic in checked.diagnostics:
         found.setdefault(diagnostic.file, []).append(diagnostic)

@@ -31,14 +31,14 @@ CASES = sorted(path.name for path in INVALID.iterdir() if (path / "content").is_
 def check(monkeypatch):
     """Run load -> validate -> link on a fixture tree (a case name or a folder holding content/)."""
 
-    def run(case: str | Path) -> pipeline.Checked:
+    def run(case: str | Path) -> pipeline.Run:
         monkeypatch.chdir(INVALID / case if isinstance(case, str) else case)
         return pipeline.check(Path("content"))
 
     return run
 
 
-def only(checked: pipeline.Checked) -> Diagnostic:
+def only(checked: pipeline.Run) -> Diagnostic:
     assert len(checked.diagnostics) == 1, checked.diagnostics
     return checked.diagnostics[0]
 
@@ -372,11 +372,15 @@ def test_all_errors_of_a_run_are_reported_together_sorted_by_file_and_line(check
         ("content/organizations/openai.yaml", 3, "type"),
         ("content/organizations/openai.yaml", 5, "founded"),
         ("content/organizations/openai.yaml", 6, "website"),
+        ("content/systems/gpt-4.yaml", 6, "developer"),  # once hidden by the fields below (issue 14)
         ("content/systems/gpt-4.yaml", 7, "quality"),
         ("content/systems/gpt-4.yaml", 8, "capabilty"),
     ]
     assert diagnostics[1].message == "founded must be a whole number, found 1900.5"
     assert diagnostics[2].message == "'openai.com' is not a web address"
+    # openai.yaml did not validate, yet it exists: the hint names it, not "create ...open-ai.yaml"
+    assert (diagnostics[3].message, diagnostics[3].hint) == ("organization 'open-ai' does not exist",
+                                                             "did you mean 'openai'?")
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -489,3 +493,55 @@ def test_did_you_mean_over_ten_thousand_ids_finds_what_difflib_over_all_finds():
         typo = real[:cut] + real[cut + 1] + real[cut] + real[cut + 2:]  # two letters swapped
         assert spellings.closest(typo) == closest(typo, ids), typo
     assert spellings.closest("nothing-like-it") == closest("nothing-like-it", ids)
+
+
+# ---------------------------------------------------------------------------- one round
+
+def _edited(tmp_path: Path, relative: str, *replacements: tuple[str, str]) -> Path:
+    """The valid fixtures with one file edited (each replacement must apply)."""
+    if not (tmp_path / "content").exists():
+        shutil.copytree(VALID / "content", tmp_path / "content")
+    path = tmp_path / "content" / relative
+    text = path.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
+    return tmp_path
+
+
+def test_a_bad_field_does_not_hide_a_bad_reference_of_the_same_record(check, tmp_path):
+    """Errors do not come in rounds: the record's bad field, its misspelt developer and a typed
+    relation to nothing, all in one run; the reference that is fine makes no error."""
+    case = _edited(tmp_path, "systems/gpt-4.yaml", ("importance: 80", "importance: lots"),
+                   ("developer: openai", "developer: opnai"), ("target: gpt-3", "target: gtp-3"))
+    found = {(d.line, d.field, d.code, d.hint) for d in check(case).diagnostics}
+    assert found == {(13, "importance", "type", ""),
+                     (3, "developer", "unknown-reference", "did you mean 'openai'?"),
+                     (17, "relations[0].target", "unknown-reference", "did you mean 'gpt-3'?")}, found
+
+
+def test_a_value_that_fails_validation_is_not_reported_again_as_a_reference(check, tmp_path):
+    """'Open AI' is not an id: one error there, not also "organization 'Open AI' does not exist";
+    a bad relation hides nothing of the next one."""
+    case = _edited(tmp_path, "systems/gpt-4.yaml", ("developer: openai", "developer: Open AI"),
+                   ("    strength: strong", "    strength: mighty\n  - type: builds-on\n    target: gtp-3"))
+    found = sorted((d.line, d.field, d.code) for d in check(case).diagnostics)
+    assert found == [(3, "developer", "id"), (18, "relations[0].strength", "choice"),
+                     (20, "relations[1].target", "unknown-reference")], found
+
+
+def test_a_bad_table_line_does_not_hide_a_broken_prose_link(check, tmp_path):
+    case = _edited(tmp_path, "topics/ai-alignment.md", ("[[table:positions]]", "[[table:positons]]"),
+                   ("such as [[gpt-4]]", "such as [[gpt-5]]"))
+    found = {(d.code, d.message) for d in check(case).diagnostics}
+    assert ("unknown-reference", "[[gpt-5]] links to no record") in found
+    assert ("directive", "no table named 'positons' on this topic") in found
+
+
+def test_a_record_that_does_not_validate_makes_no_edge(check, tmp_path):
+    """Its references are checked, but it is not in the graph: pages do not show it."""
+    checked = check(_edited(tmp_path, "systems/gpt-4.yaml", ("importance: 80", "importance: lots")))
+    assert [d.field for d in checked.diagnostics] == ["importance"]
+    assert "gpt-4" not in checked.graph.entries and "gpt-4" not in checked.graph.outgoing
+    assert [r.id for r in checked.rejected] == ["gpt-4"]
