@@ -280,25 +280,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
     try:
         node = parser.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
-        hint = ""
-        opened = exc.context_mark if exc.context and exc.problem else None
-        if opened is not None and "end of stream" in problem:
-            # The end of the file is no place to look: point at what was left open there.
-            mark = opened
-            problem += f" {exc.context}"
-            hint = "close the quote opened here" if "quoted" in exc.context else ""
-        elif opened is not None and (opened.line, opened.column) != (mark.line, mark.column):
-            hint = f"the parser was {exc.context.removeprefix('while ')} that starts on line " \
-                   f"{opened.line + 1 + line_offset}, column {opened.column + 1}"
-        if "\\t" in problem or "\t" in problem or "tab" in problem:
-            hint = "indent with spaces; YAML does not allow tab characters for indentation"
-        elif "expected a single document" in (exc.context or "") + problem:
-            problem, hint = "a record file holds one YAML document", "remove the extra '---' line"
-        line = (mark.line + 1 if mark else 1) + line_offset
-        column = mark.column + 1 if mark else 1
-        raise _LoadError(line, column, f"YAML syntax error: {problem}", hint) from None
+        raise _syntax_error(exc, text, line_offset) from None
     except yaml.YAMLError as exc:
         raise _LoadError(1 + line_offset, 1, f"YAML error: {exc}") from None
     finally:
@@ -307,6 +289,124 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
     if node is None:
         return None, builder
     return builder.build(node), builder
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, line_offset: int) -> _LoadError:
+    """libyaml's complaint in an editor's words: where it broke, where what broke was opened
+    (a bracket, a list, a text), and the fix. What is not recognised keeps libyaml's words."""
+    explained = _explain(exc, text.split("\n"), line_offset)
+    if explained is not None:
+        (line, column), message, hint = explained
+        return _LoadError(line + 1 + line_offset, column + 1, f"YAML syntax error: {message}", hint)
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or "invalid YAML"
+    hint = ""
+    opened = exc.context_mark if exc.context and exc.problem else None
+    if opened is not None and (opened.line, opened.column) != (mark.line, mark.column):
+        hint = f"the parser was {exc.context.removeprefix('while ')} that starts on line " \
+               f"{opened.line + 1 + line_offset}, column {opened.column + 1}"
+    line = (mark.line + 1 if mark else 1) + line_offset
+    column = mark.column + 1 if mark else 1
+    return _LoadError(line, column, f"YAML syntax error: {problem}", hint)
+
+
+def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[tuple[int, int], str, str] | None:
+    """((line, column) from 0 in the parsed text, message, hint) for the slips editors make, or
+    None. The lines the words name are the file's (``offset``: the front matter's first line - 1)."""
+    problem, context = exc.problem or "", exc.context or ""
+    at, opened = exc.problem_mark, exc.context_mark
+    if at is None:
+        return None
+    here = (at.line, at.column)
+    line = lines[at.line] if at.line < len(lines) else ""
+
+    def n(row: int) -> int:
+        """A line as the editor counts it in the file."""
+        return row + 1 + offset
+
+    number = n(at.line)
+
+    def indent(text: str) -> int:
+        return len(text) - len(text.lstrip(" "))
+
+    def spaces(count: int) -> str:
+        return f"{count} space" + ("" if count == 1 else "s")
+
+    def above(row: int) -> int | None:
+        """The nearest line above ``row`` that holds something (0-based), or None."""
+        return next((r for r in range(min(row, len(lines)) - 1, -1, -1)
+                     if lines[r].strip() and not lines[r].lstrip().startswith("#")), None)
+
+    if "\t" in problem or "tab" in problem:
+        return here, "a tab character in the indentation", \
+            "indent with spaces; YAML does not allow tab characters for indentation"
+    if "expected a single document" in context + problem:
+        return here, "a record file holds one YAML document", "remove the extra '---' line"
+    if "end of stream" in problem and opened is not None and "quoted" in context:
+        quote = lines[opened.line][opened.column:opened.column + 1] if opened.line < len(lines) else '"'
+        return (opened.line, opened.column), f"the text in quotes ({quote}) that starts here is never closed", \
+            f"end the text with {quote} (inside it, write {quote * 2 if quote == chr(39) else chr(92) + quote} " \
+            f"for a {quote} that is part of the text)"
+    if problem.startswith("did not find expected ','") and opened is not None:
+        bracket, closer, what = ("[", "]", "list") if "sequence" in context else ("{", "}", "set of fields")
+        if at.line > opened.line:  # where it opened, which is where to fix it; where it broke in the words
+            return (opened.line, opened.column), f"the {what} opened with '{bracket}' here is not closed: line " \
+                f"{number} comes before its '{closer}'", f"close it with '{closer}' at the end of line " \
+                f"{n(opened.line)}" + (", or write one '- item' per line below the field" if closer == "]" else "")
+        return here, f"a {what} item on line {number} is not plain text", \
+            f"put an item that contains ':', ',', '[', ']', '{{' or '}}' in quotes"
+    if problem == "mapping values are not allowed in this context":
+        key, colon, value = line.partition(": ")
+        if colon and ": " in value and not value.lstrip().startswith(("'", '"')):
+            written = value.strip().replace("\\", "\\\\").replace('"', '\\"')
+            return here, f"the text on line {number} contains ': ', which YAML reads as a second field", \
+                f'put the text in quotes: {key.strip()}: "{written}"'
+        row = above(at.line)
+        if row is not None and indent(line) > indent(lines[row]):
+            return (at.line, indent(line)), f"line {number} is indented under line {n(row)}, whose value is a " \
+                f"text, not fields", f"indent it like line {n(row)} ({spaces(indent(lines[row]))}), or quote a text " \
+                f"that contains ': '"
+        return here, f"the text on line {number} contains ': ', which YAML reads as a field", \
+            "put the text in quotes"
+    if problem == "could not find expected ':'" and opened is not None and "simple key" in context:
+        row = above(opened.line)
+        return (opened.line, opened.column), f"line {n(opened.line)} is neither a field ('name: value') nor part " \
+            f"of the text above it", (f"indent it more than line {n(row)} to continue that text, or " if row is not None
+                                      else "") + "write it as 'field: value'"
+    if problem == "did not find expected '-' indicator" and opened is not None:
+        row = above(at.line)
+        return (at.line, indent(line)), f"line {number} is out of line with the list that starts on line " \
+            f"{n(opened.line)}", (f"indent it like line {n(row)} ({spaces(indent(lines[row]))}), or " if row is not None
+                                   else "") + f"start a new item with '- ' at column {opened.column + 1}"
+    if problem == "did not find expected key":
+        start = indent(line)
+        if at.column > start:  # mid-line: something after a value that ended
+            before = line[:at.column].rstrip()
+            if before.endswith(("'", '"')):
+                return here, f"text goes on after the closing quote on line {number}", \
+                    "put the whole value in quotes; inside '...' write '' for an apostrophe, inside \"...\" write \\\""
+            return here, f"line {number} goes on after its value", "put the value in quotes"
+        if line.lstrip().startswith("- "):
+            row = above(at.line)
+            if row is not None and lines[row].lstrip().startswith("- ") and indent(lines[row]) != start:
+                return (at.line, start), f"list item on line {number} is indented {spaces(start)}, the one above " \
+                    f"{spaces(indent(lines[row]))}", f"indent it like line {n(row)} ({spaces(indent(lines[row]))})"
+            return (at.line, start), f"a '- ' list item on line {number} stands among fields", \
+                "indent it under the field it belongs to (e.g. 'tags:'), or remove the '- '"
+        row = above(at.line)
+        if row is not None:
+            return (at.line, start), f"line {number} is indented {spaces(start)}, out of line with the fields " \
+                f"around it", f"indent it like line {n(row)} ({spaces(indent(lines[row]))})"
+    if problem == "block sequence entries are not allowed in this context":
+        key = line[:at.column].rstrip().removesuffix(":").strip()
+        return here, f"'- ' after '{key}:' on the same line starts a list there", \
+            f"put the text in quotes ({key}: \"{line[at.column:].strip()}\"), or write each item on its own line " \
+            f"below '{key}:'"
+    if problem in ("found character that cannot start any token", "found undefined alias"):
+        character = line[at.column:at.column + 1]
+        return here, f"a text cannot start with '{character}' unless it is in quotes", \
+            f"put the value in quotes: \"{line[at.column:].strip()}\""
+    return None
 
 
 def split_front_matter(text: str) -> tuple[str, int, str, int] | None:

@@ -278,9 +278,10 @@ def assert_shows_every_error(body: str, headers) -> None:
     assert len(errors) >= 2 and f"The knowledge base has {len(errors)} errors" in body
     for d in errors:
         assert f"{d.file}:{d.line}:{d.column}</code>" in body
-    assert "content/risks/deceptive-alignment.yaml:13:1</code>" in body
-    assert "YAML syntax error: did not find expected &#x27;,&#x27; or &#x27;]&#x27;" in body
-    assert "hint: the parser was parsing a flow sequence that starts on line 12" in body
+    assert "content/risks/deceptive-alignment.yaml:12:9</code>" in body  # where the list opened
+    assert ("YAML syntax error: the list opened with &#x27;[&#x27; here is not closed: line 13 comes before "
+            "its &#x27;]&#x27;") in body
+    assert "hint: close it with &#x27;]&#x27; at the end of line 12" in body
     # the record that does not parse still exists: its references are no errors of their own
     assert "does not exist" not in body and "hint: create content/" not in body
     # the editor's text is shown, never run: escaped, and only the live-reload script may run

@@ -67,8 +67,63 @@ def test_valid_fixtures_have_every_kind_and_no_diagnostics(check):
 def test_yaml_syntax_error_points_at_the_unclosed_quote(check):
     diagnostic = only(check("yaml-syntax-error"))
     assert located(diagnostic) == ("content/systems/gpt-4.yaml", 3, 10, "")
-    assert "YAML syntax error" in diagnostic.message and "quoted scalar" in diagnostic.message
-    assert "close the quote" in diagnostic.hint
+    assert diagnostic.message == 'YAML syntax error: the text in quotes (") that starts here is never closed'
+    assert diagnostic.hint == 'end the text with " (inside it, write \\" for a " that is part of the text)'
+
+
+# What libyaml says for the commonest slips, in an editor's words: where it broke, where what
+# broke was opened, and the fix (issue 14). (file text, located at, message, hint)
+YAML_SLIPS = {
+    "colon-in-text": ("id: a\nsummary: Risk: a thing\n", (2, 14),
+                      "the text on line 2 contains ': ', which YAML reads as a second field",
+                      'put the text in quotes: summary: "Risk: a thing"'),
+    "unclosed-list": ("id: a\ntags: [a, b\nname: x\n", (2, 7),
+                      "the list opened with '[' here is not closed: line 3 comes before its ']'",
+                      "close it with ']' at the end of line 2, or write one '- item' per line below the field"),
+    "unclosed-fields": ("id: a\nfeatured: {a: b\nname: x\n", (2, 11),
+                        "the set of fields opened with '{' here is not closed: line 3 comes before its '}'",
+                        "close it with '}' at the end of line 2"),
+    "list-item-indent": ("id: a\ntags:\n  - a\n - b\n", (4, 2),
+                         "list item on line 4 is indented 1 space, the one above 2 spaces",
+                         "indent it like line 3 (2 spaces)"),
+    "field-of-item-indent": ("id: a\nrelations:\n  - type: x\n    target: y\n   strength: z\n", (5, 4),
+                             "line 5 is out of line with the list that starts on line 3",
+                             "indent it like line 4 (4 spaces), or start a new item with '- ' at column 3"),
+    "wrapped-text": ("id: a\nsummary: a long text\nthat wraps\nname: x\n", (3, 1),
+                     "line 3 is neither a field ('name: value') nor part of the text above it",
+                     "indent it more than line 2 to continue that text, or write it as 'field: value'"),
+    "after-quote": ("id: a\nname: 'it's'\n", (2, 11), "text goes on after the closing quote on line 2",
+                    "put the whole value in quotes; inside '...' write '' for an apostrophe, inside \"...\" write \\\""),
+    "item-among-fields": ("id: a\nname: x\n- b\n", (3, 1), "a '- ' list item on line 3 stands among fields",
+                          "indent it under the field it belongs to (e.g. 'tags:'), or remove the '- '"),
+    "dash-after-colon": ("id: a\nsummary: - a list?\n", (2, 10),
+                         "'- ' after 'summary:' on the same line starts a list there",
+                         "put the text in quotes (summary: \"- a list?\"), or write each item on its own line below "
+                         "'summary:'"),
+    "at-sign": ("id: a\nname: @handle\n", (2, 7), "a text cannot start with '@' unless it is in quotes",
+                'put the value in quotes: "@handle"'),
+    "item-not-plain": ("id: a\ntags: [a: b: c]\n", (2, 12), "a list item on line 2 is not plain text",
+                       "put an item that contains ':', ',', '[', ']', '{' or '}' in quotes"),
+}
+
+
+@pytest.mark.parametrize("slip", YAML_SLIPS)
+def test_yaml_slips_are_explained_in_plain_words(write_records, monkeypatch, slip):
+    text, (line, column), message, hint = YAML_SLIPS[slip]
+    root = write_records({"systems/a.yaml": text})
+    monkeypatch.chdir(root.parent)
+    (diagnostic,) = [d for d in pipeline.check(Path("content")).diagnostics if d.code == "yaml"]
+    assert (diagnostic.line, diagnostic.column, diagnostic.message, diagnostic.hint) == \
+        (line, column, f"YAML syntax error: {message}", hint)
+
+
+def test_front_matter_slips_name_the_lines_of_the_file(write_records, monkeypatch):
+    """A topic's front matter starts on line 2: the words count lines as the file does."""
+    root = write_records({"topics/t.md": "---\nid: t\ntitle: T\nsummary: Risk: a thing\n---\nBody.\n"})
+    monkeypatch.chdir(root.parent)
+    (diagnostic,) = [d for d in pipeline.check(Path("content")).diagnostics if d.code == "yaml"]
+    assert (diagnostic.line, diagnostic.message) == (
+        4, "YAML syntax error: the text on line 4 contains ': ', which YAML reads as a second field")
 
 
 def test_a_record_that_does_not_parse_still_exists_for_references(check, tmp_path):
