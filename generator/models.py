@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, ClassVar, Literal, Optional
 
+from pydantic_core import PydanticCustomError
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 # ---------------------------------------------------------------------------- presentation
@@ -220,6 +221,13 @@ CITING_RELATIONS = frozenset({"cites"})  # to a record of a cited kind, a citati
 RelationType = Literal[tuple(RELATION_TYPES)]  # type: ignore[valid-type]
 
 
+def rule(message: str, *fields: str | tuple, hint: str = "") -> PydanticCustomError:
+    """A rule across fields broken, raised by a model validator: ``fields`` are those to fix,
+    first the one the error is placed on (validate puts it at the first the editor wrote, else
+    where the model's mapping is; the field named is that one, never the bare record)."""
+    return PydanticCustomError("rule", message.replace("{", "{{").replace("}", "}}"), {"fields": fields, "hint": hint})
+
+
 def given(*names: str) -> dict:
     """JSON Schema for "each of these fields is written and not null": the schema's half of a
     model validator's rule across fields, declared beside that validator."""
@@ -294,13 +302,16 @@ class Quantity(Strict):
     @model_validator(mode="after")
     def _check(self):
         if self.value is None and self.text is None:
-            raise ValueError("give a 'value' (a number) or a 'text'")
+            raise rule("give a 'value' (a number) or a 'text'", "value", "text",
+                       hint="add 'value:' with a number, or 'text:' with the figure in words")
         if (self.low is None) != (self.high is None):
-            raise ValueError("give both 'low' and 'high', or neither")
+            raise rule("give both 'low' and 'high', or neither", "low", "high",
+                       hint="add the other end of the range, or remove this one")
         if self.low is not None and self.low > self.high:
-            raise ValueError("'low' is greater than 'high'")
+            raise rule("'low' is greater than 'high'", "low", "high", hint="swap the two values")
         if self.confidence is not None and self.low is None:
-            raise ValueError("'confidence' needs 'low' and 'high'")
+            raise rule("'confidence' needs 'low' and 'high'", "confidence", "low",
+                       hint="add 'low' and 'high' (the interval it is the confidence of), or remove 'confidence'")
         return self
 
     def shown(self) -> str:
@@ -331,7 +342,7 @@ class ProbabilityRange(Strict):
     @model_validator(mode="after")
     def _ordered(self):
         if self.low > self.high:
-            raise ValueError("'low' is greater than 'high'")
+            raise rule("'low' is greater than 'high'", "low", "high", hint="swap the two values")
         return self
 
     def shown(self) -> str:
@@ -399,9 +410,11 @@ class Position(Strict):
     @model_validator(mode="after")
     def _check(self):
         if not self.claim and not self.quote:
-            raise ValueError("give a 'claim' (in your words) or a 'quote' (their exact words)")
+            raise rule("give a 'claim' (in your words) or a 'quote' (their exact words)", "claim", "quote",
+                       hint="add 'claim:' with the position in your words, or 'quote:' with their exact words")
         if (self.quote or self.estimate) and not self.source:
-            raise ValueError("a quotation or an estimate needs a 'source'")
+            raise rule("a quotation or an estimate needs a 'source'", "quote", "estimate", "source",
+                       hint="add 'source:' with the id of the source record it comes from")
         return self
 
     def shown(self) -> str:
@@ -472,9 +485,10 @@ class Likelihood(Strict):
     @model_validator(mode="after")
     def _check(self):
         if (self.low is None) != (self.high is None):
-            raise ValueError("give both 'low' and 'high', or neither")
+            raise rule("give both 'low' and 'high', or neither", "low", "high",
+                       hint="add the other end of the range, or remove this one")
         if self.low is not None and self.low > self.high:
-            raise ValueError("'low' is greater than 'high'")
+            raise rule("'low' is greater than 'high'", "low", "high", hint="swap the two values")
         return self
 
     def shown(self) -> str:
@@ -598,8 +612,8 @@ class DataTable(Strict):
     def _rectangular(self):
         for index, row in enumerate(self.rows):
             if len(row) != len(self.columns):
-                raise ValueError(f"row {index + 1} has {len(row)} cells; the table has "
-                                 f"{len(self.columns)} columns")
+                raise rule(f"row {index + 1} has {len(row)} cells; the table has {len(self.columns)} columns",
+                           ("rows", index), hint=f"give each row {len(self.columns)} cells, in column order")
         return self
 
 

@@ -220,6 +220,14 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         hint = _type_hint(error_type, value, field_name, _fields_at(model, loc))
         return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[error_type]}, found {_show(value)}",
                                    hint, "type")
+    if error_type == "rule":  # models.rule: placed on the first of its fields the editor wrote
+        paths = [loc + (f if isinstance(f, tuple) else (f,)) for f in context.get("fields", ())] or [loc]
+        written = next((path for path in paths if path in document.positions), None)
+        if written is not None:
+            return document.diagnostic(written, error["msg"], context.get("hint", ""), "invalid", at_key=True)
+        line, column = document.key_position(loc) if loc else document.positions.get((), (1, 1))
+        return Diagnostic(document.path, line, column, error["msg"], dotted(paths[0]), context.get("hint", ""),
+                          "invalid")
     message = error["msg"].removeprefix("Value error, ")
     return document.diagnostic(loc, message, "", "invalid")
 

@@ -35,7 +35,7 @@ def test_validate_exits_1_and_counts_errors(capsys, monkeypatch):
     assert main(["validate"]) == 1  # default folder: content
     out, err = capsys.readouterr()
     assert out.splitlines()[0] == "content/organizations/openai.yaml:3:7: error: 'lab' is not an allowed type [type]"
-    assert "5 errors in 2 file(s)" in err
+    assert "6 errors in 2 file(s)" in err
 
 
 @pytest.mark.parametrize("argv", [["validate", "no/such/folder"],
@@ -55,12 +55,12 @@ def test_validate_json_lists_every_diagnostic(capsys, monkeypatch):
     monkeypatch.chdir(SEVERAL)
     assert main(["validate", "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
-    assert report["errors"] == 5
+    assert report["errors"] == 6
     first = report["diagnostics"][0]
     assert first == {"file": "content/organizations/openai.yaml", "line": 3, "column": 7,
                      "message": "'lab' is not an allowed type", "field": "type",
                      "hint": first["hint"], "code": "choice", "severity": "error", "given": True}
-    assert [d["line"] for d in report["diagnostics"]] == [3, 5, 6, 7, 8]
+    assert [d["line"] for d in report["diagnostics"]] == [3, 5, 6, 6, 7, 8]
 
 
 def test_validate_json_on_valid_content_has_no_diagnostics(capsys):
@@ -151,12 +151,12 @@ def test_validate_github_writes_workflow_annotations(capsys, monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # in CI: no summary of this fixture
     assert main(["validate", "--format", "github"]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 6
     annotation = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+)(?:,title=[^:]*)?::(.+)$")
     matches = [annotation.match(line) for line in lines]
     assert all(matches), lines
     assert matches[0].groups()[:3] == ("content/organizations/openai.yaml", "3", "7")
-    assert "did you mean 'capability'?" in matches[4].group(4)
+    assert "did you mean 'capability'?" in matches[5].group(4)
 
 
 def test_validate_given_files_reports_their_errors_first_then_the_others(capsys, monkeypatch):
@@ -164,8 +164,8 @@ def test_validate_given_files_reports_their_errors_first_then_the_others(capsys,
     assert main(["validate", "--format", "json", "content/systems/gpt-4.yaml"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert [(d["file"], d["given"]) for d in report["diagnostics"]] == (
-        [("content/systems/gpt-4.yaml", True)] * 2 + [("content/organizations/openai.yaml", False)] * 3)
-    assert report["errors"] == 5
+        [("content/systems/gpt-4.yaml", True)] * 3 + [("content/organizations/openai.yaml", False)] * 3)
+    assert report["errors"] == 6
 
 
 def test_validate_given_a_valid_file_fails_if_others_fail(capsys, monkeypatch, tmp_path):
@@ -246,4 +246,4 @@ def test_validate_given_files_by_absolute_path_outside_the_working_folder(capsys
     assert main(["validate", "--format", "json", str(target)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert [d["file"] for d in report["diagnostics"] if d["given"]] == [target.as_posix()] * 3
-    assert report["errors"] == 5
+    assert report["errors"] == 6

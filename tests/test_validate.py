@@ -600,3 +600,27 @@ def test_a_record_that_does_not_validate_makes_no_edge(check, tmp_path):
     assert [d.field for d in checked.diagnostics] == ["importance"]
     assert "gpt-4" not in checked.graph.entries and "gpt-4" not in checked.graph.outgoing
     assert [r.id for r in checked.rejected] == ["gpt-4"]
+
+
+# A rule across fields (models.rule) is placed on the first of its fields the editor wrote, or on
+# the mapping that lacks them, and names a field and the fix: never 1:1 with no field (issue 14).
+RULES = [  # (file, the text as valid, the slip, (line, column), field, hint starts)
+    ("experts/stuart-russell.yaml", "    claim: Machines should be uncertain about human preferences and defer to humans.\n",
+     "", (8, 5), "positions[0].claim", "add 'claim:'"),
+    ("experts/stuart-russell.yaml", "    source: human-compatible\n", "", (12, 5), "positions[1].quote",
+     "add 'source:'"),
+    ("metrics/training-compute-doubling.yaml", "  low: 5\n  high: 7\n", "  low: 7\n  high: 5\n", (8, 3),
+     "estimate.low", "swap the two values"),
+    ("metrics/training-compute-doubling.yaml", "  high: 7\n", "", (8, 3), "estimate.low",
+     "add the other end of the range"),
+    ("metrics/training-compute-doubling.yaml", "  value: 6\n", "", (4, 1), "estimate.value", "add 'value:'"),
+    ("topics/ai-alignment.md", '      - [LSAT, "88"]\n', "      - [LSAT]\n", (27, 9),
+     "tables.benchmark-scores.rows[1]", "give each row 2 cells"),
+]
+
+
+@pytest.mark.parametrize("relative, valid, slip, at, field, hint", RULES)
+def test_a_broken_rule_names_its_field_and_the_fix(check, tmp_path, relative, valid, slip, at, field, hint):
+    diagnostic = only(check(_edited(tmp_path, relative, (valid, slip))))
+    assert ((diagnostic.line, diagnostic.column), diagnostic.field, diagnostic.code) == (at, field, "invalid")
+    assert diagnostic.hint.startswith(hint), diagnostic.hint
