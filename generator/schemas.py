@@ -16,6 +16,7 @@ from typing import Any
 from .kinds import KINDS, Kind
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pydantic emits
+EXPORT_FILE = "export.schema.json"  # the export format's schema, beside the kinds' ones
 
 
 def schema_for(kind: Kind) -> dict[str, Any]:
@@ -66,16 +67,20 @@ def render_schema(kind: Kind) -> str:
 
 
 def write_schemas(out: Path, dry_run: bool = False) -> list[Path]:
-    """Write ``<out>/<kind>.schema.json`` for every kind; return the files whose text changed.
+    """Write ``<out>/<kind>.schema.json`` for every kind and ``<out>/export.schema.json`` (the
+    export format's, ``export/schema.py``); return the files whose text changed.
 
     With ``dry_run`` nothing is written: the list says what a real run would change, which is
     what ``kb schema --check`` and the drift test need.
     """
+    from .export import schema as export_schema
+
     out = Path(out)
     changed: list[Path] = []
-    for kind in KINDS.values():
-        path = out / f"{kind.folder}.schema.json"
-        text = render_schema(kind)
+    texts = {f"{kind.folder}.schema.json": render_schema(kind) for kind in KINDS.values()}
+    texts[EXPORT_FILE] = export_schema.render()
+    for name, text in texts.items():
+        path = out / name
         if path.exists() and path.read_text(encoding="utf-8") == text:
             continue
         changed.append(path)

@@ -64,7 +64,7 @@ def exported(real, tmp_path_factory) -> Path:
     written = export(real.graph, out, ["json", "csv", "sqlite"])
     names = {path.name for path in written}
     assert names == ({f"{k}.json" for k in KINDS} | {f"{k}.csv" for k in KINDS} | set(KINDS)
-                     | {"all.json", DATABASE, METADATA})
+                     | {"all.json", DATABASE, METADATA, "schema.json"})
     assert all(path.parent == out and (path.is_file() or path.name in KINDS) for path in written)
     for kind in KINDS:
         per_record = {p.stem for p in (out / kind).glob("*.json")}
@@ -105,6 +105,118 @@ def unique_summary_word(checked) -> tuple[str, str]:
             if not any(word[:5] in text for other, text in texts.items() if other != entry.id):
                 return word, entry.id
     pytest.fail("no record has a word of its own in its summary")
+
+
+# ---------------------------------------------------------------------------- the export's schema
+
+
+_VALIDATORS: dict = {}
+
+
+def _export_validator(exported: Path, definition: str | None = None):
+    """A validator of ``data/schema.json`` (the root: all.json; or one of its ``$defs``), made once."""
+    import jsonschema
+
+    key = (exported, definition)
+    if key not in _VALIDATORS:
+        schema = json.loads((exported / "schema.json").read_text(encoding="utf-8"))
+        if definition is not None:
+            schema = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+        validator_type = jsonschema.Draft202012Validator
+        validator_type.check_schema(schema)
+        _VALIDATORS[key] = validator_type(schema, format_checker=validator_type.FORMAT_CHECKER), schema
+    return _VALIDATORS[key]
+
+
+def _errors(validator, instance) -> list[str]:
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)][:5]
+
+
+def _content_errors(exported: Path, row: dict, row_schema: dict) -> list[str]:
+    """JSON Schema leaves contentSchema unchecked: parse each JSON cell and check it against the
+    schema it names (``<record schema's $id>#/properties/<field>``)."""
+    problems = []
+    for column, spec in row_schema["properties"].items():
+        if "contentSchema" not in spec or row[column] in ("", None):
+            continue
+        kind = spec["contentSchema"]["$ref"].partition("#")[0].rpartition(":")[2]
+        key = (exported, kind, column)
+        if key not in _VALIDATORS:
+            validator, schema = _export_validator(exported)
+            record = schema["$defs"][kind]
+            _VALIDATORS[key] = type(validator)({**record["properties"][column], "$defs": record.get("$defs", {})})
+        problems += [f"{column}: {e}" for e in _errors(_VALIDATORS[key], json.loads(row[column]))]
+    return problems
+
+
+def test_the_export_schema_is_the_committed_one_and_is_valid(exported):
+    """data/schema.json is what `kb schema` writes to schemas/export.schema.json (held there by
+    kb schema --check), and a valid 2020-12 schema."""
+    assert (exported / "schema.json").read_text(encoding="utf-8") == \
+        (SCHEMAS / "export.schema.json").read_text(encoding="utf-8")
+    _export_validator(exported)
+
+
+def test_every_json_export_validates_against_the_export_schema(exported):
+    everything, _ = _export_validator(exported)
+    assert not _errors(everything, json.loads((exported / "all.json").read_text(encoding="utf-8")))
+    for kind in KINDS:
+        listed, _ = _export_validator(exported, f"{kind}.json")
+        records = json.loads((exported / f"{kind}.json").read_text(encoding="utf-8"))
+        assert not _errors(listed, records), kind
+        # <kind>/<id>.json: each the record of the list, so valid as its item (checked once, above)
+        assert {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (exported / kind).glob("*.json")} == \
+            {r["id"]: r for r in records}
+    # and the schema is not a blank cheque: a record without its page, or with a key of its own, fails
+    system = json.loads(next((exported / "systems").glob("*.json")).read_text(encoding="utf-8"))
+    one, _ = _export_validator(exported, "systems")
+    assert _errors(one, {k: v for k, v in system.items() if k != "page_url"})
+    assert _errors(one, {**system, "extra": 1}) and _errors(one, {**system, "backlinks": [{"source": 1}]})
+
+
+def test_every_csv_row_validates_against_the_export_schema(exported):
+    for kind in KINDS:
+        validator, schema = _export_validator(exported, f"csv:{kind}")
+        rows = read_csv(exported / f"{kind}.csv")
+        assert rows
+        for row in rows:
+            assert not _errors(validator, row), (kind, row["id"])
+            assert not _content_errors(exported, row, schema["$defs"][f"csv:{kind}"]), (kind, row["id"])
+
+
+def test_every_sqlite_row_validates_against_the_export_schema(exported, db):
+    tables = [name for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'records_fts%' AND name NOT LIKE 'sqlite_%'")]
+    _, schema = _export_validator(exported)
+    assert {f"sqlite:{name}" for name in tables} == {d for d in schema["$defs"] if d.startswith("sqlite:")}
+    for table in tables:
+        validator, schema = _export_validator(exported, f"sqlite:{table}")
+        cursor = db.execute(f'SELECT * FROM "{table}"')
+        names = [column[0] for column in cursor.description]
+        rows = [dict(zip(names, values)) for values in cursor]
+        assert rows, table
+        for row in rows:
+            assert not _errors(validator, row), (table, row)
+            assert not _content_errors(exported, row, schema["$defs"][f"sqlite:{table}"]), (table, row)
+
+
+def test_sqlite_utils_finds_the_search_index_and_searches_articles(real, exported):
+    """`sqlite-utils search` on the records table, with no metadata: a word of one record's
+    summary finds that record, and a word only a topic's article has finds the topic."""
+    tool = Path(sys.executable).parent / "sqlite-utils"
+    word, expected = unique_summary_word(real)
+
+    def search(query: str) -> list[str]:
+        result = subprocess.run([str(tool), "search", str(exported / DATABASE), "records", query, "-c", "id"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return [row["id"] for row in json.loads(result.stdout)]
+
+    assert search(word) == [expected]
+    topic = next(e for e in real.entries if KINDS[e.kind].markdown and e.document.body)
+    others = " ".join(f"{e.name} {e.record.summary}".lower() for e in real.entries)
+    body_word = next(w for w in re.findall(r"[a-z]{9,}", topic.document.body.lower()) if w[:6] not in others)
+    assert topic.id in search(body_word)
 
 
 # ---------------------------------------------------------------------------- json
@@ -318,7 +430,7 @@ def test_sqlite_file_is_replaced_atomically(real, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         export(real.graph, out, ["sqlite"])
     assert (out / DATABASE).read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == [DATABASE, METADATA]  # no temporary left
+    assert sorted(p.name for p in out.iterdir()) == [DATABASE, METADATA, "schema.json"]  # no temporary left
 
 
 def test_datasette_metadata_describes_every_column(exported, db):
@@ -497,7 +609,8 @@ def test_only_the_asked_formats_are_written(tricky, tmp_path):
     graph = check(tricky).graph
     out = tmp_path / "data"
     written = export(graph, out, ["csv"])
-    assert {p.suffix for p in written} == {".csv"} and len(written) == len(KINDS)
+    assert {p.suffix for p in written[:-1]} == {".csv"} and len(written) == len(KINDS) + 1
+    assert written[-1] == out / "schema.json"  # with any format, the schema of them all
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
     assert export(graph, out, []) == []
     with pytest.raises(ValueError, match="xml"):
@@ -523,11 +636,11 @@ def test_a_new_format_is_one_writer_and_one_line_in_the_table(tricky, tmp_path, 
     monkeypatch.setitem(FORMATS, "ndjson", write_ndjson)
     graph = check(tricky).graph
     out = tmp_path / "data"
-    assert export(graph, out, ["ndjson"]) == [out / "records.ndjson"]
+    assert export(graph, out, ["ndjson"]) == [out / "records.ndjson", out / "schema.json"]
     records = [json.loads(line) for line in (out / "records.ndjson").read_text(encoding="utf-8").splitlines()]
     assert len(records) == len(graph.entries) and all(r["page_url"] for r in records)
     written = export(graph, out, ["ndjson", "csv"])
-    assert written[-1] == out / "records.ndjson" and len(written) == len(KINDS) + 1  # in the table's order
+    assert written[-2] == out / "records.ndjson" and len(written) == len(KINDS) + 2  # in the table's order
     with pytest.raises(ValueError, match="choose from json, csv, sqlite, ndjson"):
         export(graph, out, ["xml"])
 
@@ -557,7 +670,7 @@ def test_kb_export_command(tricky, tmp_path, capsys):
                  "--format", "sqlite"]) == 0
     printed = capsys.readouterr().out.split()
     assert {Path(p).name for p in printed} == ({f"{k}.json" for k in KINDS} | set(KINDS)
-                                               | {"all.json", DATABASE, METADATA})
+                                               | {"all.json", DATABASE, METADATA, "schema.json"})
 
 
 # ---------------------------------------------------------------------------- datasette

@@ -21,6 +21,8 @@ csv
     ``csv.py``: ``<kind>.csv``, defused against spreadsheet formulas.
 sqlite
     ``sqlite.py``: ``knowledge.sqlite`` and the Datasette ``metadata.json`` beside it.
+
+Beside them, ``schema.json`` (``schema.py``): the JSON Schema of every file above.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..link import Graph
-from . import csv, json, sqlite
+from . import csv, json, schema, sqlite
+from .files import write_text
 from .view import Column, View, columns_of
 
 __all__ = ["FORMATS", "Column", "View", "columns_of", "export"]
@@ -53,4 +56,6 @@ def export(graph: Graph, out: Path, formats: Iterable[str]) -> list[Path]:
     for name, write in FORMATS.items():
         if name in wanted:
             written += write(view, out)
+    if written:  # what each file holds
+        written.append(write_text(out / schema.FILE, schema.render()))
     return written

@@ -3,8 +3,9 @@
 ``knowledge.sqlite`` (Datasette names the database ``knowledge``) and ``metadata.json`` beside
 it for ``datasette serve knowledge.sqlite --metadata metadata.json``:
 
-* ``records(id PK, seq, kind, name, summary, page_url)``: every record of every kind, so any
-  reference can point at one table. ``seq`` is the record's number in id order, the row number
+* ``records(id PK, seq, kind, name, summary, page_url, body)``: every record of every kind, so any
+  reference can point at one table; ``body`` is a record's article as written (NULL for a kind
+  without articles). ``seq`` is the record's number in id order, the row number
   of its full-text entry (an explicit column, which ``VACUUM`` cannot renumber).
 * one table per kind, one column per top-level field (in the CSV's order):
   ``TEXT``/``INTEGER``/``REAL`` from the field's annotation (dates and partial dates are ISO
@@ -20,7 +21,8 @@ it for ``datasette serve knowledge.sqlite --metadata metadata.json``:
   ``citation`` for a source cited, ``prose`` for a ``[[link]]``; both ends ``FOREIGN KEY`` to
   ``records``.
 * ``sources_cited(record_id, source_id, field)``: every edge that ends at a source.
-* ``records_fts``: an FTS5 index of ``records.name`` and ``records.summary`` (external content,
+* ``records_fts``: an FTS5 index of ``records.name``, ``summary`` and ``body`` (external content,
+  declared ``content=[records]`` so that Datasette and sqlite-utils find it with no metadata;
   porter stemming, accents folded: ``naive`` finds "naïve").
 
 Foreign keys are enforced while inserting (``PRAGMA foreign_keys=ON``, checked at commit) and
@@ -38,7 +40,7 @@ from ..kinds import KINDS, Kind, facets_of, field_of
 from ..link import ORIGINS
 from ..models import Record
 from .files import compact, json_text, write_atomic, write_text
-from .view import PAGE_URL, Column, View, columns_of, page_url
+from .view import BODY, PAGE_URL, Column, View, columns_of, page_url
 
 DATABASE = "knowledge.sqlite"
 METADATA = "metadata.json"
@@ -114,7 +116,8 @@ CREATE TABLE records (
   kind TEXT NOT NULL CHECK (kind IN ({', '.join(map(_literal, KINDS))})),
   name TEXT NOT NULL,
   summary TEXT NOT NULL,
-  {PAGE_URL} TEXT NOT NULL
+  {PAGE_URL} TEXT NOT NULL,
+  {BODY} TEXT
 );
 CREATE TABLE relations (
   id INTEGER PRIMARY KEY,
@@ -135,7 +138,7 @@ CREATE TABLE sources_cited (
 );
 CREATE INDEX sources_cited_source ON sources_cited(source_id);
 CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(
-  name, summary, content=[records], content_rowid=seq,
+  name, summary, {BODY}, content=[records], content_rowid=seq,
   tokenize='porter unicode61 remove_diacritics 2'
 );
 """
@@ -172,8 +175,9 @@ def _fill_database(view: View, path: Path) -> None:
         with connection:  # one transaction; the deferred foreign keys are checked at its commit
             entries = sorted(view.graph.entries.values(), key=lambda entry: entry.id)
             connection.executemany(
-                f"INSERT INTO records (id, seq, kind, name, summary, {PAGE_URL}) VALUES (?, ?, ?, ?, ?, ?)",
-                [(e.id, number, e.kind, e.name, e.record.summary, page_url(e.kind, e.id))
+                f"INSERT INTO records (id, seq, kind, name, summary, {PAGE_URL}, {BODY}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(e.id, number, e.kind, e.name, e.record.summary, page_url(e.kind, e.id),
+                  (e.document.body or "") if KINDS[e.kind].markdown else None)
                  for number, e in enumerate(entries, start=1)])
             for kind, kind_entries in view.kinds.items():
                 columns = kind_columns[kind]
@@ -204,13 +208,14 @@ def _fill_database(view: View, path: Path) -> None:
 # The tables every base has, described here: (description, {column: description}, facets).
 FIXED_TABLES = {
     "records": ("Every record of every kind, one row each: the table relations and citations point at. "
-                "Search box: full text of names and summaries.", {
+                "Search box: full text of names, summaries and articles.", {
         "id": field_of(Record, "id").description,
         "seq": "Number of the record in id order; the row number of its entry in the full-text index.",
         "kind": "Kind of the record, which is also the name of its table.",
         "name": "Name of the record (the title, for topics).",
         "summary": field_of(Record, "summary").description,
         PAGE_URL: "Page of the record on the site, relative to the site root.",
+        BODY: "The record's article, its Markdown as written; null for a kind without articles.",
     }, ["kind"]),
     "relations": ("Every link between two records: reference fields, typed relations, positions, citations "
                   "and [[links]] in topic prose.", {
