@@ -227,7 +227,16 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
         """Whether ``target`` is a record of one of ``kinds``; if not, say why. ``itself``
         accepts the record's own id (a hierarchy field: its cycle check says it better)."""
         found = index.get(target)
-        if found is None and target in failed_ids:
+        if found is None and target in failed_ids:  # exists, with errors of its own: judged by its kind
+            failed_kind = failed_ids.get(target) if isinstance(failed_ids, Mapping) else None
+            if kinds and failed_kind is not None and failed_kind not in kinds:
+                wanted = _a(" or ".join(KINDS[k].singular for k in kinds))
+                problems.append(entry.document.diagnostic(
+                    path, f"'{target}' is {_a(KINDS[failed_kind].singular)}, but {dotted(path)} needs {wanted}",
+                    f"name {wanted} here", "wrong-kind"))
+            elif target == entry.id and not itself:
+                problems.append(entry.document.diagnostic(path, "a record cannot refer to itself", "",
+                                                          "self-reference"))
             return False
         if found is None:
             near = guess(target, kinds)
@@ -260,8 +269,10 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
         """The prose links of a page that name a record; an error for each that does not."""
         for prose_link in entry.prose.links if entry.prose is not None else ():
             target = index.get(prose_link.target)
-            if target is None and prose_link.target in failed_ids:
-                continue
+            if target is None and prose_link.target in failed_ids and prose_link.target != entry.id:
+                continue  # exists, with errors of its own
+            if target is None and prose_link.target == entry.id:  # a page that did not validate
+                target = entry
             if target is None or target is entry:
                 near = guess(prose_link.target, ())
                 problems.append(Diagnostic(
@@ -301,7 +312,7 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
         for path, ref, target in references:
             if not any(path[:len(fault)] == fault for fault in entry.faults):
                 resolve(entry, path, target, ref.kinds, KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1
-                        else "record", itself=True)
+                        else "record", itself=ref.hierarchy)
         for _ in check_prose(entry):
             pass
     for name, links in hierarchies.items():

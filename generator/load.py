@@ -79,6 +79,7 @@ _TAG = re.compile(r"(?:&[0-9A-Za-z_-]+(?:\s|#[^\n\r]*+)*+)?(![^\s,\[\]{}]*)")
 _SCAN_ABOVE = 1000
 _LONG_INDENT = re.compile("\n[ \t?:-]{%d}" % (_SCAN_ABOVE // 4))
 _OTHER_BREAKS = re.compile("[\r\x85\u2028\u2029]")  # line breaks to libyaml besides "\n"
+_LIBYAML_LINES = re.compile("\r\n|[\n\r\x85\u2028\u2029]")  # the lines libyaml's marks count
 
 
 class _LoadError(Exception):
@@ -272,10 +273,30 @@ def _refuse_deep_nesting(text: str, line_offset: int) -> None:
         parser.dispose()
 
 
+_HIDDEN_BREAK = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+_BREAK_NAMES = {"\x85": "U+0085 (next line)", "\u2028": "U+2028 (line separator)",
+                "\u2029": "U+2029 (paragraph separator)", "\r": "a carriage return with no line feed after it"}
+
+
+def _refuse_hidden_line_breaks(text: str, line_offset: int) -> None:
+    """YAML breaks lines at NEL, LS, PS and a lone CR, which most editors show as nothing or as
+    part of a line: the text would change (a plain text gets a line break) and every line number
+    after it would differ from the editor's. Where one is, as the editor counts lines."""
+    found = _HIDDEN_BREAK.search(text)
+    if found is None:
+        return
+    line = text.count("\n", 0, found.start())
+    column = found.start() - (text.rfind("\n", 0, found.start()) + 1)
+    raise _LoadError(line + 1 + line_offset, column + 1, f"the text holds {_BREAK_NAMES[found.group()]}, which "
+                     "YAML reads as a line break though most editors do not show one",
+                     "replace it with a space, or with a real line break", "", "character")
+
+
 def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
     """Parse one YAML document; raise _LoadError for anything an editor must fix."""
     if _may_nest_deep(text):
         _refuse_deep_nesting(text, line_offset)
+    _refuse_hidden_line_breaks(text, line_offset)
     parser = _CoreSchemaParser(text)
     try:
         node = parser.get_single_node()
@@ -294,7 +315,7 @@ def parse_yaml(text: str, line_offset: int = 0) -> tuple[Any, _Builder]:
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, line_offset: int) -> _LoadError:
     """libyaml's complaint in an editor's words: where it broke, where what broke was opened
     (a bracket, a list, a text), and the fix. What is not recognised keeps libyaml's words."""
-    explained = _explain(exc, text.split("\n"), line_offset)
+    explained = _explain(exc, _LIBYAML_LINES.split(text), line_offset)
     if explained is not None:
         (line, column), message, hint = explained
         return _LoadError(line + 1 + line_offset, column + 1, f"YAML syntax error: {message}", hint)
@@ -317,8 +338,13 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
     at, opened = exc.problem_mark, exc.context_mark
     if at is None:
         return None
+    while lines and at.line >= len(lines) - 1 and not lines[-1].strip() and len(lines) > 1:
+        lines = lines[:-1]  # a final line break: libyaml's end of the file is on no line of it
+    at_end = at.line >= len(lines) or (at.line == len(lines) - 1 and at.column >= len(lines[-1].rstrip()))
+    if at.line >= len(lines):  # the end of the file: say so, and point at its last character
+        at = yaml.Mark(at.name, at.index, len(lines) - 1, len(lines[-1]), None, None)
     here = (at.line, at.column)
-    line = lines[at.line] if at.line < len(lines) else ""
+    line = lines[at.line]
 
     def n(row: int) -> int:
         """A line as the editor counts it in the file."""
@@ -332,12 +358,36 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
     def spaces(count: int) -> str:
         return f"{count} space" + ("" if count == 1 else "s")
 
+    def fields_column(text: str) -> int:
+        """Where the fields of a line start: after its '- ' markers (a list item's fields sit there)."""
+        rest = text.lstrip(" ")
+        column = len(text) - len(rest)
+        while rest.startswith("- "):
+            stripped = rest[2:].lstrip(" ")
+            column += len(rest) - len(stripped)
+            rest = stripped
+        return column
+
+    def like(row: int) -> str:
+        whose = "the fields of " if lines[row].lstrip().startswith("- ") else ""
+        return f"indent it like {whose}line {n(row)} ({spaces(fields_column(lines[row]))})"
+
+    def goes_on() -> tuple:
+        return here, f"line {number} goes on after its value: '{line[at.column:].strip()}'", \
+            "remove what follows the value, or put the whole value in quotes"
+
+    def in_flow(column: int) -> bool:
+        """Whether ``column`` of the line is inside a '[...]' or '{...}' opened on it."""
+        unquoted = re.sub(r'"[^"]*"|\'[^\']*\'', lambda m: " " * len(m.group(0)), line[:column])
+        return unquoted.count("[") + unquoted.count("{") > unquoted.count("]") + unquoted.count("}")
+
     def above(row: int) -> int | None:
         """The nearest line above ``row`` that holds something (0-based), or None."""
         return next((r for r in range(min(row, len(lines)) - 1, -1, -1)
                      if lines[r].strip() and not lines[r].lstrip().startswith("#")), None)
 
-    if "\t" in problem or "tab" in problem:
+    if "\t" in problem or "tab" in problem or (problem == "found character that cannot start any token"
+                                                and line[at.column:at.column + 1] == "\t"):
         return here, "a tab character in the indentation", \
             "indent with spaces; YAML does not allow tab characters for indentation"
     if "expected a single document" in context + problem:
@@ -347,12 +397,20 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
         return (opened.line, opened.column), f"the text in quotes ({quote}) that starts here is never closed", \
             f"end the text with {quote} (inside it, write {quote * 2 if quote == chr(39) else chr(92) + quote} " \
             f"for a {quote} that is part of the text)"
+    if problem == "did not find expected node content" and at_end:
+        opener = _last_unclosed(lines)
+        if opener is not None:
+            bracket = lines[opener[0]][opener[1]]
+            closer, what = ("]", "list") if bracket == "[" else ("}", "set of fields")
+            return opener, f"the {what} opened with '{bracket}' here is not closed: the file ends before its " \
+                f"'{closer}'", f"close it with '{closer}' at the end of line {n(opener[0])}"
     if problem.startswith("did not find expected ','") and opened is not None:
         bracket, closer, what = ("[", "]", "list") if "sequence" in context else ("{", "}", "set of fields")
-        if at.line > opened.line:  # where it opened, which is where to fix it; where it broke in the words
-            return (opened.line, opened.column), f"the {what} opened with '{bracket}' here is not closed: line " \
-                f"{number} comes before its '{closer}'", f"close it with '{closer}' at the end of line " \
-                f"{n(opened.line)}" + (", or write one '- item' per line below the field" if closer == "]" else "")
+        if at.line > opened.line or at_end:  # where it opened, which is where to fix it; where it broke in the words
+            return (opened.line, opened.column), f"the {what} opened with '{bracket}' here is not closed: " + (
+                "the file ends before its" if at_end else f"line {number} comes before its") + f" '{closer}'", \
+                f"close it with '{closer}' at the end of line {n(opened.line)}" + (
+                    ", or write one '- item' per line below the field" if closer == "]" else "")
         return here, f"a {what} item on line {number} is not plain text", \
             f"put an item that contains ':', ',', '[', ']', '{{' or '}}' in quotes"
     if problem == "mapping values are not allowed in this context":
@@ -374,10 +432,12 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
             f"of the text above it", (f"indent it more than line {n(row)} to continue that text, or " if row is not None
                                       else "") + "write it as 'field: value'"
     if problem == "did not find expected '-' indicator" and opened is not None:
+        if at.column > indent(line):  # the line is in line; something follows its value
+            return goes_on()
         row = above(at.line)
         return (at.line, indent(line)), f"line {number} is out of line with the list that starts on line " \
-            f"{n(opened.line)}", (f"indent it like line {n(row)} ({spaces(indent(lines[row]))}), or " if row is not None
-                                   else "") + f"start a new item with '- ' at column {opened.column + 1}"
+            f"{n(opened.line)}", (f"{like(row)}, or " if row is not None and row != opened.line - 1 else "") + \
+            f"start a new item with '- ' at column {opened.column + 1}"
     if problem == "did not find expected key":
         start = indent(line)
         if at.column > start:  # mid-line: something after a value that ended
@@ -385,7 +445,7 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
             if before.endswith(("'", '"')):
                 return here, f"text goes on after the closing quote on line {number}", \
                     "put the whole value in quotes; inside '...' write '' for an apostrophe, inside \"...\" write \\\""
-            return here, f"line {number} goes on after its value", "put the value in quotes"
+            return goes_on()
         if line.lstrip().startswith("- "):
             row = above(at.line)
             if row is not None and lines[row].lstrip().startswith("- ") and indent(lines[row]) != start:
@@ -394,19 +454,45 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
             return (at.line, start), f"a '- ' list item on line {number} stands among fields", \
                 "indent it under the field it belongs to (e.g. 'tags:'), or remove the '- '"
         row = above(at.line)
-        if row is not None:
+        if row is not None and not line.lstrip().startswith(":"):
             return (at.line, start), f"line {number} is indented {spaces(start)}, out of line with the fields " \
-                f"around it", f"indent it like line {n(row)} ({spaces(indent(lines[row]))})"
+                f"around it", like(row)
     if problem == "block sequence entries are not allowed in this context":
+        if not line[:at.column].rstrip().endswith(":"):
+            return goes_on()
         key = line[:at.column].rstrip().removesuffix(":").strip()
         return here, f"'- ' after '{key}:' on the same line starts a list there", \
             f"put the text in quotes ({key}: \"{line[at.column:].strip()}\"), or write each item on its own line " \
             f"below '{key}:'"
     if problem in ("found character that cannot start any token", "found undefined alias"):
         character = line[at.column:at.column + 1]
+        value = line[at.column:].strip()
+        if in_flow(at.column):  # one item of a [...] or {...}: up to the next ',' or closing bracket
+            value = re.split(r"[,\]}]", value, maxsplit=1)[0].strip()
+        elif at.column > 0 and line[:at.column].rstrip().endswith(("]", "}")):
+            return goes_on()
         return here, f"a text cannot start with '{character}' unless it is in quotes", \
-            f"put the value in quotes: \"{line[at.column:].strip()}\""
+            f"put the value in quotes: \"{value}\""
     return None
+
+
+def _last_unclosed(lines: list[str]) -> tuple[int, int] | None:
+    """(line, column) of the last '[' or '{' that no bracket closes, quotes and comments aside."""
+    stack: list[tuple[int, int]] = []
+    for row, text in enumerate(lines):
+        quote = None
+        for column, character in enumerate(text):
+            if quote:
+                quote = None if character == quote else quote
+            elif character in "'\"" and (column == 0 or text[column - 1] in " [{,:"):
+                quote = character
+            elif character == "#" and (column == 0 or text[column - 1] == " "):
+                break
+            elif character in "[{":
+                stack.append((row, column))
+            elif character in "]}" and stack:
+                stack.pop()
+    return stack[-1] if stack else None
 
 
 def split_front_matter(text: str) -> tuple[str, int, str, int] | None:

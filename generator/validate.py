@@ -93,7 +93,8 @@ def _validate_model(model: type[BaseModel], document: SourceDocument):
             return model.model_validate(restored), [], frozenset()
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-    faults = frozenset(path for path in (_data_path(data, error["loc"]) for error in errors) if path)
+    # a broken rule (models.rule) faults no value: the references in its mapping are still checked
+    faults = frozenset(path for path in (_data_path(data, e["loc"]) for e in errors if e["type"] != "rule") if path)
     return None, [_translate(error, model, document) for error in errors], faults
 
 
@@ -217,7 +218,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         if value is None:
             return document.diagnostic(loc, f"{field_name} is empty",
                                        f"write {_TYPE_WORDS[error_type]} after the colon", "type")
-        hint = _type_hint(error_type, value, field_name, _fields_at(model, loc))
+        hint = _type_hint(error_type, value, field_name, _fields_at(model, loc), bool(loc) and isinstance(loc[-1], int))
         return document.diagnostic(loc, f"{field_name} must be {_TYPE_WORDS[error_type]}, found {_show(value)}",
                                    hint, "type")
     if error_type == "rule":  # models.rule: placed on the first of its fields the editor wrote
@@ -232,7 +233,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
     return document.diagnostic(loc, message, "", "invalid")
 
 
-def _type_hint(error_type: str, value: Any, field_name: str, fields: list[str]) -> str:
+def _type_hint(error_type: str, value: Any, field_name: str, fields: list[str], item: bool = False) -> str:
     """The fix for the commonest slips: a number in quotes or with '%', a single value where a
     list belongs, a list where a mapping of fields belongs (``featured``)."""
     if error_type == "string_type" and isinstance(value, (bool, int, float)):
@@ -246,6 +247,9 @@ def _type_hint(error_type: str, value: Any, field_name: str, fields: list[str]) 
             return f"remove the quotes: {field_name}: {number} (a number in quotes is text)"
     if error_type == "list_type" and not isinstance(value, (dict, list)):
         return f"write it as a list, {field_name}: [{value}], or one '- ...' per line under it"
+    if error_type in ("model_type", "dict_type", "model_attributes_type") and isinstance(value, list) and item:
+        shape = f": {', '.join(f + ': ...' for f in fields)}" if fields else ""
+        return f"write each item of '{field_name}' as fields after its '- ', one 'field: value' per line{shape}"
     if error_type in ("model_type", "dict_type", "model_attributes_type") and isinstance(value, list):
         shape = f"; its fields: {', '.join(fields)}" if fields else ""
         return f"write fields under '{field_name}:', indented, one 'field: value' per line, not '- ' items{shape}"

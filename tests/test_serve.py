@@ -279,8 +279,8 @@ def assert_shows_every_error(body: str, headers) -> None:
     for d in errors:
         assert f"{d.file}:{d.line}:{d.column}</code>" in body
     assert "content/risks/deceptive-alignment.yaml:12:9</code>" in body  # where the list opened
-    assert ("YAML syntax error: the list opened with &#x27;[&#x27; here is not closed: line 13 comes before "
-            "its &#x27;]&#x27;") in body
+    assert ("YAML syntax error: the list opened with &#x27;[&#x27; here is not closed: the file ends before "
+            "its &#x27;]&#x27;") in body  # the file's last line: there is no line 13
     assert "hint: close it with &#x27;]&#x27; at the end of line 12" in body
     # the record that does not parse still exists: its references are no errors of their own
     assert "does not exist" not in body and "hint: create content/" not in body

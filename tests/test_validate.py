@@ -104,7 +104,36 @@ YAML_SLIPS = {
                 'put the value in quotes: "@handle"'),
     "item-not-plain": ("id: a\ntags: [a: b: c]\n", (2, 12), "a list item on line 2 is not plain text",
                        "put an item that contains ':', ',', '[', ']', '{' or '}' in quotes"),
+    # found by fuzzing: the end of the file is on no line, nor is a list the file ends in
+    "open-at-end": ("id: a\ntags: [", (2, 7), "the list opened with '[' here is not closed: the file ends before its ']'",
+                    "close it with ']' at the end of line 2"),
+    "list-at-end": ("id: a\ntags: [a,\n  b", (2, 7),
+                    "the list opened with '[' here is not closed: the file ends before its ']'",
+                    "close it with ']' at the end of line 2, or write one '- item' per line below the field"),
+    "after-a-list": ("id: a\ntopics: [a] - x\n", (2, 13), "line 2 goes on after its value: '- x'",
+                     "remove what follows the value, or put the whole value in quotes"),
+    "after-a-list-item": ("id: a\nrows:\n  - [a, b]\n  - [c, d] x\n", (4, 12), "line 4 goes on after its value: 'x'",
+                          "remove what follows the value, or put the whole value in quotes"),
+    "item-of-a-list": ("id: a\naliases: [A, @B, C]\n", (2, 14), "a text cannot start with '@' unless it is in quotes",
+                       'put the value in quotes: "@B"'),
+    "tab-before-text": ("id: a\nsummary:\n\tText\n", (3, 1), "a tab character in the indentation",
+                        "indent with spaces; YAML does not allow tab characters for indentation"),
+    "field-of-an-item": ("id: a\npositions:\n  - topic: a\n   date: 2024\n", (4, 4),
+                         "line 4 is out of line with the list that starts on line 3",
+                         "indent it like the fields of line 3 (4 spaces), or start a new item with '- ' at column 3"),
 }
+
+
+@pytest.mark.parametrize("character, name", [("\u2028", "U+2028 (line separator)"), ("\x85", "U+0085 (next line)"),
+                                             ("\r", "a carriage return with no line feed after it")])
+def test_a_line_break_editors_do_not_show_is_an_error_where_they_see_it(write_records, monkeypatch, character, name):
+    """libyaml breaks lines there (a plain text would change, every later line number would
+    differ from the editor's): found by fuzzing, now an error on the line the editor counts."""
+    root = write_records({"systems/a.yaml": f"id: a\nsummary: A model.{character}More.\nname: x\n"})
+    monkeypatch.chdir(root.parent)
+    (diagnostic,) = [d for d in pipeline.check(Path("content")).diagnostics if d.code == "character"]
+    assert (diagnostic.line, diagnostic.column) == (2, 18)
+    assert diagnostic.message.startswith(f"the text holds {name}, which YAML reads as a line break")
 
 
 @pytest.mark.parametrize("slip", YAML_SLIPS)
@@ -624,3 +653,32 @@ def test_a_broken_rule_names_its_field_and_the_fix(check, tmp_path, relative, va
     diagnostic = only(check(_edited(tmp_path, relative, (valid, slip))))
     assert ((diagnostic.line, diagnostic.column), diagnostic.field, diagnostic.code) == (at, field, "invalid")
     assert diagnostic.hint.startswith(hint), diagnostic.hint
+
+
+def test_a_broken_rule_does_not_hide_the_references_beside_it(check, tmp_path):
+    """Found by fuzzing: a quote with no source hid the misspelt topic of the same position."""
+    case = _edited(tmp_path, "experts/stuart-russell.yaml", ("    source: human-compatible\n", ""),
+                   ("  - topic: ai-alignment\n    quote:", "  - topic: ai-alignmnt\n    quote:"))
+    found = sorted((d.field, d.code) for d in check(case).diagnostics)
+    assert found == [("positions[1].quote", "invalid"), ("positions[1].topic", "unknown-reference")], found
+
+
+def test_a_record_with_errors_still_gets_wrong_kind_and_self_reference_errors(check, tmp_path):
+    """Found by fuzzing: a topic with an unknown field lost the error of a position naming itself
+    (a topic where an expert or organization belongs) and of a link to itself."""
+    case = _edited(tmp_path, "topics/ai-alignment.md", ("positions: [stuart-russell, apollo-research]",
+                                                        "positions: [ai-alignment, apollo-research]"),
+                   ("related: [deceptive-alignment]", "related: [deceptive-alignment, ai-alignment]\nextra: 1"),
+                   ("such as [[gpt-4]]", "such as [[ai-alignment]]"))
+    found = sorted((d.field, d.code) for d in check(case).diagnostics)
+    assert ("extra", "unknown-field") in found and ("featured.positions[0]", "wrong-kind") in found, found
+    assert ("related[1]", "self-reference") in found and ("body", "unknown-reference") in found, found
+
+
+def test_a_list_item_that_is_a_list_is_told_to_be_fields(check, tmp_path):
+    """Found by fuzzing: 'relations: [[...]]' was told not to use '- ' items, which it must."""
+    case = _edited(tmp_path, "systems/gpt-4.yaml", ("relations:\n  - type: builds-on\n    target: gpt-3\n    strength: strong",
+                                                    "relations:\n  - [builds-on, gpt-3]"))
+    diagnostic = only(check(case))
+    assert diagnostic.field == "relations[0]" and diagnostic.hint.startswith(
+        "write each item of 'relations' as fields after its '- ', one 'field: value' per line: type: ...")

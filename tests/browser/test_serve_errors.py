@@ -22,7 +22,7 @@ def test_an_open_page_shows_the_errors_then_the_page_again(watched, project, tmp
         print(f"\nerror page in the browser {time.monotonic() - saved:.2f} s after the save")
         errors = page.locator("ol.kb-serve-errors > li")
         assert errors.count() >= 2  # the parse error and the hostile id; no cascade from the first
-        assert errors.filter(has_text="content/risks/deceptive-alignment.yaml:13:1").count() == 1
+        assert errors.filter(has_text="content/risks/deceptive-alignment.yaml:12:9").count() == 1
         assert errors.filter(has_text=HOSTILE).count() == 1  # shown as the text the editor typed
         assert page.evaluate("() => typeof window.__pwned") == "undefined"
         assert page.evaluate("() => document.scripts.length") == 1  # only the live-reload script
