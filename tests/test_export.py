@@ -276,8 +276,9 @@ def test_csv_has_a_row_per_record_and_a_column_per_field(real, exported):
         path = exported / f"{kind}.csv"
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle))
-        assert set(header) == set(KINDS[kind].model.model_fields) | {"page_url"}
-        assert header[0] == "id" and header[-1] == "page_url"
+        article = [BODY] if KINDS[kind].markdown else []
+        assert set(header) == set(KINDS[kind].model.model_fields) | {"page_url", *article}
+        assert header[0] == "id" and header[-1 - len(article):] == ["page_url", *article]
         rows = read_csv(path)
         assert [row["id"] for row in rows] == ids
 
@@ -785,3 +786,14 @@ def test_an_articles_prose_is_exported_as_written(real, exported):
         assert saved[BODY] and saved[BODY] == entry.document.body and saved[BODY].strip() in text
     everything = json.loads((exported / "all.json").read_text(encoding="utf-8"))
     assert all(BODY in record for record in everything["kinds"][topics[0].kind])
+    # and in the other formats: the CSV's last column (defused like any text), SQLite's records.body
+    rows = {row["id"]: row for row in read_csv(exported / f"{topics[0].kind}.csv")}
+    connection = sqlite3.connect(exported / DATABASE)
+    try:
+        for entry in topics:
+            assert rows[entry.id][BODY] == defused(entry.document.body)
+            assert connection.execute("SELECT body FROM records WHERE id = ?", (entry.id,)).fetchone() == \
+                (entry.document.body,)
+        assert connection.execute("SELECT count(*) FROM records WHERE body IS NOT NULL").fetchone() == (len(topics),)
+    finally:
+        connection.close()

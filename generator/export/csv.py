@@ -1,7 +1,9 @@
 """The CSV export.
 
 ``<kind>.csv``: a header row, then one row per record; one column per top-level field of the
-model (``id``, then ``name``/``title``, then the others in model order), then ``page_url``. Cells:
+model (``id``, then ``name``/``title``, then the others in model order), then ``page_url``, and
+for a kind with articles ``body`` (the article's Markdown as written, defused like any text: an
+article may start with a list item's ``-``). Cells:
 
 * text and numbers as written; ``true``/``false`` for booleans; an empty cell for a field with
   no value (``null``), so an empty cell and an absent value read the same;
@@ -30,7 +32,7 @@ from typing import Any
 
 from ..kinds import KINDS
 from .files import compact, write_text
-from .view import PAGE_URL, Column, View, columns_of, page_url
+from .view import BODY, PAGE_URL, Column, View, columns_of, page_url
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
 
@@ -80,10 +82,11 @@ def write(view: View, out: Path) -> list[Path]:
         columns = columns_of(KINDS[kind])
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-        writer.writerow([column.name for column in columns] + [PAGE_URL])
+        article = KINDS[kind].markdown
+        writer.writerow([column.name for column in columns] + [PAGE_URL] + ([BODY] if article else []))
         for entry in entries:
             dump = view.dumps[entry.id]
             writer.writerow([csv_cell(column, dump[column.name]) for column in columns]
-                            + [page_url(kind, entry.id)])
+                            + [page_url(kind, entry.id)] + ([_defused(entry.document.body or "")] if article else []))
         written.append(write_text(out / f"{kind}.csv", buffer.getvalue()))
     return written

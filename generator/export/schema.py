@@ -86,6 +86,8 @@ def csv_row(kind: str) -> dict[str, Any]:
             properties[column.name] = {"type": "string", "description": column.description} \
                 if column.description else {"type": "string"}
     properties[PAGE_URL] = _ADDED[PAGE_URL]
+    if KINDS[kind].markdown:
+        properties[BODY] = _BODY
     return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties,
             "title": f"A row of data/{kind}.csv"}
 
