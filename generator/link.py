@@ -13,11 +13,11 @@ import typing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, Iterable, Iterator, Mapping
+from typing import Annotated, Any, Iterable, Iterator
 
 from pydantic import BaseModel
 
-from .core import Diagnostic, Entry, Rejected, Spellings, dotted, gc_paused
+from .core import Diagnostic, Entry, Rejected, SourceDocument, Spellings, dotted, gc_paused
 from .kinds import KINDS
 from .models import CITING_RELATIONS, RELATION_TYPES, RefTo
 
@@ -176,38 +176,47 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 
 
 @gc_paused()
-def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = frozenset(),
+def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
          rejected: Iterable[Rejected] = ()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
 
-    ``failed_ids`` are records that exist but did not validate: their own errors are already
-    reported, so a reference to them is left unresolved without a second, misleading error (a
-    mapping to their kinds also offers them as "did you mean").
+    ``failed`` are the files of records that exist but did not load or validate: their own errors
+    are already reported, so a reference to them is not an error of its own unless it names the
+    wrong kind (they are offered as "did you mean" too), and their ids count for duplicates.
     ``rejected`` are those of them that loaded: their own references and prose links are checked
     too (one run reports a bad field and a bad reference of the same record), but make no edge.
     """
     problems: list[Diagnostic] = []
     index: dict[str, Entry] = {}
-    for entry in entries:
-        if entry.id in index:
+    owners: dict[str, SourceDocument] = {}  # every record file's id, validated or not
+    duplicated: set[str] = set()  # ids of two files: a reference may mean either, so no kind is wrong
+    failed = list(failed)
+    for document, entry in [(e.document, e) for e in entries] + [(d, None) for d in failed]:
+        record_id = entry.id if entry is not None else document.record_id
+        first = owners.setdefault(record_id, document)
+        if first is not document:
+            duplicated.add(record_id)
             # On both files, each naming the other: a check of only the files a change touched
             # must see it whichever of the two is the new one.
-            first = index[entry.id]
-            line, _ = first.document.position(("id",))
-            problems.append(entry.document.diagnostic(
-                ("id",), f"id '{entry.id}' is already used by {first.document.path}:{line}",
+            line, _ = first.position(("id",))
+            problems.append(document.diagnostic(
+                ("id",), f"id '{record_id}' is already used by {first.path}:{line}",
                 "ids are unique across all kinds: rename this record and its file", "duplicate-id"))
-            line, _ = entry.document.position(("id",))
-            problems.append(first.document.diagnostic(
-                ("id",), f"id '{entry.id}' is also used by {entry.document.path}:{line}",
+            line, _ = document.position(("id",))
+            problems.append(first.diagnostic(
+                ("id",), f"id '{record_id}' is also used by {document.path}:{line}",
                 "ids are unique across all kinds: rename one of the two records and its file", "duplicate-id"))
-            continue
-        index[entry.id] = entry
+        elif entry is not None:
+            index[record_id] = entry
+    failed_kinds: dict[str, set[str]] = defaultdict(set)  # ids that exist with errors -> their kinds
+    for document in failed:
+        if document.record_id not in index:
+            failed_kinds[document.record_id].add(document.kind)
     ids_by_kind: dict[str, list[str]] = defaultdict(list)
     for record_id, entry in index.items():
         ids_by_kind[entry.kind].append(record_id)
-    for record_id, kind in (failed_ids.items() if isinstance(failed_ids, Mapping) else ()):
-        if record_id not in index:
+    for record_id, kinds_of_id in failed_kinds.items():
+        for kind in kinds_of_id:
             ids_by_kind[kind].append(record_id)
 
     spellings: dict[tuple[str, ...], Spellings] = {}  # "did you mean" among the ids of these kinds
@@ -227,9 +236,9 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
         """Whether ``target`` is a record of one of ``kinds``; if not, say why. ``itself``
         accepts the record's own id (a hierarchy field: its cycle check says it better)."""
         found = index.get(target)
-        if found is None and target in failed_ids:  # exists, with errors of its own: judged by its kind
-            failed_kind = failed_ids.get(target) if isinstance(failed_ids, Mapping) else None
-            if kinds and failed_kind is not None and failed_kind not in kinds:
+        if found is None and target in failed_kinds:  # exists, with errors of its own: judged by its kind
+            (failed_kind, *others) = failed_kinds[target]
+            if kinds and not others and failed_kind not in kinds:  # (several: a duplicate id, reported)
                 wanted = _a(" or ".join(KINDS[k].singular for k in kinds))
                 problems.append(entry.document.diagnostic(
                     path, f"'{target}' is {_a(KINDS[failed_kind].singular)}, but {dotted(path)} needs {wanted}",
@@ -245,6 +254,8 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
             problems.append(entry.document.diagnostic(path, f"{what} '{target}' does not exist", hint,
                                                       "unknown-reference"))
             return False
+        if kinds and found.kind not in kinds and target in duplicated:
+            return False  # which of the two it names is for the duplicate-id error to settle
         if kinds and found.kind not in kinds:
             wanted = _a(" or ".join(KINDS[k].singular for k in kinds))
             near = guess(target, kinds)
@@ -269,18 +280,21 @@ def link(entries: list[Entry], failed_ids: Mapping[str, str] | frozenset[str] = 
         """The prose links of a page that name a record; an error for each that does not."""
         for prose_link in entry.prose.links if entry.prose is not None else ():
             target = index.get(prose_link.target)
-            if target is None and prose_link.target in failed_ids and prose_link.target != entry.id:
+            if target is None and prose_link.target in failed_kinds and prose_link.target != entry.id:
                 continue  # exists, with errors of its own
             if target is None and prose_link.target == entry.id:  # a page that did not validate
                 target = entry
-            if target is None or target is entry:
+            if target is entry:
+                problems.append(Diagnostic(entry.document.path, prose_link.line, prose_link.column,
+                                           "a page cannot link to itself", "body",
+                                           "link another record, or remove the link", "self-reference"))
+                continue
+            if target is None:
                 near = guess(prose_link.target, ())
                 problems.append(Diagnostic(
                     entry.document.path, prose_link.line, prose_link.column,
-                    f"[[{prose_link.target}]] links to no record" if target is None
-                    else "a page cannot link to itself", "body",
-                    f"did you mean [[{near[0]}]]?" if near else "link a record by its id",
-                    "unknown-reference"))
+                    f"[[{prose_link.target}]] links to no record", "body",
+                    f"did you mean [[{near[0]}]]?" if near else "link a record by its id", "unknown-reference"))
                 continue
             yield prose_link
 

@@ -160,8 +160,8 @@ def _validate(run: Run) -> Done:
 
 
 def _link(run: Run) -> Done:
-    validated = {e.id for e in run.entries}
-    failed = {d.record_id: d.kind for d in run.documents if d.record_id not in validated}
+    validated = {id(e.document) for e in run.entries}
+    failed = [d for d in run.documents if id(d) not in validated]  # did not load, or did not validate
     graph, found = link.link(run.entries, failed, run.rejected)
     return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found)
 

@@ -93,8 +93,10 @@ def _validate_model(model: type[BaseModel], document: SourceDocument):
             return model.model_validate(restored), [], frozenset()
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-    # a broken rule (models.rule) faults no value: the references in its mapping are still checked
-    faults = frozenset(path for path in (_data_path(data, e["loc"]) for e in errors if e["type"] != "rule") if path)
+    # a broken rule (models.rule) faults no value: the references in its mapping are still checked;
+    # a missing field faults no value written: the references beside it are still checked
+    faults = frozenset(path for path in (_data_path(data, e["loc"]) for e in errors
+                                         if e["type"] not in ("rule", "missing")) if path)
     return None, [_translate(error, model, document) for error in errors], faults
 
 

@@ -48,3 +48,4 @@ def test_under_ci_a_test_that_cannot_run_fails(pytester, monkeypatch):
 
 def test_on_a_workstation_it_is_a_skip(pytester, monkeypatch):
     assert outcomes(pytester, monkeypatch, None) == (0, 4, 1)
+    assert outcomes(pytester, monkeypatch, "false") == (0, 4, 1)  # CI=false is no CI

@@ -139,12 +139,14 @@ def _content_errors(exported: Path, row: dict, row_schema: dict) -> list[str]:
     for column, spec in row_schema["properties"].items():
         if "contentSchema" not in spec or row[column] in ("", None):
             continue
-        kind = spec["contentSchema"]["$ref"].partition("#")[0].rpartition(":")[2]
-        key = (exported, kind, column)
+        resource, _, field = spec["contentSchema"]["$ref"].partition("#/properties/")
+        kind = resource.rpartition(":")[2]
+        key = (exported, kind, field)
         if key not in _VALIDATORS:
             validator, schema = _export_validator(exported)
             record = schema["$defs"][kind]
-            _VALIDATORS[key] = type(validator)({**record["properties"][column], "$defs": record.get("$defs", {})})
+            assert record["$id"] == resource and field == column, spec["contentSchema"]
+            _VALIDATORS[key] = type(validator)({**record["properties"][field], "$defs": record.get("$defs", {})})
         problems += [f"{column}: {e}" for e in _errors(_VALIDATORS[key], json.loads(row[column]))]
     return problems
 

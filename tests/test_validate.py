@@ -118,6 +118,15 @@ YAML_SLIPS = {
                        'put the value in quotes: "@B"'),
     "tab-before-text": ("id: a\nsummary:\n\tText\n", (3, 1), "a tab character in the indentation",
                         "indent with spaces; YAML does not allow tab characters for indentation"),
+    # found in review: a comment stays out of the quotes; no space after a colon; an item's fields
+    "colon-and-comment": ("id: a\nsummary: Risk: a thing # see note\n", (2, 14),
+                          "the text on line 2 contains ': ', which YAML reads as a second field",
+                          'put the text in quotes: summary: "Risk: a thing" # see note'),
+    "no-space-after-colon": ("id: a\nname:foo\nsummary: x\n", (2, 6), "line 2 has no space after the ':' of its field",
+                             "put a space after the ':' (field: value)"),
+    "under-an-item": ("id: a\nrelations:\n  - type: cites\n     target: y\n", (4, 6),
+                      "line 4 is indented under line 3, whose value is a text, not fields",
+                      "indent it like the fields of line 3 (4 spaces), or quote a text that contains ': '"),
     "field-of-an-item": ("id: a\npositions:\n  - topic: a\n   date: 2024\n", (4, 4),
                          "line 4 is out of line with the list that starts on line 3",
                          "indent it like the fields of line 3 (4 spaces), or start a new item with '- ' at column 3"),
@@ -672,7 +681,7 @@ def test_a_record_with_errors_still_gets_wrong_kind_and_self_reference_errors(ch
                    ("such as [[gpt-4]]", "such as [[ai-alignment]]"))
     found = sorted((d.field, d.code) for d in check(case).diagnostics)
     assert ("extra", "unknown-field") in found and ("featured.positions[0]", "wrong-kind") in found, found
-    assert ("related[1]", "self-reference") in found and ("body", "unknown-reference") in found, found
+    assert ("related[1]", "self-reference") in found and ("body", "self-reference") in found, found
 
 
 def test_a_list_item_that_is_a_list_is_told_to_be_fields(check, tmp_path):
@@ -682,3 +691,24 @@ def test_a_list_item_that_is_a_list_is_told_to_be_fields(check, tmp_path):
     diagnostic = only(check(case))
     assert diagnostic.field == "relations[0]" and diagnostic.hint.startswith(
         "write each item of 'relations' as fields after its '- ', one 'field: value' per line: type: ...")
+
+
+def test_a_duplicate_id_is_reported_though_one_of_the_two_has_errors(check, tmp_path):
+    """Found in review: with one of two same-id files invalid, the duplicate went unreported and a
+    reference to the id was judged by the wrong one's kind."""
+    case = _edited(tmp_path, "experts/stuart-russell.yaml", ("role:", "importance: lots\nrole:"))
+    (case / "content" / "systems" / "stuart-russell.yaml").write_text(
+        (VALID / "content" / "systems" / "gpt-3.yaml").read_text().replace("id: gpt-3", "id: stuart-russell")
+        .replace("developer: openai", "developer: opnai"))
+    found = sorted((d.file.rsplit("/", 2)[-2], d.field, d.code) for d in check(case).diagnostics)
+    assert ("experts", "id", "duplicate-id") in found and ("systems", "id", "duplicate-id") in found, found
+    assert ("systems", "developer", "unknown-reference") in found, found
+    assert not [f for f in found if f[2] == "wrong-kind"], found
+
+
+def test_a_missing_field_does_not_hide_the_references_beside_it(check, tmp_path):
+    """Found in review: a position without its topic hid its misspelt source."""
+    case = _edited(tmp_path, "experts/stuart-russell.yaml", ("  - topic: ai-alignment\n    quote:", "  - quote:"),
+                   ("source: human-compatible", "source: human-compatibel"))
+    found = sorted((d.field, d.code) for d in check(case).diagnostics)
+    assert found == [("positions[1].source", "unknown-reference"), ("positions[1].topic", "missing")], found
