@@ -304,8 +304,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
         for path, ref, target in iter_references(entry.record):
             if path[0] == "relations":
                 continue  # typed below, with the relation's own labels
-            what = KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1 else "record"
-            if resolve(entry, path, target, ref.kinds, what, itself=ref.hierarchy):
+            if resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy):
                 if ref.hierarchy:
                     name = dotted(part for part in path if not isinstance(part, int))
                     hierarchies[name][entry.id].append((target, path))
@@ -325,8 +324,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
             iter_written_references(KINDS[entry.kind].model, entry.document.data)
         for path, ref, target in references:
             if not any(path[:len(fault)] == fault for fault in entry.faults):
-                resolve(entry, path, target, ref.kinds, KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1
-                        else "record", itself=ref.hierarchy)
+                resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy)
         for _ in check_prose(entry):
             pass
     for name, links in hierarchies.items():
@@ -377,6 +375,11 @@ def _cycles(links: Links) -> Iterator[list[str]]:
                 trail.append(step[0])
                 walking.add(step[0])
                 onward.append(iter(links.get(step[0], ())))
+
+
+def _what(ref: RefTo) -> str:
+    """What a reference names, for its error: 'organization', or 'record' where any kind may do."""
+    return KINDS[ref.kinds[0]].singular if len(ref.kinds) == 1 else "record"
 
 
 def _a(noun: str) -> str:

@@ -182,9 +182,10 @@ def _draw(run: Run) -> Done:
                           run.cache, Progress("diagrams"))
     for failure in drawn.failed:
         log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
-    why = f" ({diagrams.unavailable()})" if drawn.left and diagrams.unavailable() else ""
+    why = diagrams.unavailable() if drawn.left else None
     return Done(drawn, drawn.drawn + drawn.cached + drawn.left,
-                note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser{why}")
+                note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser"
+                     + (f" ({why})" if why else ""))
 
 
 def _write(run: Run) -> Done:
