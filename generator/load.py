@@ -409,9 +409,14 @@ def _explain(exc: yaml.MarkedYAMLError, lines: list[str], offset: int) -> tuple[
     if problem.startswith("did not find expected ','") and opened is not None:
         bracket, closer, what = ("[", "]", "list") if "sequence" in context else ("{", "}", "set of fields")
         if at.line > opened.line or at_end:  # where it opened, which is where to fix it; where it broke in the words
+            # its last item: the last line before the break that is indented under the opening one
+            row = at.line if at_end and lines[at.line].strip() else above(at.line)
+            while row is not None and row > opened.line and indent(lines[row]) <= indent(lines[opened.line]):
+                row = above(row)
+            last = opened.line if row is None or row < opened.line else row
             return (opened.line, opened.column), f"the {what} opened with '{bracket}' here is not closed: " + (
                 "the file ends before its" if at_end else f"line {number} comes before its") + f" '{closer}'", \
-                f"close it with '{closer}' at the end of line {n(opened.line)}" + (
+                f"close it with '{closer}' at the end of line {n(last)}" + (
                     ", or write one '- item' per line below the field" if closer == "]" else "")
         return here, f"a {what} item on line {number} is not plain text", \
             f"put an item that contains ':', ',', '[', ']', '{{' or '}}' in quotes"

@@ -107,9 +107,12 @@ YAML_SLIPS = {
     # found by fuzzing: the end of the file is on no line, nor is a list the file ends in
     "open-at-end": ("id: a\ntags: [", (2, 7), "the list opened with '[' here is not closed: the file ends before its ']'",
                     "close it with ']' at the end of line 2"),
-    "list-at-end": ("id: a\ntags: [a,\n  b", (2, 7),
+    "list-at-end": ("id: a\ntags: [a,\n  b", (2, 7),  # closed after its last item (review), not on line 2
                     "the list opened with '[' here is not closed: the file ends before its ']'",
-                    "close it with ']' at the end of line 2, or write one '- item' per line below the field"),
+                    "close it with ']' at the end of line 3, or write one '- item' per line below the field"),
+    "list-on-lines": ("id: a\ntags: [a,\n  b\nname: x\n", (2, 7),
+                      "the list opened with '[' here is not closed: line 4 comes before its ']'",
+                      "close it with ']' at the end of line 3, or write one '- item' per line below the field"),
     "after-a-list": ("id: a\ntopics: [a] - x\n", (2, 13), "line 2 goes on after its value: '- x'",
                      "remove what follows the value, or put the whole value in quotes"),
     "after-a-list-item": ("id: a\nrows:\n  - [a, b]\n  - [c, d] x\n", (4, 12), "line 4 goes on after its value: 'x'",
