@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     new.add_argument("kind", choices=sorted(KINDS), help="kind of record")
     new.add_argument("name", help="the record's name (topics: title)")
     new.add_argument("--content", type=Path, default=Path("content"), help="content folder")
+    new.add_argument("--article", action=argparse.BooleanOptionalAction, default=None,
+                     help="write <id>.md, the fields as front matter then an article (the default for topics); "
+                          "--no-article writes <id>.yaml")
     new.set_defaults(run=_new)
 
     build = verbs.add_parser("build", help="validate, generate and build the site (atomic: site/ is "
@@ -157,7 +160,7 @@ def _new(args) -> int:
     from .scaffold import new_record
 
     try:
-        path = new_record(args.content, args.kind, args.name)
+        path = new_record(args.content, args.kind, args.name, args.article)
     except FileExistsError as exc:
         raise UsageError(f"{exc} already exists") from None
     print(path)

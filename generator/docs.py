@@ -53,7 +53,7 @@ def field_tables() -> str:
              "Each kind's own fields, besides those every record has. A field that names another record "
              "accepts only a record of the kind it says."]
     for kind in KINDS.values():
-        where = f"`content/{kind.folder}/<id>{kind.suffix}`" + (", in the front matter" if kind.markdown else "")
+        where = f"`content/{kind.folder}/<id>.yaml` or the front matter of `<id>.md`"
         parts += [f"#### {kind.title} ({where})",
                   _table([spec for spec in fields_of(kind.model) if spec.name not in common])]
     parts += ["### Nested fields", "The values a field holds when it is more than one value."]

@@ -20,6 +20,17 @@ from . import models
 from .models import RefTo, Section, Shown, Table
 
 
+# A record is content/<kind>/<id>.yaml, or content/<kind>/<id>.md: its fields as YAML front matter
+# between '---' lines, then its article, which is the body of its page.
+YAML, MARKDOWN = ".yaml", ".md"
+SUFFIXES = (YAML, MARKDOWN)
+
+
+def suffix_of(name: str) -> str | None:
+    """The record suffix a file name ends with, if any."""
+    return next((suffix for suffix in SUFFIXES if name.endswith(suffix)), None)
+
+
 @dataclass(frozen=True)
 class Kind:
     folder: str  # content/<folder>/<id><suffix>; also the kind's name and URL segment
@@ -28,14 +39,17 @@ class Kind:
     model: type[BaseModel]
     colour: str  # CSS colour of the kind in infoboxes and diagrams
     columns: tuple[str, ...]  # fields shown in the kind's index table, after the name
-    markdown: bool = False  # a Markdown page with the record as YAML front matter, its body an article
+    # ``kb new`` writes a Markdown page (the record as YAML front matter, then its article): a
+    # record of any kind may be either file (SUFFIXES), this is only the form a new one starts in.
+    markdown: bool = False
     # Records link to a record of this kind to say they belong to it: their pages list it under
     # "Appears in", and the home page lists the most important ones.
     hub: bool = False
 
     @property
     def suffix(self) -> str:
-        return ".md" if self.markdown else ".yaml"
+        """The suffix ``kb new`` writes."""
+        return MARKDOWN if self.markdown else YAML
 
     @property
     def cited(self) -> bool:

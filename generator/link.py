@@ -198,14 +198,18 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
             duplicated.add(record_id)
             # On both files, each naming the other: a check of only the files a change touched
             # must see it whichever of the two is the new one.
+            one_record = first.kind == document.kind and first.record_id == document.record_id
+            hint = ("a record is one file: keep the fields in the front matter of the .md file, with the "
+                    "article after them, and delete the .yaml one") if one_record else ""
             line, _ = first.position(("id",))
             problems.append(document.diagnostic(
                 ("id",), f"id '{record_id}' is already used by {first.path}:{line}",
-                "ids are unique across all kinds: rename this record and its file", "duplicate-id"))
+                hint or "ids are unique across all kinds: rename this record and its file", "duplicate-id"))
             line, _ = document.position(("id",))
             problems.append(first.diagnostic(
                 ("id",), f"id '{record_id}' is also used by {document.path}:{line}",
-                "ids are unique across all kinds: rename one of the two records and its file", "duplicate-id"))
+                hint or "ids are unique across all kinds: rename one of the two records and its file",
+                "duplicate-id"))
         elif entry is not None:
             index[record_id] = entry
     failed_kinds: dict[str, set[str]] = defaultdict(set)  # ids that exist with errors -> their kinds

@@ -19,7 +19,7 @@ wins, and an alias bomb expands without limit. Here:
   libyaml's composer is measured on the parser's events before it is composed;
 * every value's line and column is recorded under its path, e.g. ``("positions", 0, "claim")``.
 
-Only regular files are read, each named ``<id>.yaml`` (topics ``<id>.md``; the id is the whole
+Only regular files are read, each named ``<id>.yaml`` or ``<id>.md`` (the id is the whole
 name before the suffix, so ``x.v2.yaml`` is not record ``x``). A symbolic link, to a file or a
 folder, is an error and is not followed: it can point outside content/, so what a pull request
 shows would not be what is built. A named pipe, socket or device is an error and is never
@@ -41,7 +41,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 from .core import NOT_IN_YAML, Diagnostic, SourceDocument, dotted, gc_paused
-from .kinds import KINDS, kind_for_folder
+from .kinds import KINDS, MARKDOWN, YAML, kind_for_folder, suffix_of
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_DEPTH = 64
@@ -520,7 +520,8 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 
 def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | None, list[Diagnostic]]:
     """Load one record file; never raises for bad input, returns diagnostics instead."""
-    record_id = path.name.removesuffix(KINDS[kind].suffix)  # all of it: x.v2.yaml is not x
+    suffix = suffix_of(path.name) or YAML
+    record_id = path.name.removesuffix(suffix)  # all of it: x.v2.yaml is not x
 
     def fail(line: int, column: int, message: str, hint: str = "", field_: str = "", code: str = "load"):
         return Diagnostic(display, line, column, message, field_, hint, code)
@@ -560,12 +561,12 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
 
     body, body_line, offset = None, 0, 0
     yaml_text = text
-    if KINDS[kind].markdown:
+    if suffix == MARKDOWN:
         parts = split_front_matter(text)
         if parts is None:
-            return None, [fail(1, 1, "a topic page must start with YAML front matter between '---' lines",
-                               "put the record's fields between a first line '---' and a closing '---'",
-                               code="front-matter")]
+            return None, [fail(1, 1, "a Markdown record must start with YAML front matter between '---' lines",
+                               "put the record's fields between a first line '---' and a closing '---', "
+                               "then the article", code="front-matter")]
         yaml_text, first, body, body_line = parts
         offset = first - 1
     try:
@@ -602,11 +603,12 @@ def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]
                                        "", f"records live in {root.name}/<kind>/<id>: one of {folders}",
                                        "layout"))
             continue
-        expected = KINDS[kind].suffix
-        if not path.name.endswith(expected):
+        if suffix_of(path.name) is None:
+            expected = KINDS[kind].suffix
             problems.append(Diagnostic(display, 1, 1,
-                                       f"a {KINDS[kind].singular} record must be a '{expected}' file",
-                                       "", f"rename it to {path.name.split('.')[0]}{expected}", "layout"))
+                                       f"a {KINDS[kind].singular} record must be a '.yaml' or '.md' file",
+                                       "", f"rename it to {path.name.split('.')[0]}{expected} (an article is "
+                                       f"<id>.md: the fields as front matter, then the text)", "layout"))
             continue
         found.append((path, kind, display))
     return found, problems
@@ -684,6 +686,6 @@ def load(root: Path) -> tuple[list[SourceDocument], list[Diagnostic]]:
         document, file_problems = load_file(path, display, kind)
         problems.extend(file_problems)
         if document is None:  # its errors are reported; the record still exists for references
-            document = SourceDocument(kind, path.name.removesuffix(KINDS[kind].suffix), display, None)
+            document = SourceDocument(kind, path.name.removesuffix(suffix_of(path.name) or YAML), display, None)
         documents.append(document)
     return documents, problems

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import load
 from .core import Diagnostic, errors_of
-from .kinds import KINDS
+from .kinds import KINDS, suffix_of
 from .present import page_path
 
 MAX_ROWS = 500  # per table: a job summary holds at most 1 MiB
@@ -46,7 +46,7 @@ def changes(before, after) -> list[Change]:
             continue
         change = "removed" if relative not in new else "added" if relative not in old else "changed"
         kind, name = relative.split("/")
-        record_id = name.removesuffix(KINDS[kind].suffix)
+        record_id = name.removesuffix(suffix_of(name) or KINDS[kind].suffix)
         entry = _entry(after, record_id) or _entry(before, record_id)
         found.append(Change(shown + relative, change, page_path(entry) if entry else None,
                             _quality(before, record_id), _quality(after, record_id)))

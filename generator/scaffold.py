@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .kinds import KINDS, FieldSpec, Kind, fields_of
+from .kinds import KINDS, MARKDOWN, YAML, FieldSpec, Kind, fields_of
 from .load import _LoadError, parse_yaml
 from .validate import _slugify
 
@@ -19,22 +19,26 @@ MAX_ID_LENGTH = 80  # models.Slug
 _NAME_FIELDS = ("name", "title")
 
 
-def new_record(content: Path, kind: str, name: str) -> Path:
-    """Write ``content/<kind>/<id>.<yaml|md>`` for a new record; the id is slugged from the name."""
+def new_record(content: Path, kind: str, name: str, article: bool | None = None) -> Path:
+    """Write ``content/<kind>/<id>.<yaml|md>`` for a new record; the id is slugged from the name.
+    With ``article`` (default: what the kind starts as), a Markdown page with an article."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind '{kind}': one of {', '.join(KINDS)}")
     spec = KINDS[kind]
     record_id = _slugify(name)[:MAX_ID_LENGTH].rstrip("-")
-    path = Path(content) / kind / f"{record_id}{spec.suffix}"
+    article = spec.markdown if article is None else article
+    path = Path(content) / kind / f"{record_id}{MARKDOWN if article else YAML}"
+    if path.with_suffix(YAML if article else MARKDOWN).exists():
+        raise FileExistsError(str(path.with_suffix(YAML if article else MARKDOWN)))
     if path.exists():
         raise FileExistsError(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as file:
-        file.write(render_new_record(spec, record_id, name))
+        file.write(render_new_record(spec, record_id, name, article))
     return path
 
 
-def render_new_record(spec: Kind, record_id: str, name: str) -> str:
+def render_new_record(spec: Kind, record_id: str, name: str, article: bool | None = None) -> str:
     fields = fields_of(spec.model)
     names = [field.name for field in fields]
     lines = [f"# yaml-language-server: $schema=../../schemas/{spec.folder}.schema.json",
@@ -46,7 +50,7 @@ def render_new_record(spec: Kind, record_id: str, name: str) -> str:
     lines.append("# optional: remove the '# ' before a field to fill it in")
     lines += [f"# {field.name}:  # {what_to_write(field)}" for field in fields if not field.required]
     front = "\n".join(lines) + "\n"
-    if not spec.markdown:
+    if not (spec.markdown if article is None else article):
         return front
     return (f"---\n{front}---\n## Overview\n\n"
             "Replace this paragraph. To link another record, put its id in double square brackets.\n")

@@ -21,11 +21,12 @@ EXPORT_FILE = "export.schema.json"  # the export format's schema, beside the kin
 
 def schema_for(kind: Kind) -> dict[str, Any]:
     schema = _agree_with_validator(kind.model.model_json_schema())
-    what = "front matter of a topic page" if kind.markdown else f"{kind.singular} record"
+    what = f"{kind.singular} record"
     schema["$schema"] = JSON_SCHEMA_DIALECT
     # A URN, not a web address: the schemas are files in the repository, served by no one.
     schema["$id"] = f"urn:kb-wiki:schema:{kind.folder}"
-    schema["title"] = f"{what[0].upper()}{what[1:]} (content/{kind.folder}/<id>{kind.suffix})"
+    schema["title"] = (f"{what[0].upper()}{what[1:]} (content/{kind.folder}/<id>.yaml, or the front matter of "
+                       f"content/{kind.folder}/<id>.md)")
     return schema
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument, closest,
                    dotted, gc_paused)
-from .kinds import KINDS, placed_field, placed_of, tables_of, value_at
+from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
 from .models import SLUG_PATTERN
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -41,7 +41,7 @@ def validate_document(document: SourceDocument) -> tuple[Entry | Rejected, list[
     record, model_problems, faults = _validate_model(kind.model, document)
     problems += model_problems
     prose = None
-    if kind.markdown and document.body is not None:
+    if document.body is not None:  # a Markdown record: its article
         prose, prose_problems = parse_prose(document, record)
         problems += prose_problems
     if record is None or problems:
@@ -51,7 +51,7 @@ def validate_document(document: SourceDocument) -> tuple[Entry | Rejected, list[
 
 def _check_id(document: SourceDocument) -> list[Diagnostic]:
     stem = document.record_id
-    suffix = KINDS[document.kind].suffix
+    suffix = suffix_of(document.path) or KINDS[document.kind].suffix
     problems = []
     if not _SLUG.match(stem):
         problems.append(Diagnostic(document.path, 1, 1, f"file name '{stem}{suffix}' is not a valid id",

@@ -241,8 +241,7 @@ def test_json_records_validate_against_their_schema(exported):
         validator = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
         for record in json.loads((exported / f"{kind}.json").read_text(encoding="utf-8")):
-            added = set(ADDED_KEYS) - (set() if KINDS[kind].markdown else {BODY})
-            assert set(record) - set(KINDS[kind].model.model_fields) == added
+            assert set(record) - set(KINDS[kind].model.model_fields) == set(ADDED_KEYS)
             bare = {key: value for key, value in record.items() if key not in ADDED_KEYS}
             errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(bare)]
             assert not errors, f"{kind}/{record['id']}: {errors}"
@@ -278,9 +277,8 @@ def test_csv_has_a_row_per_record_and_a_column_per_field(real, exported):
         path = exported / f"{kind}.csv"
         with path.open(newline="", encoding="utf-8") as handle:
             header = next(csv.reader(handle))
-        article = [BODY] if KINDS[kind].markdown else []
-        assert set(header) == set(KINDS[kind].model.model_fields) | {"page_url", *article}
-        assert header[0] == "id" and header[-1 - len(article):] == ["page_url", *article]
+        assert set(header) == set(KINDS[kind].model.model_fields) | {"page_url", BODY}
+        assert header[0] == "id" and header[-2:] == ["page_url", BODY]
         rows = read_csv(path)
         assert [row["id"] for row in rows] == ids
 

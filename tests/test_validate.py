@@ -294,12 +294,12 @@ def test_files_outside_the_kind_folders(check):
         ("content/gpt-4.yaml", 1, 1),
         ("content/models/gpt-4.yaml", 1, 1),
         ("content/systems/openai/gpt-4.yaml", 1, 1),
-        ("content/topics/ai-alignment.yaml", 1, 1),
+        ("content/topics/ai-alignment.txt", 1, 1),
     ]
     assert all(d.message == "file is outside the kind folders" for d in diagnostics[:3])
     assert "systems/" in diagnostics[0].hint
-    assert diagnostics[3].message == "a topic record must be a '.md' file"
-    assert diagnostics[3].hint == "rename it to ai-alignment.md"
+    assert diagnostics[3].message == "a topic record must be a '.yaml' or '.md' file"
+    assert diagnostics[3].hint.startswith("rename it to ai-alignment.md")
 
 
 # ---------------------------------------------------------------------------- fields

@@ -20,7 +20,7 @@ NEIGHBOURHOOD_NODES = 14
 
 
 def pages(base: Base, entry: Entry) -> list[Page]:
-    if KINDS[entry.kind].markdown:
+    if entry.prose is not None:
         return []  # a page with an article: emitters/topic.py
     return [Page(page_path(entry), template("record.md.j2").render(**context(base, entry)))]
 

@@ -3,12 +3,11 @@ between its infobox and what links it to the rest of the base."""
 from __future__ import annotations
 
 from ..core import Entry
-from ..kinds import KINDS
 from ..present import Base, Page, page_path, template
 from . import record
 
 
 def pages(base: Base, entry: Entry) -> list[Page]:
-    if not KINDS[entry.kind].markdown:
+    if entry.prose is None:
         return []
     return [Page(page_path(entry), template("topic.md.j2").render(**record.context(base, entry)))]

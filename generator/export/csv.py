@@ -82,11 +82,10 @@ def write(view: View, out: Path) -> list[Path]:
         columns = columns_of(KINDS[kind])
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-        article = KINDS[kind].markdown
-        writer.writerow([column.name for column in columns] + [PAGE_URL] + ([BODY] if article else []))
+        writer.writerow([column.name for column in columns] + [PAGE_URL, BODY])
         for entry in entries:
             dump = view.dumps[entry.id]
             writer.writerow([csv_cell(column, dump[column.name]) for column in columns]
-                            + [page_url(kind, entry.id)] + ([_defused(entry.document.body or "")] if article else []))
+                            + [page_url(kind, entry.id), _defused(entry.document.body or "")])
         written.append(write_text(out / f"{kind}.csv", buffer.getvalue()))
     return written

@@ -43,7 +43,8 @@ _ADDED = {
     "backlinks": {"type": "array", "items": _BACKLINK},
     "references": {"type": "array", "items": _REFERENCE},
 }
-_BODY = {"type": "string", "description": "The record's article: its Markdown as the editor wrote it."}
+_BODY = {"type": ["string", "null"], "description": "The record's article: its Markdown as the editor wrote it "
+         "(a record written as <id>.md), else null."}
 EDGE = {"type": "object", "additionalProperties": False,
         "required": ["source", "source_kind", "target", "target_kind", "label", "inverse", "field", "via"],
         "properties": {"source": _TEXT, "source_kind": {"enum": list(KINDS)}, "target": _TEXT,
@@ -61,7 +62,7 @@ def record_schema(kind: str) -> dict[str, Any]:
     schema.pop("$schema", None)
     schema["$id"] = record_id(kind)
     schema["title"] = f"An exported {KINDS[kind].singular} (data/{kind}/<id>.json; items of data/{kind}.json)"
-    added = dict(_ADDED, **({BODY: _BODY} if KINDS[kind].markdown else {}))
+    added = dict(_ADDED, **{BODY: _BODY})
     schema["properties"] = {**schema["properties"], **added}
     # model_dump writes every field, the empty ones as null or []
     schema["required"] = list(dict.fromkeys([*schema.get("required", []), *schema["properties"]]))
@@ -86,8 +87,8 @@ def csv_row(kind: str) -> dict[str, Any]:
             properties[column.name] = {"type": "string", "description": column.description} \
                 if column.description else {"type": "string"}
     properties[PAGE_URL] = _ADDED[PAGE_URL]
-    if KINDS[kind].markdown:
-        properties[BODY] = _BODY
+    properties[BODY] = {"type": "string", "description": "The record's article as the editor wrote it; empty for a "
+                                                  "record written as YAML."}
     return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties,
             "title": f"A row of data/{kind}.csv"}
 
@@ -109,8 +110,7 @@ def sqlite_rows() -> dict[str, dict[str, Any]]:
     rows = {
         "records": _row("A row of records: every record of every kind", {
             "id": _sql("string"), "seq": _sql("integer"), "kind": {"enum": list(KINDS)}, "name": _sql("string"),
-            "summary": _sql("string"), PAGE_URL: _sql("string"), BODY: _sql("string", True, description=_BODY["description"]
-                                                                           + " Null for a kind without articles.")}),
+            "summary": _sql("string"), PAGE_URL: _sql("string"), BODY: _sql("string", True, description=_BODY["description"])}),
         "relations": _row("A row of relations: every edge of the graph", {
             "id": _sql("integer"), **{k: _sql("string") for k in ("source", "target", "label", "inverse", "field")},
             "via": {"enum": list(ORIGINS)}}),

@@ -177,7 +177,7 @@ def _fill_database(view: View, path: Path) -> None:
             connection.executemany(
                 f"INSERT INTO records (id, seq, kind, name, summary, {PAGE_URL}, {BODY}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(e.id, number, e.kind, e.name, e.record.summary, page_url(e.kind, e.id),
-                  (e.document.body or "") if KINDS[e.kind].markdown else None)
+                  e.document.body)
                  for number, e in enumerate(entries, start=1)])
             for kind, kind_entries in view.kinds.items():
                 columns = kind_columns[kind]

@@ -17,7 +17,7 @@ from ..link import Edge, Graph
 from ..models import RefTo
 
 PAGE_URL = "page_url"
-BODY = "body"  # a record with an article: its Markdown as the editor wrote it
+BODY = "body"  # a record written as <id>.md: its article as the editor wrote it (None for YAML)
 ADDED_KEYS = (PAGE_URL, "backlinks", "references", BODY)  # keys the JSON export adds to each record
 
 
@@ -56,8 +56,7 @@ class View:
             {"target": e.target, "kind": self.kind_of(e.target), "label": e.label, "field": e.path}
             for e in dict.fromkeys(self.graph.outgoing.get(entry.id, ()))
         ]
-        if KINDS[entry.kind].markdown:
-            record[BODY] = entry.document.body or ""
+        record[BODY] = entry.document.body
         return record
 
     def edge_record(self, edge: Edge) -> dict[str, str]:
