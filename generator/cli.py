@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import pipeline
-from .core import errors_of, format_github, format_json, format_text
+from .core import KnowledgeBaseError, errors_of, format_github, format_json, format_text
 from .engines import ENGINES
 from .export import FORMATS as EXPORT_FORMATS
 from .kinds import KINDS
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     schema = verbs.add_parser("schema", help="write schemas/<kind>.schema.json from the models")
     schema.add_argument("--out", type=Path, default=Path("schemas"), help="folder (default: schemas)")
     schema.add_argument("--check", action="store_true", help="exit 1 if the written files would change")
+    schema.add_argument("--content", type=Path, default=Path("content"),
+                        help="content folder whose vocabulary.yaml gives the choices (default: content)")
     schema.set_defaults(run=_schema)
 
     new = verbs.add_parser("new", help="start a record: id from the name, required fields as placeholders")
@@ -148,9 +150,15 @@ def _report(form: str, given: list, elsewhere: list) -> None:
 
 
 def _schema(args) -> int:
+    from .pipeline import vocabulary_of
     from .schemas import write_schemas
 
-    changed = write_schemas(args.out, dry_run=args.check)
+    try:
+        vocabulary = vocabulary_of(args.content).vocabulary
+    except KnowledgeBaseError as exc:
+        print(format_text(exc.diagnostics), file=sys.stderr)
+        return 1
+    changed = write_schemas(args.out, dry_run=args.check, vocabulary=vocabulary)
     for path in changed:
         print(("would change " if args.check else "wrote ") + str(path))
     return 1 if (args.check and changed) else 0

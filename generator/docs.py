@@ -21,7 +21,8 @@ from pydantic.fields import FieldInfo
 
 from . import models
 from .kinds import KINDS, FieldSpec, fields_of, unwrap
-from .models import RELATION_TYPES, SLUG_PATTERN, RefTo, Shown
+from .models import SLUG_PATTERN, UNKNOWN, RefTo, Shown, Vocab
+from .vocabulary import FILE as VOCABULARY_FILE, Scales, Vocabulary
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 BEGIN, END = "<!-- kb:fields -->", "<!-- /kb:fields -->"
@@ -31,7 +32,8 @@ SHOWN_AS = {
     "url": "a web address (`https://...`)",
     "date": "a date `YYYY-MM-DD`",
     "partial-date": "a partial date: `2024`, `2024-08` or `2024-08-12`",
-    "rating": "a whole number from 0 to 100",
+    "rating": "a number from 0 to 100, at most one decimal (`78.5`)",
+    "long": "text; paragraphs separated by a blank line",
     "year": "a year, e.g. `2024`",
 }
 
@@ -42,8 +44,12 @@ EXAMPLES = {
 }
 
 
-def field_tables() -> str:
-    """The Markdown of every table, ending in a newline."""
+def field_tables(vocabulary: Vocabulary | None = None) -> str:
+    """The Markdown of every table, ending in a newline; the lists of ``vocabulary`` (default:
+    this repository's content/vocabulary.yaml)."""
+    if vocabulary is None:
+        from .pipeline import vocabulary_of
+        vocabulary = vocabulary_of(README.parent / "content").vocabulary
     common = set(models.Record.model_fields)
     nested = _nested_models()
     parts = ["_Generated from `generator/models.py` by `.venv/bin/python -m generator.docs --write-readme`: "
@@ -65,10 +71,37 @@ def field_tables() -> str:
         if model in EXAMPLES:
             value = model.model_validate(yaml.safe_load(EXAMPLES[model]))
             parts.append(f"`{EXAMPLES[model]}` shows as “{value.shown()}”.")
-    parts += ["#### Relation types",
-              "Each type, and how it reads on the target's page: "
-              + ", ".join(f"`{name}` / {inverse}" for name, inverse in RELATION_TYPES.items()) + "."]
+    parts += ["### Vocabulary",
+              f"The values of choices and scales, as `content/{VOCABULARY_FILE}` declares them; extend a list "
+              "there (a scale from low to high) and the validator, the schemas (`kb schema`), `kb new` and "
+              "the pages follow. A list the file leaves out keeps the values shown here. Where a "
+              f"judgment may not have been made, `{UNKNOWN}` is also allowed: the page shows it, and it "
+              "counts as a missing field.", _vocabulary_table(vocabulary)]
     return "\n\n".join(parts) + "\n"
+
+
+def _vocabulary_table(vocabulary: Vocabulary) -> str:
+    rows = ["| list | description | values |", "| --- | --- | --- |"]
+    for name, info in Vocabulary.model_fields.items():
+        if name == "relation_types":
+            values = ", ".join(f"`{key}` / {inverse}" for key, inverse in vocabulary.relation_types.items())
+            rows.append(f"| `{name}` | {_cell(info.description)} (type / how it reads on the target's page) | "
+                        f"{_cell(values)} |")
+        elif name != "scales":
+            rows.append(f"| `{name}` | {_cell(info.description)} | "
+                        f"{', '.join(f'`{value}`' for value in vocabulary.values(name))} |")
+    for name, info in Scales.model_fields.items():
+        rows.append(f"| `scales: {name}` | {_cell(info.description)} | "
+                    f"{' < '.join(f'`{value}`' for value in vocabulary.values(name))} |")
+    return "\n".join(rows)
+
+
+def _vocabulary_words(vocab: Vocab) -> str:
+    unknown = f", or `{UNKNOWN}`" if vocab.judgment else ""
+    if vocab.scale:
+        return f"a step of the scale `{vocab.key}` ([vocabulary](#vocabulary)){unknown}"
+    singular = vocab.key.removesuffix("s").replace("_", " ")
+    return f"a {singular} ([vocabulary](#vocabulary), `{vocab.key}`){unknown}"
 
 
 def _table(specs) -> str:
@@ -96,6 +129,9 @@ def _words(annotation, metadata: list | None = None, show: str | None = None) ->
     declared = [item.show for item in metadata if isinstance(item, Shown) and item.show]
     show = show or (declared[0] if declared else None)
     ref = next((item for item in metadata if isinstance(item, RefTo)), None)
+    vocab = next((item for item in metadata if isinstance(item, Vocab)), None)
+    if vocab is not None:
+        return _vocabulary_words(vocab)
     origin = typing.get_origin(bare)
     if ref is not None:
         return "the id of " + _kinds(ref)
@@ -107,8 +143,6 @@ def _words(annotation, metadata: list | None = None, show: str | None = None) ->
         return f"{_a(_title(bare).lower())} [{_title(bare).lower()}](#{_anchor(bare)})"
     if origin is Literal:
         values = typing.get_args(bare)
-        if values == tuple(RELATION_TYPES):
-            return "a [relation type](#relation-types)"
         if show == "scale":
             return " < ".join(f"`{value}`" for value in values)
         return "one of " + ", ".join(f"`{value}`" for value in values)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from . import models
-from .models import RefTo, Section, Shown, Table
+from .models import UNKNOWN, RefTo, Section, Shown, Table, Vocab
 
 
 # A record is content/<kind>/<id>.yaml, or content/<kind>/<id>.md: its fields as YAML front matter
@@ -139,6 +139,14 @@ class FieldSpec:
     description: str
     required: bool
     info: FieldInfo
+    vocabulary: Vocab | None = None  # the values are a list of the base's vocabulary
+
+    def values(self, vocabulary) -> tuple:
+        """The values the field takes, in order: its Literal's, or its list's in ``vocabulary``
+        (``vocabulary.Vocabulary`` or ``Checked``), with UNKNOWN last for a judgment."""
+        if self.vocabulary is None:
+            return self.choices
+        return vocabulary.values(self.vocabulary.key) + ((UNKNOWN,) if self.vocabulary.judgment else ())
 
     @property
     def infobox(self) -> str:
@@ -217,6 +225,7 @@ def fields_of(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
             item_bare, item_metadata, _ = unwrap(typing.get_args(bare)[0])
         everything = metadata + item_metadata
         ref = next((item for item in everything if isinstance(item, RefTo)), None)
+        vocab = next((item for item in everything if isinstance(item, Vocab)), None)
         # The type's own Shown first (Severity's SCALE), the field's last: the field's wins.
         found = [item for item in reversed(everything) if isinstance(item, Shown)]
         shown = _merged(found)
@@ -225,7 +234,7 @@ def fields_of(model: type[BaseModel]) -> tuple[FieldSpec, ...]:
         description = info.description or next(
             (item.description for item in metadata if isinstance(item, FieldInfo) and item.description), "")
         specs.append(FieldSpec(name, shown.label or label_of(name), show, shown, ref, choices,
-                               description, info.is_required(), info))
+                               description, info.is_required(), info, vocab))
     return tuple(specs)
 
 

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from .core import Diagnostic, Entry, Rejected, SourceDocument, Spellings, dotted, gc_paused
 from .kinds import KINDS
-from .models import CITING_RELATIONS, RELATION_TYPES, RefTo
+from .models import CITING_RELATIONS, RefTo
+from .vocabulary import Checked
 
 PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
 # What an edge is: a reference field, a typed relation, a position on a topic, a citation of a
@@ -44,6 +45,8 @@ class Edge:
 class Graph:
     entries: dict[str, Entry]
     outgoing: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
+    # the base's vocabulary, for what the stages after link show: a scale's order, a relation's inverse
+    vocabulary: Checked = field(default_factory=Checked)
     incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _neighbours: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -176,8 +179,8 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 
 
 @gc_paused()
-def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
-         rejected: Iterable[Rejected] = ()) -> tuple[Graph, list[Diagnostic]]:
+def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: Iterable[Rejected] = (),
+         vocabulary: Checked = Checked()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
 
     ``failed`` are the files of records that exist but did not load or validate: their own errors
@@ -230,7 +233,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
             spellings[kinds] = Spellings(i for k in (kinds or KINDS) for i in ids_by_kind.get(k, ()))
         return spellings[kinds].closest(target)
 
-    graph = Graph(index)
+    graph = Graph(index, vocabulary=vocabulary)
     for record_id, entry in index.items():
         for tag in entry.record.tags:
             graph.tags[tag].append(record_id)
@@ -319,7 +322,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (),
             if resolve(entry, path, relation.target, (), "record"):
                 # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
-                add(entry.id, relation.target, relation.type.replace("-", " "), RELATION_TYPES[relation.type],
+                add(entry.id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
                     dotted(path[:2]), "citation" if cites else "relation", "relations", number)
         for prose_link in check_prose(entry):
             add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")

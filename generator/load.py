@@ -42,6 +42,7 @@ from yaml.resolver import BaseResolver
 
 from .core import NOT_IN_YAML, Diagnostic, SourceDocument, dotted, gc_paused
 from .kinds import KINDS, MARKDOWN, YAML, kind_for_folder, suffix_of
+from .vocabulary import FILE as VOCABULARY_FILE
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_DEPTH = 64
@@ -556,8 +557,8 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
                            "save the file as UTF-8", code="encoding")]
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     if not text.strip():
-        return None, [fail(1, 1, "file is empty", f"run `kb new {kind} \"Name\"` for a template",
-                           code="empty")]
+        hint = f"run `kb new {kind} \"Name\"` for a template" if kind in KINDS else "write its fields, or delete it"
+        return None, [fail(1, 1, "file is empty", hint, code="empty")]
 
     body, body_line, offset = None, 0, 0
     yaml_text = text
@@ -597,6 +598,8 @@ def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]
         path = root.joinpath(*parts)
         display = base + "/".join(parts)
         kind = kind_for_folder(parts[0]) if len(parts) == 2 else None
+        if parts == (VOCABULARY_FILE,):
+            continue  # the base's vocabulary: load_vocabulary
         if kind is None:
             folders = ", ".join(f"{k.folder}/" for k in KINDS.values())
             problems.append(Diagnostic(display, 1, 1, "file is outside the kind folders",
@@ -675,6 +678,24 @@ def display_path(path: Path) -> str:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def load_vocabulary(root: Path) -> tuple[SourceDocument | None, bool, list[Diagnostic]]:
+    """The base's vocabulary file (content/vocabulary.yaml) as loaded, if there is one: (the
+    document, whether a file was there but did not load, its problems)."""
+    path = Path(root) / VOCABULARY_FILE
+    if not os.path.lexists(path):
+        return None, False, []
+    base = display_path(Path(root))
+    display = ("" if base == "." else base + "/") + VOCABULARY_FILE
+    try:
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError as exc:
+        return None, True, [_refused(display, path, exc)]
+    if not regular:
+        return None, True, [_refused(display, path)]
+    document, problems = load_file(path, display, "vocabulary")
+    return document, document is None, problems
 
 
 @gc_paused()

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Annotated, ClassVar, Literal, Optional
+from typing import Annotated, Any, ClassVar, Literal, Optional
 
 from pydantic_core import PydanticCustomError
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints,
+                      ValidationInfo, model_validator)
 
 # ---------------------------------------------------------------------------- presentation
 
@@ -42,9 +43,10 @@ class Shown:
 # step of an ordered scale ("Medium-high"; sorts by its order); "choice" one of a fixed set
 # ("Frontier lab"); "figure" a number with unit and range; "url" a web address as a link;
 # "date" and "partial-date" as written; "number"; "rating" a 0-100 rating with its band; "year"; "tags"
-# links to the tag pages; "list" the items joined; "model" a nested record's own text().
+# links to the tag pages; "list" the items joined; "model" a nested record's own text(); "long" text
+# of several paragraphs, a section of the record's page under the field's label (never the infobox).
 SHOWS = ("text", "link", "scale", "choice", "figure", "url", "date", "partial-date", "number", "rating",
-         "year", "tags", "list", "model")
+         "year", "tags", "list", "model", "long")
 
 # The band of a 0-100 rating, by its floor (shared/notes/reference-wiki.md, "The page header, decoded").
 BANDS: dict[str, tuple[tuple[int, str], ...]] = {
@@ -144,11 +146,23 @@ def _not_blank(text: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=4000)]
+# Several paragraphs (a risk's description, a source's abstract): a section of the page, not a cell.
+LongText = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=40000),
+                     Shown(show="long", infobox="no")]
 Paragraph = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_blank_lines),
                       StringConstraints(max_length=4000)]
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
-# Whole numbers are strict: `true`, `80.5` or `"80"` are not a rating.
-Rating = Annotated[int, Field(ge=0, le=100, strict=True)]
+
+
+def _one_decimal(value: float) -> int | float:
+    if round(value, 1) != value:
+        raise ValueError(f"a rating has at most one decimal, e.g. {round(value, 1):g}")
+    return int(value) if value == int(value) else value  # 80 stays 80 (also in the export), not 80.0
+
+
+# A rating is a whole number or has one decimal (78.5); `true` or `"80"` is not one.
+Rating = Annotated[float, Field(ge=0, le=100, strict=True), AfterValidator(_one_decimal),
+                   PlainSerializer(lambda value: value, return_type=Any)]
 Year = Annotated[int, Field(ge=1000, le=2100, strict=True), Shown(show="year")]
 Url = Annotated[str, StringConstraints(pattern=r'^https?://[^\s<>"]+$', max_length=2000), Shown(show="url")]
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -192,33 +206,66 @@ PartialDate = Annotated[
     Shown(show="partial-date"),
 ]
 
-# Ordered scales: the order of the Literal is the order of the scale, low to high.
-Status = Annotated[Literal["stub", "draft", "published", "verified"], SCALE]
-Severity = Annotated[Literal["low", "low-medium", "medium", "medium-high", "high", "critical", "existential"], SCALE]
-Effectiveness = Annotated[Literal["very-low", "low", "low-medium", "medium", "medium-high", "high", "very-high"],
-                          SCALE]
-LikelihoodLevel = Annotated[Literal["very-unlikely", "unlikely", "uncertain", "likely", "very-likely"], SCALE]
-Strength = Annotated[Literal["weak", "moderate", "strong"], SCALE]
+# ---------------------------------------------------------------------------- vocabularies
 
-# Relation types and how each reads from the other side.
-RELATION_TYPES: dict[str, str] = {
-    "related-to": "related to",
-    "causes": "caused by",
-    "mitigates": "mitigated by",
-    "enables": "enabled by",
-    "requires": "required by",
-    "measures": "measured by",
-    "part-of": "has part",
-    "cites": "cited by",
-    "addresses": "addressed by",
-    "supports": "supported by",
-    "contradicts": "contradicted by",
-    "exemplifies": "exemplified by",
-    "builds-on": "built on by",
-    "succeeds": "succeeded by",
-}
+UNKNOWN = "unknown"  # a judgment nobody has made yet: shown as such, and counted as missing
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """Marks a field whose values are a list of the base's vocabulary (generator/vocabulary.py,
+    content/vocabulary.yaml), by its key: "source_kinds", or a scale such as "severity" (ordered,
+    low to high). A ``judgment`` also takes UNKNOWN."""
+
+    key: str
+    scale: bool = False
+    judgment: bool = False
+
+    def __get_pydantic_json_schema__(self, core_schema, handler):
+        schema = handler(core_schema)
+        schema["x-kb-vocabulary"] = self.key  # generator/schemas.py writes the base's values here
+        if self.judgment:
+            schema["x-kb-judgment"] = True
+        return schema
+
+
+def _in_vocabulary(marker: Vocab):
+    def check(value: str, info: ValidationInfo) -> str:
+        if marker.judgment and value == UNKNOWN:
+            return value
+        checked = (info.context or {}).get("vocabulary")
+        if checked is None:  # a model built outside a run: the default vocabulary
+            from .vocabulary import Checked
+            checked = Checked()
+        if not checked.allows(marker.key, value):
+            allowed = checked.values(marker.key) + ((UNKNOWN,) if marker.judgment else ())
+            raise PydanticCustomError("choice", "not in the vocabulary", {"expected": allowed, "key": marker.key})
+        return value
+    return check
+
+
+def Choice(key: str):
+    """One value of the vocabulary's list ``key``."""
+    marker = Vocab(key)
+    return Annotated[str, marker, AfterValidator(_in_vocabulary(marker)), Shown(show="choice")]
+
+
+def Scale(key: str, judgment: bool = False):
+    """A step of the vocabulary's ordered scale ``key``; a ``judgment`` may be UNKNOWN."""
+    marker = Vocab(key, scale=True, judgment=judgment)
+    return Annotated[str, marker, AfterValidator(_in_vocabulary(marker)), SCALE]
+
+
+# The editorial workflow is the generator's own, not the base's vocabulary.
+Status = Annotated[Literal["stub", "draft", "published", "verified"], SCALE]
+Severity = Scale("severity", judgment=True)
+Effectiveness = Scale("effectiveness", judgment=True)
+LikelihoodLevel = Scale("likelihood", judgment=True)
+LikelihoodStatus = Scale("likelihood_status", judgment=True)
+Confidence = Scale("confidence")
+Strength = Scale("strength")
+RelationType = Choice("relation_types")  # each type's inverse label is in the vocabulary too
 CITING_RELATIONS = frozenset({"cites"})  # to a record of a cited kind, a citation (its References)
-RelationType = Literal[tuple(RELATION_TYPES)]  # type: ignore[valid-type]
 
 
 def rule(message: str, *fields: str | tuple, hint: str = "") -> PydanticCustomError:
@@ -371,13 +418,14 @@ class Record(Strict):
     sources: Annotated[SourceRefs, HIDDEN, Field(
         description="Ids of the sources its figures and claims stand on, e.g. [metr-re-bench-2024].")] = []
     importance: Annotated[Optional[Rating], Shown(show="rating", infobox=END, order=1, bands="importance"),
-                          Field(description="How important the record is to the base, 0 to 100.")] = None
+                          Field(description="How important the record is to the base, 0 to 100, e.g. 78.5.")] = None
     quality: Annotated[Optional[Rating], Shown(show="rating", infobox="no", recommended=False),
-                       Field(description="Editorial quality, 0 to 100; without it the page suggests one.")] = None
+                       Field(description="Editorial quality, 0 to 100 (one decimal at most); without it the page "
+                                         "suggests one.")] = None
     status: Annotated[Optional[Status], Shown(infobox="no", facet=True, recommended=False),
                       Field(description="How finished the record is, from stub to verified.")] = None
-    last_edited: Annotated[Optional[Date], HIDDEN, Field(
-        description="Date of the last real edit, YYYY-MM-DD, e.g. 2025-01-15.")] = None
+    last_edited: Annotated[Optional[PartialDate], HIDDEN, Field(
+        description="When it was last really edited: a date (2025-01-15), or only the month (2025-01) or year.")] = None
     review_by: Annotated[Optional[Date], SETTING, Field(
         description="Date by which to check the record again, YYYY-MM-DD; the dashboard lists it after that.")] = None
     relations: Annotated[list[Relation], SETTING, Field(
@@ -399,33 +447,45 @@ class Position(Strict):
         description="Id of the topic the position is on.")
     claim: Optional[Text] = Field(None, description="The position in our own words.")
     quote: Optional[Text] = Field(None, description="Their exact words, shown in quotation marks; needs a source.")
-    estimate: Optional[Quantity] = Field(None, description="A figure they estimate, e.g. {value: 10, unit: '%'}.")
+    estimate: Optional[Quantity] = Field(
+        None, description="A figure they estimate, e.g. {value: 10, unit: '%'}; without a source it shows as uncited.")
+    confidence: Optional[Confidence] = Field(None, description="How confident they are in it, e.g. high.")
     date: Optional[PartialDate] = Field(None, description="When they said it: a year, a year and month or a date.")
-    source: Optional[Cites()] = Field(None, description="Id of the source; needed with a quote or an estimate.")
+    source: Optional[Cites()] = Field(None, description="Id of the source; needed with a quote.")
 
     # The rules of _check, for the editor's schema.
     model_config = ConfigDict(json_schema_extra={**one_of_given("claim", "quote"), "allOf": [
-        needs("quote", "source"), needs("estimate", "source")]})
+        needs("quote", "source")]})
 
     @model_validator(mode="after")
     def _check(self):
         if not self.claim and not self.quote:
             raise rule("give a 'claim' (in your words) or a 'quote' (their exact words)", "claim", "quote",
                        hint="add 'claim:' with the position in your words, or 'quote:' with their exact words")
-        if (self.quote or self.estimate) and not self.source:
-            raise rule("a quotation or an estimate needs a 'source'", "quote", "estimate", "source",
-                       hint="add 'source:' with the id of the source record it comes from")
+        if self.quote and not self.source:
+            raise rule("a quotation needs a 'source'", "quote", "source",
+                       hint="add 'source:' with the id of the source record it comes from, or write the "
+                            "position in your own words as 'claim:'")
         return self
 
+    def uncited(self) -> int:
+        """Estimates stated without a source (allowed, and counted: the dashboard flags them)."""
+        return int(self.estimate is not None and not self.source)
+
     def shown(self) -> str:
-        """“Their words” our paraphrase (estimate: 10%)."""
+        """“Their words” our paraphrase (estimate: 10%, uncited; confidence: high)."""
         parts = []
         if self.quote:
             parts.append(f"“{self.quote}”")
         if self.claim:
             parts.append(self.claim)
+        details = []
         if self.estimate:
-            parts.append(f"(estimate: {self.estimate.shown()})")
+            details.append(f"estimate: {self.estimate.shown()}" + (", uncited" if self.uncited() else ""))
+        if self.confidence:
+            details.append(f"confidence: {scale_text(self.confidence)}")
+        if details:
+            parts.append(f"({'; '.join(details)})")
         return " ".join(parts)
 
 
@@ -458,8 +518,7 @@ class Expert(Named):
                          Field(description="Stances the expert has taken on topics, each with its source.")] = []
 
 
-OrganizationType = Literal["frontier-lab", "safety-org", "research-org", "academic", "government",
-                           "funder", "policy", "company", "nonprofit"]
+OrganizationType = Choice("organization_types")
 
 
 class Organization(Named):
@@ -475,7 +534,10 @@ class Organization(Named):
 
 
 class Likelihood(Strict):
-    level: LikelihoodLevel = Field(description="How likely the risk is to come about.")
+    level: LikelihoodLevel = Field(description="How likely the risk is to come about, or unknown.")
+    status: Optional[LikelihoodStatus] = Field(
+        None, description="How far it has been observed: theoretical, emerging, occurring or established.")
+    confidence: Optional[Confidence] = Field(None, description="How confident the estimate is, e.g. low.")
     low: Optional[Percent] = Field(None, description="Lowest estimate, in percent; give high too.")
     high: Optional[Percent] = Field(None, description="Highest estimate, in percent; give low too.")
     note: Optional[Text] = Field(None, description="What the estimate rests on, shown after it.")
@@ -492,17 +554,22 @@ class Likelihood(Strict):
         return self
 
     def shown(self) -> str:
-        """Likely (10-30%); a note."""
+        """Likely (10-30%; emerging; confidence: low); a note."""
         text = scale_text(self.level)
-        if self.low is not None:
-            text += f" ({self.low:g}-{self.high:g}%)"
+        details = [f"{self.low:g}-{self.high:g}%"] if self.low is not None else []
+        if self.status:
+            details.append(scale_text(self.status).lower())
+        if self.confidence:
+            details.append(f"confidence: {scale_text(self.confidence).lower()}")
+        if details:
+            text += f" ({'; '.join(details)})"
         if self.note:
             text += f"; {self.note}"
         return text
 
 
 class Risk(Named):
-    description: Text = Field(description="How the risk comes about, in a sentence or two.")
+    description: LongText = Field(description="How the risk comes about; paragraphs separated by a blank line.")
     evidence: Text = Field(description="What has been observed that supports it, e.g. 'Alignment faking in tests'.")
     severity: Annotated[Severity, Shown(facet=True), Field(description="How severe the harm would be.")]
     likelihood: Optional[Likelihood] = Field(
@@ -542,8 +609,7 @@ class Response(Named):
     topics: TopicRefs = []
 
 
-SourceKind = Literal["paper", "report", "article", "dataset", "book", "essay", "blog-post",
-                     "website", "benchmark"]
+SourceKind = Choice("source_kinds")
 
 
 class Source(Named):
@@ -556,6 +622,8 @@ class Source(Named):
     organization: Optional[Ref("organizations", label="published by", inverse="publishes")] = Field(
         None, description="Id of the organization that published it.")
     url: Optional[Url] = Field(None, description="Web address where the work can be read.")
+    abstract: Annotated[Optional[LongText], Shown(show="long", infobox="no", recommended=False), Field(
+        description="The work's abstract or a summary of it; paragraphs separated by a blank line.")] = None
 
     def citation(self) -> tuple[str, str, str, str | None]:
         """How a page lists the source among its references: title, authors, venue and year, address."""
@@ -565,9 +633,8 @@ class Source(Named):
 
 # ---------------------------------------------------------------------------- topics
 
-EntityType = Literal["capability", "risk", "response", "concept", "scenario", "organization",
-                     "governance", "research-area"]
-SafetyRelevance = Annotated[Literal["low", "medium", "high", "critical", "existential"], SCALE]
+EntityType = Choice("entity_types")
+SafetyRelevance = Scale("safety_relevance", judgment=True)
 TableId = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=60)]
 
 

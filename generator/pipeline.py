@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import diagrams, engines, link, load, processes, render, schemas, score, validate
-from .core import Diagnostic, errors_of, gc_paused
+from .core import Diagnostic, KnowledgeBaseError, errors_of, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
+from .vocabulary import Checked, keys as vocabulary_keys
 
 log = logging.getLogger("kb")
 
@@ -87,6 +88,10 @@ class Run:
     @property
     def ok(self) -> bool:
         return not errors_of(self.diagnostics)
+
+    @property
+    def vocabulary(self) -> Checked:
+        return self.outputs.get("vocabulary", Checked())
 
     @property
     def documents(self) -> list:
@@ -149,20 +154,27 @@ class Stage:
 # ---------------------------------------------------------------------------- the stages
 
 
+def _vocabulary(run: Run) -> Done:
+    """The base's own words (content/vocabulary.yaml), before the records that use them."""
+    document, failed, found = load.load_vocabulary(Path(run.content))
+    checked, problems = validate.validate_vocabulary(document, failed)
+    return Done(checked, sum(len(checked.values(key)) for key in vocabulary_keys()), found + problems)
+
+
 def _load(run: Run) -> Done:
     documents, found = load.load(Path(run.content))
     return Done(documents, len(documents), found)
 
 
 def _validate(run: Run) -> Done:
-    entries, rejected, found = validate.validate(run.documents)
+    entries, rejected, found = validate.validate(run.documents, run.vocabulary)
     return Done((entries, rejected), len(entries), found)
 
 
 def _link(run: Run) -> Done:
     validated = {id(e.document) for e in run.entries}
     failed = [d for d in run.documents if id(d) not in validated]  # did not load, or did not validate
-    graph, found = link.link(run.entries, failed, run.rejected)
+    graph, found = link.link(run.entries, failed, run.rejected, run.vocabulary)
     return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found)
 
 
@@ -337,6 +349,7 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
 STAGES: tuple[Stage, ...] = (
     # The checks: one run reports every error of the base; one pause of the collector over the
     # three, the heap only grows there (scripts/bench_validate.py).
+    Stage("vocabulary", _vocabulary, "words", checks=True),
     Stage("load", _load, "files", checks=True, gc_paused=True),
     Stage("validate", _validate, "records", checks=True, gc_paused=True),
     Stage("link", _link, "edges", checks=True, gc_paused=True),
@@ -396,6 +409,15 @@ def _line(stage: Stage, done: Done, seconds: float) -> str:
     took = f"{seconds:.1f} s" if seconds >= 1 else f"{seconds * 1000:.0f} ms"
     note = f" ({done.note})" if done.note else ""
     return f"{stage.name:<9} {done.count:>6,} {stage.counted} in {took}{note}"
+
+
+def vocabulary_of(root: Path) -> Checked:
+    """The vocabulary of the base at ``root`` (its defaults where the file says nothing); raises
+    KnowledgeBaseError when the file has errors."""
+    done = run(Run(Path(root)), ("vocabulary",))
+    if not done.ok:
+        raise KnowledgeBaseError(done.diagnostics)
+    return done.vocabulary
 
 
 def check(root: Path) -> Run:

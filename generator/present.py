@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from .core import NOT_IN_YAML, Entry
 from .kinds import FieldSpec, field_of
 from .models import Column, choice_text, scale_text
+from .vocabulary import DEFAULT
 
 # ---------------------------------------------------------------------------- escaping
 
@@ -194,13 +195,21 @@ def _one_value(links: Links, page: str, spec: FieldSpec, value: Any, bands: dict
     if show == "choice":
         return h(choice_text(value))
     if show == "rating" and bands and spec.name in bands:
-        return f"{value} ({h(bands[spec.name])})"
+        return f"{value:g} ({h(bands[spec.name])})"
+    if show == "long":  # in a cell, its first paragraph: the record's page has them all
+        first, *more = paragraphs(value)
+        return h(first) + (" …" if more else "")
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, BaseModel):
         return h(value.shown()) if hasattr(value, "shown") else h(", ".join(
             f"{k}: {v}" for k, v in value.model_dump(exclude_none=True).items()))
     return h(value)
+
+
+def paragraphs(text: str) -> list[str]:
+    """A long field's paragraphs (split at blank lines), each on one line."""
+    return [" ".join(part.split()) for part in re.split(r"\n\s*\n", text.strip()) if part.strip()]
 
 
 def with_note(links: Links, page: str, record: BaseModel, spec: FieldSpec, bands=None) -> str:
@@ -210,12 +219,13 @@ def with_note(links: Links, page: str, record: BaseModel, spec: FieldSpec, bands
     return text + f" ({h(note)})" if text and note else text
 
 
-def sort_key(spec: FieldSpec, value: Any) -> str:
-    """What an index column sorts by: a scale by its order, a number by its value, text as text."""
+def sort_key(spec: FieldSpec, value: Any, vocabulary=DEFAULT) -> str:
+    """What an index column sorts by: a scale by its order in the base's ``vocabulary`` (unknown
+    after every step), a number by its value, text as text."""
     if is_empty(value) or isinstance(value, (list, tuple)):
         return ""  # a list sorts by its text
     if spec.show == "scale":
-        return f"{spec.choices.index(value):02d}"
+        return f"{spec.values(vocabulary).index(value):02d}"
     if spec.show == "figure":
         return f"{value.value:020.6f}" if value.value is not None else ""
     if isinstance(value, bool):

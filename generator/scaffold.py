@@ -13,7 +13,9 @@ from pathlib import Path
 
 from .kinds import KINDS, MARKDOWN, YAML, FieldSpec, Kind, fields_of
 from .load import _LoadError, parse_yaml
+from .pipeline import Run, run
 from .validate import _slugify
+from .vocabulary import DEFAULT
 
 MAX_ID_LENGTH = 80  # models.Slug
 _NAME_FIELDS = ("name", "title")
@@ -34,11 +36,12 @@ def new_record(content: Path, kind: str, name: str, article: bool | None = None)
         raise FileExistsError(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as file:
-        file.write(render_new_record(spec, record_id, name, article))
+        file.write(render_new_record(spec, record_id, name, article, run(Run(Path(content)), ("vocabulary",)).vocabulary))
     return path
 
 
-def render_new_record(spec: Kind, record_id: str, name: str, article: bool | None = None) -> str:
+def render_new_record(spec: Kind, record_id: str, name: str, article: bool | None = None,
+                      vocabulary=DEFAULT) -> str:
     fields = fields_of(spec.model)
     names = [field.name for field in fields]
     lines = [f"# yaml-language-server: $schema=../../schemas/{spec.folder}.schema.json",
@@ -46,9 +49,9 @@ def render_new_record(spec: Kind, record_id: str, name: str, article: bool | Non
     lines += [f"{field}: {_yaml_text(name)}" for field in _NAME_FIELDS if field in names]
     for field in fields:
         if field.required and field.name != "id" and field.name not in _NAME_FIELDS:
-            lines.append(f"{field.name}:  # required: {what_to_write(field)}")
+            lines.append(f"{field.name}:  # required: {what_to_write(field, vocabulary)}")
     lines.append("# optional: remove the '# ' before a field to fill it in")
-    lines += [f"# {field.name}:  # {what_to_write(field)}" for field in fields if not field.required]
+    lines += [f"# {field.name}:  # {what_to_write(field, vocabulary)}" for field in fields if not field.required]
     front = "\n".join(lines) + "\n"
     if not (spec.markdown if article is None else article):
         return front
@@ -56,10 +59,12 @@ def render_new_record(spec: Kind, record_id: str, name: str, article: bool | Non
             "Replace this paragraph. To link another record, put its id in double square brackets.\n")
 
 
-def what_to_write(field: FieldSpec) -> str:
-    """The comment beside a placeholder: the field's description, then its values if they are fixed."""
-    if field.choices:
-        return f"{field.description} One of: {', '.join(map(str, field.choices))}."
+def what_to_write(field: FieldSpec, vocabulary=DEFAULT) -> str:
+    """The comment beside a placeholder: the field's description, then its values if they are
+    fixed (a choice's, from the base's vocabulary)."""
+    values = field.values(vocabulary)
+    if values:
+        return f"{field.description} One of: {', '.join(map(str, values))}."
     return field.description
 
 

@@ -14,19 +14,46 @@ from pathlib import Path
 from typing import Any
 
 from .kinds import KINDS, Kind
+from .models import UNKNOWN
+from .vocabulary import DEFAULT, FILE as VOCABULARY_FILE, Vocabulary
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"  # what pydantic emits
 EXPORT_FILE = "export.schema.json"  # the export format's schema, beside the kinds' ones
+VOCABULARY_SCHEMA_FILE = "vocabulary.schema.json"  # the vocabulary file's
 
 
-def schema_for(kind: Kind) -> dict[str, Any]:
-    schema = _agree_with_validator(kind.model.model_json_schema())
+def schema_for(kind: Kind, vocabulary: Vocabulary = DEFAULT) -> dict[str, Any]:
+    """The editor's schema of a kind, its choices and scales those of the base's ``vocabulary``."""
+    schema = _agree_with_validator(_with_vocabulary(kind.model.model_json_schema(), vocabulary))
     what = f"{kind.singular} record"
     schema["$schema"] = JSON_SCHEMA_DIALECT
     # A URN, not a web address: the schemas are files in the repository, served by no one.
     schema["$id"] = f"urn:kb-wiki:schema:{kind.folder}"
     schema["title"] = (f"{what[0].upper()}{what[1:]} (content/{kind.folder}/<id>.yaml, or the front matter of "
                        f"content/{kind.folder}/<id>.md)")
+    return schema
+
+
+def _with_vocabulary(node: Any, vocabulary: Vocabulary) -> Any:
+    """Each field marked with a list of the vocabulary (``models.Vocab``) gets its values as an enum."""
+    if isinstance(node, list):
+        return [_with_vocabulary(item, vocabulary) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _with_vocabulary(value, vocabulary) for key, value in node.items()}
+    key = node.pop("x-kb-vocabulary", None)
+    judgment = node.pop("x-kb-judgment", False)
+    if key is not None:
+        node["enum"] = list(vocabulary.values(key)) + ([UNKNOWN] if judgment else [])
+    return node
+
+
+def vocabulary_schema() -> dict[str, Any]:
+    """The schema of the vocabulary file itself (content/vocabulary.yaml)."""
+    schema = _agree_with_validator(Vocabulary.model_json_schema())
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["$id"] = "urn:kb-wiki:schema:vocabulary"
+    schema["title"] = f"The base's vocabulary (content/{VOCABULARY_FILE})"
     return schema
 
 
@@ -63,11 +90,15 @@ def _ecma_pattern(pattern: str) -> str:
     return pattern.replace('\\"', '"')
 
 
-def render_schema(kind: Kind) -> str:
-    return json.dumps(schema_for(kind), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_schema(kind: Kind, vocabulary: Vocabulary = DEFAULT) -> str:
+    return _json(schema_for(kind, vocabulary))
 
 
-def write_schemas(out: Path, dry_run: bool = False) -> list[Path]:
+def _json(schema: dict) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_schemas(out: Path, dry_run: bool = False, vocabulary: Vocabulary = DEFAULT) -> list[Path]:
     """Write ``<out>/<kind>.schema.json`` for every kind and ``<out>/export.schema.json`` (the
     export format's, ``export/schema.py``); return the files whose text changed.
 
@@ -78,8 +109,9 @@ def write_schemas(out: Path, dry_run: bool = False) -> list[Path]:
 
     out = Path(out)
     changed: list[Path] = []
-    texts = {f"{kind.folder}.schema.json": render_schema(kind) for kind in KINDS.values()}
-    texts[EXPORT_FILE] = export_schema.render()
+    texts = {f"{kind.folder}.schema.json": render_schema(kind, vocabulary) for kind in KINDS.values()}
+    texts[EXPORT_FILE] = export_schema.render(vocabulary)
+    texts[VOCABULARY_SCHEMA_FILE] = _json(vocabulary_schema())
     for name, text in texts.items():
         path = out / name
         if path.exists() and path.read_text(encoding="utf-8") == text:

@@ -25,7 +25,7 @@ from . import article, processes
 from .core import Entry, gc_paused
 from .kinds import KINDS, fields_of, label_of, unwrap
 from .link import Graph
-from .models import BANDS, scale_text
+from .models import BANDS, UNKNOWN, scale_text
 from .present import Links
 
 # ---------------------------------------------------------------------------- bands and ages
@@ -178,6 +178,40 @@ def advice(structure: Structure, target_score: int) -> list[str]:
 _NOT_FIGURES = {"date", "partial-date", "year", "rating", "url", "tags", "link", "scale", "choice"}
 
 
+def judged_fields(model) -> list[str]:
+    """Fields holding an editorial judgment that may be UNKNOWN (``models.Scale(judgment=True)``),
+    themselves or in the value they hold (a risk's likelihood): an unknown one counts as missing."""
+    return [spec.name for spec in fields_of(model) if _holds_judgment(spec)]
+
+
+def _holds_judgment(spec) -> bool:
+    if spec.vocabulary is not None:
+        return spec.vocabulary.judgment
+    bare, _, _ = unwrap(spec.info.annotation)
+    return isinstance(bare, type) and hasattr(bare, "model_fields") and any(
+        _holds_judgment(inner) for inner in fields_of(bare))
+
+
+def unassessed(value) -> bool:
+    """Empty, or a judgment left UNKNOWN (in a nested value too)."""
+    if value in (None, [], "", {}) or value == UNKNOWN:
+        return True
+    return hasattr(type(value), "model_fields") and any(
+        getattr(value, spec.name) == UNKNOWN for spec in fields_of(type(value))
+        if spec.vocabulary is not None and spec.vocabulary.judgment)
+
+
+def last_day(partial: str) -> dt.date:
+    """The last day a partial date can mean: 2025-03 -> 2025-03-31 (a record is not stale early)."""
+    parts = [int(part) for part in partial.split("-")]
+    if len(parts) == 3:
+        return dt.date(*parts)
+    if len(parts) == 1:
+        return dt.date(parts[0], 12, 31)
+    following = dt.date(parts[0] + parts[1] // 12, parts[1] % 12 + 1, 1)
+    return following - dt.timedelta(days=1)
+
+
 def recommended_fields(model) -> list[str]:
     """Optional fields of a kind that an editor should fill (``Shown.recommended``), and the
     page says when not; mappings (a topic's own tables and diagrams) are never required."""
@@ -210,6 +244,7 @@ class Score:
     structure: Structure | None = None  # of its article, if it has one
     structure_score: int | None = None
     article: str = ""  # the article's Markdown, for render
+    uncited_estimates: int = 0  # estimates stated without a source of their own (allowed, flagged)
 
 
 def _words(count: int) -> str:
@@ -242,11 +277,14 @@ def score(graph: Graph, today: dt.date) -> dict[str, Score]:
 
 def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set, text: str | None) -> Score:
     record = entry.record
-    recommended = recommended_fields(type(record))
-    missing = [name for name in recommended if getattr(record, name) in (None, [], "", {})]
+    # what should be filled in: the recommended fields, and every judgment (required ones too),
+    # since `unknown` is an honest value that still leaves the page lacking it
+    recommended = list(dict.fromkeys(recommended_fields(type(record)) + judged_fields(type(record))))
+    missing = [name for name in recommended if unassessed(getattr(record, name))]
+    unknowns = any(getattr(record, name) not in (None, [], "", {}) for name in missing)
     # A record cites a source when a field of its own does (below) or one of its relations does.
     by_relation = any(e.origin == "citation" and e.field == "relations" for e in graph.outgoing.get(entry.id, ()))
-    figures, cited_figures = _figures(record, by_relation)
+    figures, cited_figures, uncited_estimates = _figures(record, by_relation)
     completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
     structure = measure(text) if text is not None else None
     structure_points = structure_score(structure) if structure is not None else None
@@ -255,11 +293,13 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
     else:
         citation = 100 if not figures else round(100 * cited_figures / figures)
         suggested = round(0.6 * completeness + 0.4 * citation)
+    if unknowns:  # a page of judgments nobody has made is not comprehensive, however long
+        suggested = min(suggested, QUALITY_BANDS[0][0] - 1)
     quality = record.quality if record.quality is not None else suggested
     warning = record.quality is not None and abs(record.quality - suggested) >= QUALITY_WARNING_GAP
     backlinks = len(graph.backlink_sources(entry.id))
     past_review = bool(record.review_by and record.review_by < today)
-    stale = bool(record.last_edited and (today - record.last_edited).days > STALE_AFTER_DAYS)
+    stale = bool(record.last_edited and (today - last_day(record.last_edited)).days > STALE_AFTER_DAYS)
     uncited_source = entry.kind in cited_kinds and entry.id not in cited
     bands = {"quality": band(quality)}
     ratings = {"quality": (quality, record.quality is None)}
@@ -279,7 +319,7 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
         "warning_gap": QUALITY_WARNING_GAP,
         "importance": record.importance,
         "importance_band": bands.get("importance"),
-        "last_edited": record.last_edited.isoformat() if record.last_edited else None,
+        "last_edited": record.last_edited,
         "words": _words(structure.words) if structure else None,
         "backlinks": backlinks,
         "structure": structure,
@@ -289,6 +329,7 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
         "missing": missing_labels,
         "figures": figures,
         "cited_figures": cited_figures,
+        "uncited_estimates": uncited_estimates,
         "status": scale_text(record.status) if record.status else None,
     }
     target = next_band(quality)
@@ -302,10 +343,11 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
                 lacks.append(f"cite a source for {figures - cited_figures} figure(s)")
     flags = [name for name, flagged in (
         ("quality differs", warning), ("overdue", past_review), ("stale", stale),
-        ("orphan", not backlinks), ("uncited", uncited_source)) if flagged]
+        ("orphan", not backlinks), ("uncited", uncited_source), ("uncited estimate", uncited_estimates)) if flagged]
     return Score(missing, figures, cited_figures, backlinks, past_review, stale, completeness, uncited_source,
                  suggested, quality, record.quality is None, warning, bands, ratings, header, lacks,
-                 target[1] if target else None, flags, structure, structure_points, text or "")
+                 target[1] if target else None, flags, structure, structure_points, text or "",
+                 uncited_estimates)
 
 
 def _cites(model) -> bool:
@@ -314,15 +356,22 @@ def _cites(model) -> bool:
                for spec in fields_of(type(model)))
 
 
-def _figures(record, cites: bool = False) -> tuple[int, int]:
-    """Text fields that state a figure, and how many of them have a source to stand on.
+def _figures(record, cites: bool = False) -> tuple[int, int, int]:
+    """Text fields that state a figure, how many of them have a source to stand on, and how many
+    estimates are stated without one.
 
-    A figure is cited when its own object, or the record, names a source (a citation)."""
-    figures = cited = 0
+    A figure is cited when its own object, or the record, names a source (a citation). A value
+    that answers for its own estimates (``uncited()``, a position) stands only on its own source:
+    what someone estimated is not sourced by the record's general sources."""
+    figures = cited = uncited_estimates = 0
     stack = [(record, cites or _cites(record))]
     while stack:
         model, has_source = stack.pop()
-        own_source = has_source or _cites(model)
+        if hasattr(model, "uncited"):
+            uncited_estimates += model.uncited()
+            own_source = _cites(model)
+        else:
+            own_source = has_source or _cites(model)
         for spec in fields_of(type(model)):
             if spec.show in _NOT_FIGURES or spec.name == "id":
                 continue
@@ -334,7 +383,7 @@ def _figures(record, cites: bool = False) -> tuple[int, int]:
                 elif isinstance(item, (str, float, int)) and not isinstance(item, bool) and _FIGURE.search(str(item)):
                     figures += 1
                     cited += own_source
-    return figures, cited
+    return figures, cited, uncited_estimates
 
 
 _FIGURE = re.compile(r"\d")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .kinds import KINDS
+from .vocabulary import FILE as VOCABULARY_FILE, render as render_vocabulary
 
 MKDOCS_YML = """\
 # The site of this knowledge base. The theme, its assets and the hooks come from the installed
@@ -109,7 +110,7 @@ def init(folder: Path) -> list[Path]:
     files = {"mkdocs.yml": MKDOCS_YML.format(name=folder.resolve().name),
              ".github/workflows/validate.yml": WORKFLOW.format(package=PACKAGE),
              ".pre-commit-config.yaml": PRE_COMMIT, ".gitignore": GITIGNORE,
-             "content/sources/example-source.yaml": EXAMPLE}
+             "content/sources/example-source.yaml": EXAMPLE, f"content/{VOCABULARY_FILE}": render_vocabulary()}
     files.update({f"content/{kind}/.gitkeep": "" for kind in KINDS if kind != "sources"})
     written = []
     for relative, text in files.items():

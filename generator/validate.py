@@ -15,30 +15,33 @@ from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, 
                    dotted, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
 from .models import SLUG_PATTERN
+from .vocabulary import DEFAULT, FILE as VOCABULARY_FILE, Checked, Scales, Vocabulary, keys as vocabulary_keys
 
 _SLUG = re.compile(SLUG_PATTERN)
 
 
 @gc_paused()
-def validate(documents: Iterable[SourceDocument]) -> tuple[list[Entry], list[Rejected], list[Diagnostic]]:
+def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked()
+             ) -> tuple[list[Entry], list[Rejected], list[Diagnostic]]:
     """Stage entry point: the records that validated, those that did not (link still checks
-    their references), and the problems."""
+    their references), and the problems. Choices and scales are judged by ``vocabulary``."""
     entries: list[Entry] = []
     rejected: list[Rejected] = []
     problems: list[Diagnostic] = []
+    context = {"vocabulary": vocabulary}
     for document in documents:
         if document.data is None:  # did not load: load reported why
             continue
-        entry, found = validate_document(document)
+        entry, found = validate_document(document, context)
         problems.extend(found)
         (entries if isinstance(entry, Entry) else rejected).append(entry)
     return entries, rejected, problems
 
 
-def validate_document(document: SourceDocument) -> tuple[Entry | Rejected, list[Diagnostic]]:
+def validate_document(document: SourceDocument, context: dict | None = None) -> tuple[Entry | Rejected, list[Diagnostic]]:
     kind = KINDS[document.kind]
     problems = _check_id(document)
-    record, model_problems, faults = _validate_model(kind.model, document)
+    record, model_problems, faults = _validate_model(kind.model, document, context)
     problems += model_problems
     prose = None
     if document.body is not None:  # a Markdown record: its article
@@ -79,18 +82,18 @@ def _slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "record"
 
 
-def _validate_model(model: type[BaseModel], document: SourceDocument):
+def _validate_model(model: type[BaseModel], document: SourceDocument, context: dict | None = None):
     """(the record or None, its problems, the paths into the data where they are)."""
     data = document.data
     try:
-        return model.model_validate(data), [], frozenset()
+        return model.model_validate(data, context=context), [], frozenset()
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
     # YAML turned an unquoted 1.10 into 1.1; where a field wants text, give back what was written.
     restored = _restore_number_texts(data, errors, document.number_texts)
     if restored is not data:
         try:
-            return model.model_validate(restored), [], frozenset()
+            return model.model_validate(restored, context=context), [], frozenset()
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
     # a broken rule (models.rule) faults no value: the references in its mapping are still checked;
@@ -184,6 +187,12 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         guess = closest(str(loc[-1]), allowed)
         hint = f"did you mean '{guess[0]}'?" if guess else "allowed here: " + ", ".join(allowed)
         return document.diagnostic(loc, f"unknown field '{loc[-1]}'", hint, "unknown-field", at_key=True)
+    if error_type == "choice":  # models.Choice and Scale: a list of the base's vocabulary
+        choices = list(context.get("expected", ()))
+        guess = closest(str(value), choices)
+        hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(choices)
+        hint += f"; or add it under {_vocabulary_place(context.get('key', ''))} in the content folder's {VOCABULARY_FILE}"
+        return document.diagnostic(loc, f"{_show(value)} is not an allowed {field_name}", hint, "choice")
     if error_type == "literal_error":
         choices = re.findall(r"'([^']*)'", context.get("expected", ""))
         if value is None:
@@ -210,6 +219,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
                                    "date")
     if error_type in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         bound = next(iter(context.values()), "")
+        bound = f"{bound:g}" if isinstance(bound, float) else bound
         words = {"greater_than_equal": "at least", "less_than_equal": "at most",
                  "greater_than": "more than", "less_than": "less than"}[error_type]
         return document.diagnostic(loc, f"{_show(value)} is out of range: {field_name} must be {words} {bound}",
@@ -233,6 +243,42 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
                           "invalid")
     message = error["msg"].removeprefix("Value error, ")
     return document.diagnostic(loc, message, "", "invalid")
+
+
+def _vocabulary_place(key: str) -> str:
+    return f"'scales: {key}:'" if key in Scales.model_fields else f"'{key}:'"
+
+
+# ---------------------------------------------------------------------------- the vocabulary
+
+
+def validate_vocabulary(document: SourceDocument | None, failed: bool = False) -> tuple[Checked, list[Diagnostic]]:
+    """The base's vocabulary (content/vocabulary.yaml; the defaults without it) and its problems.
+    Lists the file gets wrong are left unchecked in the records (``Checked.unchecked``): the
+    mistake is reported once, here. A file that did not load (``failed``) leaves every list
+    unchecked, since what it meant to declare is not known."""
+    if failed:
+        return Checked(DEFAULT, frozenset(vocabulary_keys())), []
+    if document is None:
+        return Checked(), []
+    try:
+        return Checked(Vocabulary.model_validate(document.data)), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    problems = [_translate(error, Vocabulary, document) for error in errors]
+    wrong = {tuple(e["loc"][:2]) if e["loc"][:1] == ("scales",) and len(e["loc"]) > 1 else tuple(e["loc"][:1])
+             for e in errors}
+    kept = {key: value for key, value in document.data.items() if (key,) not in wrong}
+    if isinstance(kept.get("scales"), dict):
+        kept["scales"] = {key: value for key, value in kept["scales"].items() if ("scales", key) not in wrong}
+    try:
+        vocabulary = Vocabulary.model_validate(kept)
+    except ValidationError:
+        return Checked(DEFAULT, frozenset(vocabulary_keys())), problems
+    unchecked = frozenset(path[-1] for path in wrong if path and path[-1] in vocabulary_keys())
+    if ("scales",) in wrong:
+        unchecked |= frozenset(Scales.model_fields)
+    return Checked(vocabulary, unchecked), problems
 
 
 def _type_hint(error_type: str, value: Any, field_name: str, fields: list[str], item: bool = False) -> str:

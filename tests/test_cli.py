@@ -235,7 +235,7 @@ def test_schema_check_passes_on_the_committed_schemas(capsys, monkeypatch):
 
 def test_schema_check_fails_when_schemas_are_missing(capsys, tmp_path):
     assert main(["schema", "--check", "--out", str(tmp_path)]) == 1
-    assert capsys.readouterr().out.count("would change") == len(KINDS) + 1  # and the export's
+    assert capsys.readouterr().out.count("would change") == len(KINDS) + 2  # and the export's and the vocabulary's
     assert list(tmp_path.iterdir()) == []
 
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from generator import docs, models
+from generator.vocabulary import DEFAULT
 from generator.kinds import KINDS, fields_of
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -69,12 +70,13 @@ def test_nested_values_are_found_wherever_a_field_holds_them():
 def test_what_to_write_reads_the_type():
     tables = docs.field_tables()
     assert "| `developer` |  | id of an organization |" in tables
-    assert "| `severity` | yes | `low` < `low-medium` < `medium` < " in tables
+    assert "| `severity` | yes | step of the scale `severity` ([vocabulary](#vocabulary)), or `unknown` |" in tables
+    assert "| `scales: severity` | How severe a risk's harm would be, low to high. | `low` < `low-medium` < " in tables
     assert "| `positions` |  | list, each a [position](#position) |" in tables
     assert "| `confidence` |  | number from 0 to 100 |" in tables
     # the figure's example is shown by the model itself, so it cannot drift
     assert "shows as “~8 months (95% CI: 5-14 months)”" in tables
-    for name, inverse in models.RELATION_TYPES.items():
+    for name, inverse in DEFAULT.relation_types.items():
         assert f"`{name}` / {inverse}" in tables
 
 

@@ -37,6 +37,7 @@ from generator.kinds import KINDS, Kind, facets_of, field_of
 from generator.link import ORIGINS
 from generator.models import Shown
 from generator.pipeline import check
+from generator.vocabulary import DEFAULT
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
@@ -369,7 +370,7 @@ def test_sqlite_columns_are_typed_and_references_are_foreign_keys(db):
 
     assert types("organizations")["founded"] == "INTEGER"
     assert types("risks")["severity"] == "TEXT"
-    assert types("systems")["quality"] == "INTEGER"
+    assert types("systems")["quality"] == "REAL"  # a rating may have one decimal
     assert types("sources")["year"] == "INTEGER"
     assert types("metrics")["estimate"] == "TEXT"  # a nested object, as JSON
     assert db.execute('SELECT pk FROM pragma_table_info(\'systems\') WHERE name = \'id\'').fetchone()[0] == 1
@@ -464,12 +465,12 @@ def test_datasette_metadata_reads_descriptions_and_facets_from_the_models(export
         for column in columns_of(kind):
             spec = field_of(kind.model, column.name)
             assert columns[column.name].startswith(spec.description), (kind.folder, column.name)
-            for value in spec.choices:
+            for value in spec.values(DEFAULT):
                 assert value in columns[column.name]
         assert tables[kind.folder]["facets"] == facets_of(kind)
     assert tables["metrics"]["columns"]["as_of"] == field_of(KINDS["metrics"].model, "as_of").description
     assert tables["risks"]["columns"]["severity"].endswith("lowest first: low, low-medium, medium, medium-high, "
-                                                          "high, critical, existential.")
+                                                          "high, critical, catastrophic, existential, unknown.")
 
 
 # ---------------------------------------------------------------------------- awkward text

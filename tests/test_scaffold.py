@@ -13,6 +13,7 @@ from generator import pipeline
 from generator.kinds import KINDS, field_of
 from generator.models import Quantity, RefTo
 from generator.scaffold import new_record
+from generator.vocabulary import DEFAULT
 
 REPO = Path(__file__).resolve().parent.parent
 VALID = Path(__file__).parent / "fixtures" / "valid" / "content"
@@ -37,6 +38,9 @@ def filled_value(kind: str, field: str) -> str:
     info = KINDS[kind].model.model_fields[field]
     if typing.get_origin(info.annotation) is typing.Literal:
         return typing.get_args(info.annotation)[0]
+    values = field_of(KINDS[kind].model, field).values(DEFAULT)  # a choice of the vocabulary
+    if values:
+        return values[0]
     ref = next((m for m in info.metadata if isinstance(m, RefTo)), None)
     if ref is not None:
         return sorted(p.stem for p in (VALID / ref.kinds[0]).iterdir())[0]

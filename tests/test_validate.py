@@ -310,7 +310,7 @@ def test_dates_must_be_real_dates(check):
     assert located(partial) == ("content/systems/gpt-4.yaml", 6, 12, "announced")
     assert "'2023-13' is not a real date" in partial.message
     assert located(full) == ("content/systems/gpt-4.yaml", 7, 14, "last_edited")
-    assert "'2025-02-30' is not a date" in full.message
+    assert "'2025-02-30' is not a real date" in full.message
     assert located(words) == ("content/systems/gpt-4.yaml", 8, 12, "review_by")
     assert "'next spring' is not a date" in words.message
     assert "YYYY-MM-DD" in words.hint
@@ -534,10 +534,11 @@ def test_benchmark_script_generates_records_that_validate():
 
 
 @pytest.mark.parametrize("line, message", [
-    ("importance: true", "importance must be a whole number, found True"),
-    ('quality: "80"', "quality must be a whole number, found '80'"),
+    ("importance: true", "importance must be a number, found True"),
+    ('quality: "80"', "quality must be a number, found '80'"),
     ("founded: 1900.5", "founded must be a whole number, found 1900.5"),
-    ("last_edited: 0", "must be a date written as YYYY-MM-DD"),
+    ("review_by: 0", "must be a date written as YYYY-MM-DD"),
+    ("last_edited: 0", "'0' is not a date"),
 ])
 def test_numbers_and_dates_are_not_coerced(write_records, line, message):
     root = write_records({"organizations/x.yaml": f"id: x\nname: X\nsummary: s\ntype: academic\n{line}\n"})

@@ -35,6 +35,8 @@ def pages(base: Base) -> list[Page]:
                                  if scores[e.id].stale], note),
                 "orphans": capped([a(page, e.id) for e in values if not scores[e.id].backlinks], note),
                 "uncited": capped([a(page, e.id) for e in values if scores[e.id].uncited_source], note),
+                "uncited_estimates": capped([a(page, e.id) + f" ({scores[e.id].uncited_estimates})" for e in values
+                                             if scores[e.id].uncited_estimates], note),
             }
         listed = table(["Page", "Kind", "Score", "Quality", "To reach the next band", "Flags"],
                        [[base.links.a(page, record_id), *cells] for record_id, cells in chunk])

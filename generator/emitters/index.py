@@ -40,7 +40,7 @@ def cell(base: Base, entry: Entry, spec: FieldSpec, page: str) -> tuple[str, str
     score = base.scores[entry.id]
     if spec.show == "rating" and spec.name in score.ratings:
         rating, suggested = score.ratings[spec.name]
-        return f"{rating:03d}", f"{rating}{'*' if suggested else ''}"
+        return f"{rating:05.1f}", f"{rating:g}{'*' if suggested else ''}"
     value: Any = getattr(entry.record, spec.name)
     if is_empty(value):
         return "", ""
@@ -49,7 +49,7 @@ def cell(base: Base, entry: Entry, spec: FieldSpec, page: str) -> tuple[str, str
         ids = value if isinstance(value, (list, tuple)) else [value]
         names = [base.graph.entries[i].name if i in base.graph.entries else i for i in ids]
         return h(", ".join(names).lower()), shown
-    key = sort_key(spec, value)
+    key = sort_key(spec, value, base.graph.vocabulary)
     if key or spec.show == "figure":  # a figure given as text sorts first
         return key, shown
     if spec.show == "choice":

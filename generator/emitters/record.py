@@ -10,8 +10,8 @@ from ..core import Entry
 from ..kinds import KINDS, fields_of
 from ..link import related
 from ..models import choice_text, scale_text
-from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, template, url,
-                       with_note)
+from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, paragraphs,
+                       template, url, with_note)
 
 # "What links here" lists at most this many records of each kind; a record with more (a lab
 # that a thousand records cite) gets a page of its own listing them all (emitters/backlinks.py).
@@ -40,6 +40,7 @@ def context(base: Base, entry: Entry) -> dict:
         "home": url(page, "index.md"),
         "root": "../",
         "summary": h(entry.record.summary),
+        "long_fields": long_fields(entry),
         "status": score.header,
         "infobox": infobox_rows(base, entry),
         "article": score.article,
@@ -55,6 +56,14 @@ def context(base: Base, entry: Entry) -> dict:
     }
     values["ctx"] = values
     return values
+
+
+def long_fields(entry: Entry) -> list[tuple[str, list[str]]]:
+    """(heading, paragraphs as HTML) of each long field with a value (a risk's description): a
+    section of the page's body, since several paragraphs do not fit an infobox."""
+    return [(md(spec.label), [h(text) for text in paragraphs(getattr(entry.record, spec.name))])
+            for spec in fields_of(type(entry.record))
+            if spec.show == "long" and not is_empty(getattr(entry.record, spec.name))]
 
 
 def infobox_rows(base: Base, entry: Entry) -> list[tuple[str, str]]:

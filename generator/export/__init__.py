@@ -57,5 +57,5 @@ def export(graph: Graph, out: Path, formats: Iterable[str]) -> list[Path]:
         if name in wanted:
             written += write(view, out)
     if written:  # what each file holds
-        written.append(write_text(out / schema.FILE, schema.render()))
+        written.append(write_text(out / schema.FILE, schema.render(graph.vocabulary)))
     return written

@@ -79,7 +79,7 @@ def _scalar_text(value: Any) -> str:
 def write(view: View, out: Path) -> list[Path]:
     written = []
     for kind, entries in view.kinds.items():
-        columns = columns_of(KINDS[kind])
+        columns = columns_of(KINDS[kind], view.graph.vocabulary)
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow([column.name for column in columns] + [PAGE_URL, BODY])

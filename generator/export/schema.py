@@ -25,6 +25,7 @@ from typing import Any
 from ..kinds import KINDS
 from ..link import ORIGINS
 from ..schemas import JSON_SCHEMA_DIALECT, schema_for
+from ..vocabulary import DEFAULT, Vocabulary
 from .view import BODY, PAGE_URL, Column, columns_of
 
 FILE = "schema.json"  # beside the exported files
@@ -56,9 +57,9 @@ def record_id(kind: str) -> str:
     return f"{ID}:{kind}"
 
 
-def record_schema(kind: str) -> dict[str, Any]:
+def record_schema(kind: str, vocabulary: Vocabulary = DEFAULT) -> dict[str, Any]:
     """One exported record of ``kind``: its record schema plus the keys the export adds."""
-    schema = copy.deepcopy(schema_for(KINDS[kind]))
+    schema = copy.deepcopy(schema_for(KINDS[kind], vocabulary))
     schema.pop("$schema", None)
     schema["$id"] = record_id(kind)
     schema["title"] = f"An exported {KINDS[kind].singular} (data/{kind}/<id>.json; items of data/{kind}.json)"
@@ -75,10 +76,10 @@ def _json_cell(kind: str, column: Column, nullable: bool) -> dict[str, Any]:
     return {**cell, "description": column.description} if column.description else cell
 
 
-def csv_row(kind: str) -> dict[str, Any]:
+def csv_row(kind: str, vocabulary: Vocabulary = DEFAULT) -> dict[str, Any]:
     """A row of ``<kind>.csv``: every cell text; an empty cell is an empty value (null or [])."""
     properties: dict[str, Any] = {}
-    for column in columns_of(KINDS[kind]):
+    for column in columns_of(KINDS[kind], vocabulary):
         if column.shape in ("list", "json"):
             cell = _json_cell(kind, column, False)
             properties[column.name] = {**cell, "description": (column.description + " " if column.description else "")
@@ -105,7 +106,7 @@ def _sql(json_type: str, nullable: bool = False, **more) -> dict[str, Any]:
     return {"type": [json_type, "null"] if nullable else json_type, **more}
 
 
-def sqlite_rows() -> dict[str, dict[str, Any]]:
+def sqlite_rows(vocabulary: Vocabulary = DEFAULT) -> dict[str, dict[str, Any]]:
     """A row of each table of ``knowledge.sqlite`` (``sqlite.py`` makes them)."""
     rows = {
         "records": _row("A row of records: every record of every kind", {
@@ -119,7 +120,7 @@ def sqlite_rows() -> dict[str, dict[str, Any]]:
     }
     for kind in KINDS:
         columns: dict[str, dict] = {}
-        for column in columns_of(KINDS[kind]):
+        for column in columns_of(KINDS[kind], vocabulary):
             if column.shape in ("list", "json"):
                 columns[column.name] = _json_cell(kind, column, column.nullable)
             else:
@@ -131,15 +132,15 @@ def sqlite_rows() -> dict[str, dict[str, Any]]:
     return rows
 
 
-def export_schema() -> dict[str, Any]:
+def export_schema(vocabulary: Vocabulary = DEFAULT) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for kind in KINDS:
-        defs[kind] = record_schema(kind)
+        defs[kind] = record_schema(kind, vocabulary)
         defs[f"{kind}.json"] = {"type": "array", "items": {"$ref": record_id(kind)}, "title": f"data/{kind}.json"}
     defs["edge"] = EDGE
     for kind in KINDS:
-        defs[f"csv:{kind}"] = csv_row(kind)
-    for table, row in sqlite_rows().items():
+        defs[f"csv:{kind}"] = csv_row(kind, vocabulary)
+    for table, row in sqlite_rows(vocabulary).items():
         defs[f"sqlite:{table}"] = row
     return {
         "$schema": JSON_SCHEMA_DIALECT, "$id": ID,
@@ -154,5 +155,5 @@ def export_schema() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(export_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render(vocabulary: Vocabulary = DEFAULT) -> str:
+    return json.dumps(export_schema(vocabulary), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -39,6 +39,7 @@ from typing import Any
 from ..kinds import KINDS, Kind, facets_of, field_of
 from ..link import ORIGINS
 from ..models import Record
+from ..vocabulary import DEFAULT
 from .files import compact, json_text, write_atomic, write_text
 from .view import BODY, PAGE_URL, Column, View, columns_of, page_url
 
@@ -159,7 +160,7 @@ def write(view: View, out: Path) -> list[Path]:
         if reserved in KINDS:
             raise ValueError(f"a kind is named '{reserved}', a table the export needs")
     database = write_atomic(out / DATABASE, lambda temporary: _fill_database(view, temporary))
-    metadata = write_text(out / METADATA, json_text(datasette_metadata()))
+    metadata = write_text(out / METADATA, json_text(datasette_metadata(view.graph.vocabulary)))
     return [database, metadata]
 
 
@@ -169,7 +170,7 @@ def _fill_database(view: View, path: Path) -> None:
     try:
         connection.execute("PRAGMA foreign_keys = ON")
         connection.execute("PRAGMA journal_mode = DELETE")
-        kind_columns = {kind: columns_of(KINDS[kind]) for kind in view.kinds}
+        kind_columns = {kind: columns_of(KINDS[kind], view.graph.vocabulary) for kind in view.kinds}
         connection.executescript(_schema_sql() + "".join(
             _kind_table_sql(KINDS[kind], columns) + ";\n" for kind, columns in kind_columns.items()))
         with connection:  # one transaction; the deferred foreign keys are checked at its commit
@@ -235,7 +236,7 @@ FIXED_TABLES = {
 }
 
 
-def datasette_metadata() -> dict[str, Any]:
+def datasette_metadata(vocabulary=DEFAULT) -> dict[str, Any]:
     """Datasette 0.65 metadata: titles, descriptions, column texts, facets and the search box."""
     tables: dict[str, Any] = {}
     for name, (description, columns, facets) in FIXED_TABLES.items():
@@ -245,7 +246,7 @@ def datasette_metadata() -> dict[str, Any]:
     tables["records"].update({"fts_table": FTS_TABLE, "fts_pk": "seq", "label_column": "name",
                               "sort": "id"})
     for kind in KINDS.values():
-        columns = {column.name: column.description for column in columns_of(kind)}
+        columns = {column.name: column.description for column in columns_of(kind, vocabulary)}
         columns[PAGE_URL] = FIXED_TABLES["records"][1][PAGE_URL]
         tables[kind.folder] = {
             "description": f"{kind.title}: one row per record in content/{kind.folder}/. Lists and "

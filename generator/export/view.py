@@ -15,6 +15,7 @@ from pydantic.fields import FieldInfo
 from ..kinds import KINDS, FieldSpec, Kind, fields_of, unwrap
 from ..link import Edge, Graph
 from ..models import RefTo
+from ..vocabulary import DEFAULT, Vocabulary
 
 PAGE_URL = "page_url"
 BODY = "body"  # a record written as <id>.md: its article as the editor wrote it (None for YAML)
@@ -79,33 +80,34 @@ class Column:
     description: str = ""
 
 
-def columns_of(kind: Kind) -> list[Column]:
-    """The model's fields as columns: ``id``, then ``name`` and ``title``, then the rest in model order."""
+def columns_of(kind: Kind, vocabulary: Vocabulary = DEFAULT) -> list[Column]:
+    """The model's fields as columns: ``id``, then ``name`` and ``title``, then the rest in model
+    order; a choice's values are those of the base's ``vocabulary``."""
     first = ("id", "name", "title")
     specs = fields_of(kind.model)
     ordered = [s for name in first for s in specs if s.name == name] + [s for s in specs if s.name not in first]
-    return [_column(spec) for spec in ordered]
+    return [_column(spec, spec.values(vocabulary)) for spec in ordered]
 
 
-def _column(spec: FieldSpec) -> Column:
+def _column(spec: FieldSpec, choices: tuple) -> Column:
     bare, metadata, nullable = unwrap(spec.info.annotation)
     metadata = list(spec.info.metadata) + metadata
     origin = typing.get_origin(bare)
-    description = _described(spec)
+    description = _described(spec, choices)
     if origin in (list, tuple, set, frozenset):
         item, _, _ = unwrap(typing.get_args(bare)[0])
         plain = item in (str, int, float, bool) or typing.get_origin(item) is Literal
         return Column(spec.name, "TEXT", "list" if plain else "json", nullable, None, description=description)
     if origin is dict or (isinstance(bare, type) and issubclass(bare, BaseModel)):
         return Column(spec.name, "TEXT", "json", nullable, None, description=description)
-    if spec.choices:
-        bare = type(spec.choices[0])
+    if choices:
+        bare = type(choices[0])
     sql_type = {bool: "INTEGER", int: "INTEGER", float: "REAL"}.get(bare, "TEXT")
     ge = le = None
     for item in _flat_metadata(metadata):
         ge = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else ge
         le = getattr(item, "le", None) if getattr(item, "le", None) is not None else le
-    return Column(spec.name, sql_type, "scalar", nullable, spec.ref, spec.choices, (ge, le), description)
+    return Column(spec.name, sql_type, "scalar", nullable, spec.ref, choices, (ge, le), description)
 
 
 def _flat_metadata(metadata: list) -> Iterable:
@@ -115,9 +117,9 @@ def _flat_metadata(metadata: list) -> Iterable:
             yield from _flat_metadata(item.metadata)
 
 
-def _described(spec: FieldSpec) -> str:
+def _described(spec: FieldSpec, choices: tuple) -> str:
     """The field's description, then its values when they are a fixed set (a scale in its order)."""
-    if not spec.choices:
+    if not choices:
         return spec.description
-    values = ", ".join(map(str, spec.choices))
+    values = ", ".join(map(str, choices))
     return f"{spec.description} One of{', lowest first' if spec.show == 'scale' else ''}: {values}."

@@ -17,6 +17,7 @@
     var today = Date.UTC(now.getFullYear(), now.getMonth(), now.getDate());
     document.querySelectorAll("time.kb-age").forEach(function (el) {
       var parts = el.getAttribute("datetime").split("-").map(Number);
+      if (parts.length < 3) return;  // a month or a year: its age would be a guess
       var days = Math.round((today - Date.UTC(parts[0], parts[1] - 1, parts[2])) / 86400000);
       el.textContent = el.getAttribute("datetime") + " (" + ageText(days) + ")";
     });
