@@ -48,8 +48,8 @@ def authored(document: SourceDocument, record: Any = None) -> list[Authored]:
         found.append(Authored(document.path, f"{holder}.{name}.mermaid", source, line + literal,
                               1 if literal else column, literal, True))
     if document.body:
-        for line, indent, source in fences(document.body):
-            found.append(Authored(document.path, "body", source, document.body_line + line, indent + 1, True, False))
+        for line, indent, source, exact in fences(document.body):
+            found.append(Authored(document.path, "body", source, document.body_line + line, indent + 1, exact, False))
     return found
 
 
@@ -67,34 +67,38 @@ def _front_matter_diagrams(document: SourceDocument, record: Any, holder: str | 
             if isinstance(item, dict) and isinstance(item.get("mermaid"), str)]
 
 
-_OPENING = re.compile(r"^([ \t]*)(`{3,}|~{3,})[ \t]*(.*)$")
-_MERMAID_INFO = re.compile(r"^(?:\{[ \t]*\.?)?mermaid(?=$|[\s}])")
+_OPENING = re.compile(r"^([ \t>]*)(`{3,}|~{3,})[ \t]*\{?[ \t]*\.?mermaid(?=$|[\s}])")
 
 
-def fences(body: str) -> list[tuple[int, int, str]]:
-    """(line of the first line inside, from 0; indentation; source) of each ```mermaid or
-    ~~~mermaid fence of a Markdown text, as the prose converter (pymdownx.superfences) takes it:
-    a fence closes on a line of the same character, at least as long; an unclosed one is no
-    fence; a mermaid fence inside another fence is that fence's text."""
+def fences(body: str) -> list[tuple[int, int, str, bool]]:
+    """(line of the first line inside, from 0; its column less one; source; whether found there) of each ```mermaid
+    or ~~~mermaid fence of a Markdown text that the prose converter draws as a diagram.
+
+    Which fences those are (not one in an indented code block or inside another fence, one in a
+    quote or a list item) is the converter's to say, so it is asked (``prose.diagram_sources``);
+    each source is then found in the text below a fence line, the same prefix (indentation,
+    quote marks) taken off each of its lines."""
+    if "mermaid" not in body:
+        return []
+    from . import prose
+
     lines = body.split("\n")
-    found = []
-    number = 0
-    while number < len(lines):
-        opening = _OPENING.match(lines[number])
-        if opening is None or (opening.group(2)[0] == "`" and "`" in opening.group(3)):
-            number += 1
-            continue
-        indent, marks, info = opening.groups()
-        closing = re.compile(rf"^[ \t]*{re.escape(marks[0])}{{{len(marks)},}}[ \t]*$")
-        end = next((n for n in range(number + 1, len(lines)) if closing.match(lines[n])), None)
-        if end is None:
-            number += 1
-            continue
-        if _MERMAID_INFO.match(info):
-            inside = [line[len(indent):] if line.startswith(indent) else line.lstrip(" \t")
-                      for line in lines[number + 1:end]]
-            found.append((number + 1, len(indent), "\n".join(inside)))
-        number = end + 1
+    found, number = [], 0
+    for source in prose.diagram_sources(body):
+        wanted = source.split("\n")
+        for at in range(number, len(lines)):
+            opening = _OPENING.match(lines[at])
+            if opening is None:
+                continue
+            prefix = opening.group(1)
+            inside = [line[len(prefix):] if line.startswith(prefix) else line.lstrip(" \t>")
+                      for line in lines[at + 1:at + 1 + len(wanted)]]
+            if [line.rstrip() for line in inside] == [line.rstrip() for line in wanted]:
+                found.append((at + 1, len(prefix), source, True))
+                number = at + 1 + len(wanted)
+                break
+        else:  # not found as written (never seen): still checked, placed on the prose's first line
+            found.append((0, 0, source, False))
     return found
 
 
