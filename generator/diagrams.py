@@ -38,12 +38,13 @@ log = logging.getLogger("kb")
 MERMAID_VERSION = "11.17.2"
 MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-{MERMAID_VERSION}.min.js"
 KB_CSS = Path(__file__).parent / "static" / "assets" / "kb.css"
+KB_JS = Path(__file__).parent / "static" / "assets" / "kb.js"
 CHUNK = 20  # diagrams per call into the page: progress shows, the pages finish close together
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-DRAWING = "5"  # bump when the drawing settings change: every cache key changes with it
+DRAWING = "6"  # bump when the drawing settings change: every cache key changes with it
 
 
 @dataclass
@@ -444,6 +445,16 @@ def write_shared_css(path: Path = KB_CSS) -> bool:
 # times per flowchart; a patch to the minified bundle drew the same SVGs a third faster, but was
 # left out: the cache makes it matter only for a cold build, and the pinned file stays as shipped.)
 
+
+def inert_handlers_js() -> str:
+    """kb.js's inertHandlers(), as window.kbInertHandlers for the build's drawing and parsing
+    pages: an editor's diagram reaches Mermaid there exactly as kb.js hands it over in a
+    reader's browser, no on* attribute name left in any start tag (see kb.js)."""
+    text = KB_JS.read_text(encoding="utf-8")
+    body = text.split("/* kb:inert-handlers", 1)[1].split("/* kb:inert-handlers end */", 1)[0]
+    return body[body.index("function inertHandlers"):] + "window.kbInertHandlers = inertHandlers;\n"
+
+
 _SCRIPT = """async (items) => {
   const out = {};
   let level = null;
@@ -454,7 +465,7 @@ _SCRIPT = """async (items) => {
       level = securityLevel;
     }
     try {
-      const result = await mermaid.render("kb-" + key, source);
+      const result = await mermaid.render("kb-" + key, linked ? source : kbInertHandlers(source));
       out[key] = result.svg;
     } catch (error) {
       out[key] = "ERROR:" + (error && error.message ? error.message : String(error));
@@ -483,6 +494,7 @@ def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progres
         page = await browser.new_page()
         await page.set_content("<!doctype html><html><body></body></html>")
         await page.add_script_tag(path=str(MERMAID_JS))
+        await page.add_script_tag(content=inert_handlers_js())
         while not queue.empty():
             chunk = queue.get_nowait()
             by_key.update(await page.evaluate(_SCRIPT, chunk))
@@ -524,7 +536,7 @@ _PARSE = """async (sources) => {
   const out = [];
   for (const source of sources) {
     try {
-      await mermaid.parse(source);
+      await mermaid.parse(kbInertHandlers(source));
       out.push(null);
     } catch (error) {
       out.push(String(error && error.message ? error.message : error));
@@ -543,7 +555,7 @@ def parse_cache() -> Path:
 
 
 def _parse_key(source: str) -> str:
-    return hashlib.sha256(f"{MERMAID_VERSION}\nparse\n{source}".encode()).hexdigest()[:24]
+    return hashlib.sha256(f"{MERMAID_VERSION}\nparse-inert\n{source}".encode()).hexdigest()[:24]
 
 
 def parse(sources: list[str], cache: Path | None = None) -> tuple[dict[str, str | None], int, str | None]:
@@ -614,6 +626,7 @@ def _parse_in_chromium(executable: str, sources: list[str]) -> list[str | None]:
                 await page.route("**/*", lambda route: route.abort())  # offline: the bundle comes from its file
                 await page.set_content("<!doctype html><html><body></body></html>")
                 await page.add_script_tag(path=str(MERMAID_JS))
+                await page.add_script_tag(content=inert_handlers_js())
                 await page.evaluate('mermaid.initialize({startOnLoad: false, securityLevel: "strict"})')
                 for start in range(0, len(sources), PARSE_CHUNK):
                     out.extend(await page.evaluate(_PARSE, sources[start:start + PARSE_CHUNK]))
