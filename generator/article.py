@@ -30,7 +30,7 @@ def build(graph: Graph, links: Links, entry: Entry) -> str:
         elif block.what == "diagram":
             diagram = placed_of(entry.record, "diagram")[block.name][1]
             parts.append(template("diagram.md.j2").render(
-                title=h(diagram.title), block=diagrams.block(diagram.mermaid),
+                title=h(diagram.title) if diagram.title else "", block=diagrams.block(diagram.mermaid),
                 caption=h(diagram.caption) if diagram.caption else ""))
         else:
             parts.append(template("table.md.j2").render(table=placed_table(graph, links, entry, block.name)))

@@ -130,7 +130,10 @@ CODES = {
     "invalid": "a value that breaks one of the record's rules (the message says which)",
     "directive": "a `[[table:...]]` or `[[diagram:...]]` line of a topic that is misplaced, unknown, "
                  "repeated or missing",
-    "mermaid": "a diagram whose Mermaid source would not draw",
+    "mermaid": "an editor's diagram that Mermaid cannot parse (its message, at the line it names), that is "
+               "empty, or whose type Mermaid does not know",
+    "mermaid-unchecked": "a warning: the diagrams were not parsed by Mermaid (no Chromium or Playwright here), "
+                         "only checked for text, a known type and the generator's marker",
     # linking the records
     "duplicate-id": "two records with the same id (reported on both files)",
     "unknown-reference": "a field or `[[link]]` naming a record that does not exist",
@@ -245,6 +248,9 @@ class SourceDocument:
     number_texts: dict[Path_, str] = field(default_factory=dict)
     body: str | None = None
     body_line: int = 0
+    # paths of the texts written as literal blocks ('|'): line n of such a text is the file's
+    # line after its '|' plus n - 1 (a Mermaid error names the line of the diagram)
+    literals: set[Path_] = field(default_factory=set)
 
     def position(self, path: Iterable) -> tuple[int, int]:
         """Line and column of the value at ``path``, or of its nearest located parent."""

@@ -38,12 +38,13 @@ log = logging.getLogger("kb")
 MERMAID_VERSION = "11.17.2"
 MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-{MERMAID_VERSION}.min.js"
 KB_CSS = Path(__file__).parent / "static" / "assets" / "kb.css"
+KB_JS = Path(__file__).parent / "static" / "assets" / "kb.js"
 CHUNK = 20  # diagrams per call into the page: progress shows, the pages finish close together
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-DRAWING = "5"  # bump when the drawing settings change: every cache key changes with it
+DRAWING = "6"  # bump when the drawing settings change: every cache key changes with it
 
 
 @dataclass
@@ -444,6 +445,16 @@ def write_shared_css(path: Path = KB_CSS) -> bool:
 # times per flowchart; a patch to the minified bundle drew the same SVGs a third faster, but was
 # left out: the cache makes it matter only for a cold build, and the pinned file stays as shipped.)
 
+
+def inert_handlers_js() -> str:
+    """kb.js's inertHandlers(), as window.kbInertHandlers for the build's drawing and parsing
+    pages: an editor's diagram reaches Mermaid there exactly as kb.js hands it over in a
+    reader's browser, no on* attribute name left in any start tag (see kb.js)."""
+    text = KB_JS.read_text(encoding="utf-8")
+    body = text.split("/* kb:inert-handlers", 1)[1].split("/* kb:inert-handlers end */", 1)[0]
+    return body[body.index("function inertHandlers"):] + "window.kbInertHandlers = inertHandlers;\n"
+
+
 _SCRIPT = """async (items) => {
   const out = {};
   let level = null;
@@ -454,7 +465,7 @@ _SCRIPT = """async (items) => {
       level = securityLevel;
     }
     try {
-      const result = await mermaid.render("kb-" + key, source);
+      const result = await mermaid.render("kb-" + key, linked ? source : kbInertHandlers(source));
       out[key] = result.svg;
     } catch (error) {
       out[key] = "ERROR:" + (error && error.message ? error.message : String(error));
@@ -483,6 +494,7 @@ def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progres
         page = await browser.new_page()
         await page.set_content("<!doctype html><html><body></body></html>")
         await page.add_script_tag(path=str(MERMAID_JS))
+        await page.add_script_tag(content=inert_handlers_js())
         while not queue.empty():
             chunk = queue.get_nowait()
             by_key.update(await page.evaluate(_SCRIPT, chunk))
@@ -507,6 +519,123 @@ def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progres
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, run()).result()
     return {(source, linked): by_key[key] for key, source, linked in items}
+
+
+# ------------------------------------------------------------------------------ parsing in Chromium
+#
+# Validation asks Mermaid itself whether each diagram an editor wrote parses (see
+# generator/diagram_check.py): mermaid.parse() in one blank page of headless Chromium, offline,
+# the pinned bundle loaded from its file. Parsing draws nothing and runs nothing of the text.
+# Verdicts are cached by a hash of Mermaid's version and the source, in memory (kb serve asks
+# again after every save) and in a file in the user's cache folder, so that a second run
+# launches no browser when no diagram changed. The verdicts hold for any base, and a folder
+# outside the project keeps validation from writing into a checked-out tree.
+
+PARSE_CHUNK = 100  # diagrams per call into the page
+_PARSE = """async (sources) => {
+  const out = [];
+  for (const source of sources) {
+    try {
+      await mermaid.parse(kbInertHandlers(source));
+      out.push(null);
+    } catch (error) {
+      out.push(String(error && error.message ? error.message : error));
+    }
+  }
+  return out;
+}"""
+_verdicts: dict[str, str | None] = {}  # key -> Mermaid's message, or None: it parses
+_KEPT = 20000  # verdicts the file keeps, the latest
+
+
+def parse_cache() -> Path:
+    """The file of verdicts: $XDG_CACHE_HOME (or ~/.cache) / kb-wiki / mermaid-parsed.json."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "kb-wiki" / "mermaid-parsed.json"
+
+
+def _parse_key(source: str) -> str:
+    return hashlib.sha256(f"{MERMAID_VERSION}\nparse-inert\n{source}".encode()).hexdigest()[:24]
+
+
+def parse(sources: list[str], cache: Path | None = None) -> tuple[dict[str, str | None], int, str | None]:
+    """Mermaid's verdict on each source: (source -> its error message or None, how many were
+    parsed in Chromium now, why none could be when Chromium could not be run, else None).
+
+    ``cache`` is the file of verdicts (default ``parse_cache()``); one that cannot be read or
+    written only costs a browser launch."""
+    import json
+
+    cache = cache or parse_cache()
+    keys = {source: _parse_key(source) for source in sources}
+    if any(key not in _verdicts for key in keys.values()):
+        try:
+            stored = json.loads(cache.read_text(encoding="utf-8"))
+            if isinstance(stored, dict):
+                _verdicts.update({k: v for k, v in stored.items() if k not in _verdicts})
+        except (OSError, ValueError):
+            pass
+    missing = sorted({source for source, key in keys.items() if key not in _verdicts})
+    if missing:
+        chromium = _chromium()
+        if chromium is None:
+            return {}, 0, unavailable() or "no Chromium"
+        try:
+            messages = _parse_in_chromium(chromium, missing)
+        except Exception as exc:  # a browser that does not start or dies: said, not a traceback
+            return {}, 0, f"Chromium could not be run ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+        _verdicts.update({keys[source]: message for source, message in zip(missing, messages)})
+        _store_verdicts(cache)
+    return {source: _verdicts[key] for source, key in keys.items()}, len(missing), None
+
+
+def _store_verdicts(cache: Path) -> None:
+    """Write the verdicts into the cache file, the latest ``_KEPT`` of them, atomically (another
+    run writing at the same time loses nothing but a few verdicts)."""
+    import json
+    import tempfile
+
+    kept = dict(list(_verdicts.items())[-_KEPT:])
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache.parent, delete=False,
+                                         prefix=".mermaid-parsed-") as out:
+            json.dump(kept, out)
+        os.replace(out.name, cache)
+    except OSError:
+        try:
+            os.unlink(out.name)
+        except (OSError, UnboundLocalError):
+            pass
+
+
+def _parse_in_chromium(executable: str, sources: list[str]) -> list[str | None]:
+    """mermaid.parse() of each source in one page of one headless Chromium, in chunks."""
+    import asyncio
+    import concurrent.futures
+
+    from playwright.async_api import async_playwright
+
+    out: list[str | None] = []
+
+    async def run() -> None:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page()
+                await page.route("**/*", lambda route: route.abort())  # offline: the bundle comes from its file
+                await page.set_content("<!doctype html><html><body></body></html>")
+                await page.add_script_tag(path=str(MERMAID_JS))
+                await page.add_script_tag(content=inert_handlers_js())
+                await page.evaluate('mermaid.initialize({startOnLoad: false, securityLevel: "strict"})')
+                for start in range(0, len(sources), PARSE_CHUNK):
+                    out.extend(await page.evaluate(_PARSE, sources[start:start + PARSE_CHUNK]))
+            finally:
+                await browser.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:  # see _draw_in_chromium
+        pool.submit(asyncio.run, run()).result()
+    return out
 
 
 if __name__ == "__main__":

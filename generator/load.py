@@ -115,6 +115,7 @@ class _Builder:
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.key_positions: dict[tuple, tuple[int, int]] = {}
         self.number_texts: dict[tuple, str] = {}
+        self.literals: set[tuple] = set()  # texts written as '|' blocks: their lines are the file's
         self.errors: list[_LoadError] = []
 
     def where(self, node) -> tuple[int, int]:
@@ -141,6 +142,8 @@ class _Builder:
                 return self.scalar(node, path)
             if self.escapes and NOT_IN_YAML.search(node.value):
                 raise self.unprintable(node, path)
+            if node.style == "|":
+                self.literals.add(path)
             return node.value
         depth += 1
         if isinstance(node, SequenceNode):
@@ -582,7 +585,7 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
                                       "write one 'field: value' per line, starting with 'id:'",
                                       code="not-a-record")]
     document = SourceDocument(kind, record_id, display, data, builder.positions,
-                              builder.key_positions, builder.number_texts, body, body_line)
+                              builder.key_positions, builder.number_texts, body, body_line, builder.literals)
     return document, problems
 
 

@@ -685,7 +685,7 @@ class DataTable(Strict):
 
 
 class Diagram(Strict):
-    title: Text = Field(description="Title shown above the diagram.")
+    title: Optional[Text] = Field(None, description="Title shown above the diagram; without one, none is shown.")
     mermaid: Text = Field(description="The diagram in Mermaid's syntax, e.g. flowchart LR; a --> b.")
     caption: Optional[Text] = Field(None, description="Caption shown under it.")
 

@@ -1,11 +1,11 @@
 """The build, one table of stages run by one runner:
 
-    load -> validate -> link -> score -> render -> draw -> write -> site -> export -> index
+    vocabulary -> load -> validate -> mermaid -> link -> score -> render -> draw -> write -> site -> export -> index
 
-Every entry point asks :func:`run` for the stages it needs: ``kb validate`` the first three
+Every entry point asks :func:`run` for the stages it needs: ``kb validate`` the checks up to ``link``
 (:func:`check`), ``kb export`` those and ``export``, ``kb build`` all of them (with the lock, the
 staging folder and the swap around them: ``generator.build.build_site``), the MkDocs hooks of
-``mkdocs build``/``mkdocs serve`` ``load`` to ``write`` before MkDocs and ``export`` and ``index``
+``mkdocs build``/``mkdocs serve`` ``vocabulary`` to ``write`` before MkDocs and ``export`` and ``index``
 after it (under ``kb serve`` in the background, from the graph the build already has), and
 scripts/benchmark.py. No stage runs an earlier one again: each is a plain function of the run so
 far (:class:`Run`) that returns what it made and how many (:class:`Done`); the runner keeps the
@@ -14,7 +14,7 @@ output, times the stage and logs one line for it, Quartz-like::
     render       222 pages in 90 ms
 
 Diagnostics of every stage are collected in the run, and the run stops after a stage that
-reported an error (the three checks of the base run all the same, so that `kb validate` reports
+reported an error (the checks of the base run all the same, so that `kb validate` reports
 every error at once). ``export`` runs before ``index``: the export needs the graph and Pagefind needs
 the memory, and the index stage lets go of everything the run holds before it starts Pagefind.
 """
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import diagrams, engines, link, load, processes, render, schemas, score, validate
+from . import diagram_check, diagrams, engines, link, load, processes, render, schemas, score, validate
 from .core import Diagnostic, KnowledgeBaseError, errors_of, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
@@ -73,6 +73,7 @@ class Run:
     content: Path
     docs: Path | None = None
     cache: Path | None = None
+    parsed: Path | None = None  # the file of Mermaid's verdicts on diagrams (default: diagrams.parse_cache())
     config: Path | None = None
     engine: str = "mkdocs"
     site: Path | None = None
@@ -169,6 +170,15 @@ def _load(run: Run) -> Done:
 def _validate(run: Run) -> Done:
     entries, rejected, found = validate.validate(run.documents, run.vocabulary)
     return Done((entries, rejected), len(entries), found)
+
+
+def _mermaid(run: Run) -> Done:
+    """Every diagram an editor wrote, parsed by the pinned Mermaid (validate made the checks
+    that need no browser): an error at the file and line Mermaid names, so that `kb validate`
+    and `kb build` fail on a diagram that would not draw."""
+    records = [(e.document, e.record) for e in run.entries] + [(r.document, r.record) for r in run.rejected]
+    count, found, note = diagram_check.check(records, run.parsed)
+    return Done(None, count, found, note)
 
 
 def _link(run: Run) -> Done:
@@ -352,6 +362,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("vocabulary", _vocabulary, "words", checks=True),
     Stage("load", _load, "files", checks=True, gc_paused=True),
     Stage("validate", _validate, "records", checks=True, gc_paused=True),
+    Stage("mermaid", _mermaid, "diagrams", checks=True, gc_paused=True),
     Stage("link", _link, "edges", checks=True, gc_paused=True),
     Stage("score", _score, "records"),
     Stage("render", _render, "pages"),
@@ -374,7 +385,7 @@ def run(state: Run, names: Iterable[str] = NAMES) -> Run:
 
     A stage's output is kept in ``state.outputs`` under its name, its count and seconds beside.
     The run stops after a stage that reported an error; only the checks of the base (load,
-    validate, link) go on after a check's errors, so that one run reports all of them. Before a
+    validate, mermaid, link) go on after a check's errors, so that one run reports all of them. Before a
     stage, it raises Interrupted once ``state.stopping`` is set."""
     wanted = set(names)
     unknown = wanted - set(NAMES)
@@ -421,7 +432,7 @@ def vocabulary_of(root: Path) -> Checked:
 
 
 def check(root: Path) -> Run:
-    """load -> validate -> link: everything `kb validate` reports."""
+    """load -> validate -> mermaid -> link: everything `kb validate` reports."""
     return run(Run(Path(root)), CHECK)
 
 

@@ -106,6 +106,13 @@ class _Converter:
 _converter: _Converter | None = None
 
 
+def diagram_sources(text: str) -> list[str]:
+    """The source of each diagram an editor's Markdown draws (its ```mermaid fences), as the
+    converter takes them: validation parses exactly these (generator/diagram_check.py)."""
+    page = to_page_markdown(text, lambda target, shown: None)
+    return [source for source, _ in diagrams.found_in(page)]
+
+
 def _heading_line(level: int, inner: str) -> str:
     """``<h2>The <em>real</em> risk</h2>`` -> ``## The <em>real</em> risk``, on one line, its text
     escaped so that the page's Markdown engine reads it as text (``{: …}`` stays text, ``#`` stays)."""

@@ -11,6 +11,8 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
+from . import diagram_check
+
 from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument, closest,
                    dotted, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
@@ -47,6 +49,8 @@ def validate_document(document: SourceDocument, context: dict | None = None) -> 
     if document.body is not None:  # a Markdown record: its article
         prose, prose_problems = parse_prose(document, record)
         problems += prose_problems
+    for diagram in diagram_check.authored(document, record):  # Mermaid's own parse is the next stage
+        problems += diagram_check.static_problems(diagram)
     if record is None or problems:
         return Rejected(document.kind, document, record, prose, faults), problems
     return Entry(document.kind, record, document, prose), problems
@@ -411,10 +415,6 @@ def _check_directives(document: SourceDocument, record, placed: dict) -> list[Di
             problems.append(document.diagnostic((field, name), f"diagram '{name}' is never placed in the page",
                                                 f"add a line [[diagram:{name}]] where it belongs", "directive",
                                                 at_key=True))
-    for name, (field, diagram) in diagrams.items():
-        for message in mermaid_problems(diagram.mermaid):
-            problems.append(document.diagnostic((field, name, "mermaid"), message,
-                                                "see https://mermaid.js.org/syntax/flowchart.html", "mermaid"))
     return problems
 
 
@@ -423,32 +423,3 @@ def _table_path(name: str, record) -> tuple:
     if name in own:
         return (own[name][0], name)
     return next(path for table, path, _ in tables_of(type(record)) if table == name)
-
-
-MERMAID_TYPES = ("flowchart", "graph", "sequenceDiagram", "classDiagram", "stateDiagram",
-                 "stateDiagram-v2", "erDiagram", "gantt", "pie", "journey", "mindmap", "timeline",
-                 "quadrantChart", "gitGraph", "xychart-beta", "sankey-beta", "block-beta")
-
-
-def mermaid_problems(source: str) -> list[str]:
-    """Obvious syntax faults in an authored diagram; mermaid itself is the final judge."""
-    lines = [line for line in source.strip().splitlines() if line.strip() and not line.strip().startswith("%%")]
-    if not lines:
-        return ["the diagram is empty"]
-    first = lines[0].split()[0]
-    problems = []
-    if "kb:generated" in source:
-        problems.append("'kb:generated' marks diagrams drawn by the generator; remove it")
-    if first not in MERMAID_TYPES:
-        guess = closest(first, MERMAID_TYPES)
-        problems.append(f"unknown diagram type '{first}'" + (f"; did you mean '{guess[0]}'?" if guess else ""))
-    for number, line in enumerate(lines, start=1):
-        if line.count('"') % 2:
-            problems.append(f"unbalanced quote on diagram line {number}: {line.strip()}")
-            continue
-        unquoted = re.sub(r'"[^"]*"', "", line)
-        for opening, closing in ("[]", "()", "{}"):
-            if unquoted.count(opening) != unquoted.count(closing):
-                problems.append(f"unbalanced '{opening}{closing}' on diagram line {number}: {line.strip()}")
-                break
-    return problems

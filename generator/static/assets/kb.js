@@ -53,6 +53,53 @@
     }
   }
 
+  /* kb:inert-handlers (also loaded by generator/diagrams.py into the build's drawing page)
+     Mermaid's strict level runs every label, accTitle and accDescr through DOMPurify, which parses
+     it with DOMParser: an inert document, but Chromium checks the page's Content-Security-Policy
+     as soon as an on* attribute is parsed there, and any later change to Mermaid's sanitising
+     would leave the handler to the CSP alone. So before Mermaid sees an editor's diagram, every
+     attribute name an HTML parser would read in a start tag and that begins with "on" gets a
+     zero-width space after its "o": it no longer names an event handler, and the text reads the
+     same. Only the inside of start tags changes (as an HTML tokenizer finds them), so no
+     Mermaid syntax outside a tag, nor any diagram without such an attribute, changes at all. */
+  function inertHandlers(source) {
+    var out = "", i = 0, n = source.length, space = /[\t\n\f\r ]/;
+    while (i < n) {
+      var lt = source.indexOf("<", i);
+      if (lt < 0 || lt + 1 >= n) break;
+      if (!/[A-Za-z]/.test(source.charAt(lt + 1))) { out += source.slice(i, lt + 1); i = lt + 1; continue; }
+      var j = lt + 1;
+      while (j < n && !space.test(source.charAt(j)) && source.charAt(j) !== "/" && source.charAt(j) !== ">") j += 1;
+      out += source.slice(i, j);
+      i = j;
+      while (i < n && source.charAt(i) !== ">") {
+        var c = source.charAt(i);
+        if (space.test(c) || c === "/") { out += c; i += 1; continue; }
+        var start = i;
+        i += 1;  /* a name's first character may be anything, "=" included */
+        while (i < n && !space.test(source.charAt(i)) && "/>=".indexOf(source.charAt(i)) < 0) i += 1;
+        var name = source.slice(start, i);
+        out += /^on/i.test(name) ? name.charAt(0) + "\u200b" + name.slice(1) : name;
+        var k = i;
+        while (k < n && space.test(source.charAt(k))) k += 1;
+        if (source.charAt(k) !== "=") continue;
+        k += 1;
+        while (k < n && space.test(source.charAt(k))) k += 1;
+        var q = source.charAt(k);
+        if (q === '"' || q === "'") {
+          var end = source.indexOf(q, k + 1);
+          k = end < 0 ? n : end + 1;
+        } else {
+          while (k < n && !space.test(source.charAt(k)) && source.charAt(k) !== ">") k += 1;
+        }
+        out += source.slice(i, k);
+        i = k;
+      }
+    }
+    return out + source.slice(i);
+  }
+  /* kb:inert-handlers end */
+
   function drawDiagrams() {
     var blocks = document.querySelectorAll("pre.kb-mermaid");
     if (!blocks.length || !window.mermaid) return;
@@ -74,7 +121,7 @@
       });
       var id = "kb-diagram-" + index;
       index += 1;
-      window.mermaid.render(id, source).then(function (result) {
+      window.mermaid.render(id, generated ? source : inertHandlers(source)).then(function (result) {
         var figure = document.createElement("div");
         figure.className = "kb-diagram";
         figure.setAttribute("role", "img");
