@@ -144,6 +144,7 @@ def _not_blank(text: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=4000)]
+Cell = Annotated[str, StringConstraints(max_length=4000)]  # a table cell, which may be empty
 Paragraph = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_blank_lines),
                       StringConstraints(max_length=4000)]
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
@@ -605,7 +606,8 @@ class DataTable(Strict):
 
     title: Text = Field(description="Title shown above the table.")
     columns: list[Text] = Field(min_length=2, description="Column headings, at least two.")
-    rows: list[list[Text]] = Field(min_length=1, description="Rows, each a list of one cell per column.")
+    rows: list[list[Optional[Cell]]] = Field(min_length=1, description="Rows, each a list of one cell per column; "
+                                             "a cell may be empty ('' or null).")
     source: Optional[Cites()] = Field(None, description="Id of the source of the figures.")
 
     @model_validator(mode="after")
