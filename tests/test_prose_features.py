@@ -2,7 +2,7 @@
 page's numbered references, formulas drawn at build time as MathML, images of the content tree,
 admonitions, tables with empty cells. Each hostile input stays inert or is an error with its
 line. The fixture is tests/fixtures/prose-features/content; the browser proof is
-tests/browser/test_prose_features.py."""
+tests/browser/test_prose_features_browser.py."""
 from __future__ import annotations
 
 import datetime as dt
