@@ -7,26 +7,44 @@ their columns, are declared on its model (``models.Table``, read through ``kinds
 """
 from __future__ import annotations
 
-from . import diagrams, prose
+from pathlib import Path
+
+from . import diagrams, images, prose
 from .core import Directive, Entry
-from .kinds import fields_of, placed_of, positions_of, tables_of, value_at
+from .emitters.record import reference_anchor
+from .kinds import KINDS, fields_of, placed_of, positions_of, tables_of, value_at
 from .link import Graph
-from .present import Links, declared_table, h, page_path, table, template, url, value_html
+from .present import Links, declared_table, h, href, page_path, table, template, url, value_html
 
 
 def build(graph: Graph, links: Links, entry: Entry) -> str:
-    """The article of ``entry`` (which has prose) as Markdown: HTML blocks and heading lines."""
+    """The article of ``entry`` (which has prose) as Markdown: HTML blocks and heading lines.
+
+    The prose is converted in one piece, the directives standing in it as markers, so that its
+    footnotes are numbered and listed once, at the end of the article."""
     page = page_path(entry)
+    cited = {source: number for number, source in enumerate(graph.cited(entry.id), start=1)}
+    content = Path(entry.document.path).parents[1]
+    folder = KINDS[entry.kind].folder
 
     def link_for(target: str, text: str | None) -> tuple[str, str] | None:
         other = graph.entries.get(target)
         # One line, as every name the page shows (a heading holding the link must stay one line).
         return None if other is None else (url(page, page_path(other)), " ".join((text or other.name).split()))
 
+    def cite_for(target: str) -> tuple[str, int] | None:
+        return (f"#{reference_anchor(target)}", cited[target]) if target in cited else None
+
+    def image_for(src: str) -> str | None:
+        path, _, _ = images.resolve(src, folder)
+        if path is None or images.found(content, path) is not None:
+            return None
+        return href(page, path)
+
     parts = []
-    for block in entry.prose.blocks:
+    for block in prose.to_page_parts(entry.prose.blocks, link_for, cite_for, image_for):
         if not isinstance(block, Directive):
-            parts.append(prose.to_page_markdown(block, link_for))
+            parts.append(block)
         elif block.what == "diagram":
             diagram = placed_of(entry.record, "diagram")[block.name][1]
             parts.append(template("diagram.md.j2").render(
@@ -52,7 +70,7 @@ def placed_table(graph: Graph, links: Links, entry: Entry, name: str) -> dict:
             return declared_table(links, page, columns, [graph.entries[i].record for i in value], records=True)
         return declared_table(links, page, columns, value, records=False)
     data = placed_of(record, "table")[name][1]
-    result = table([h(c) for c in data.columns], [[h(c) for c in row] for row in data.rows])
+    result = table([h(c) for c in data.columns], [[h(c or "") for c in row] for row in data.rows])
     result["caption"] = h(data.title)
     if data.source:
         result["source"] = links.a(page, data.source)

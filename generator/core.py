@@ -37,6 +37,18 @@ _FENCE_CHARACTERS = {"`": "&#96;", "~": "&#126;"}
 
 # ``[[id]]`` or ``[[id|text]]`` in prose: read by validate (the links to check) and prose (the links to draw).
 RECORD_LINK = r"\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]+?))?\]\]"
+# ``[[cite:id]]`` or ``[[cite:a, b]]``: sources cited inline, numbered as the page's references.
+CITATION = r"\[\[cite:([^\[\]\n|]+?)\]\]"
+
+
+def citation_targets(text: str) -> list[str]:
+    """The source ids of a citation's text: 'a, b' -> ['a', 'b']."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+# The admonition types Material for MkDocs styles (``!!! note "Title"`` in prose).
+ADMONITIONS = ("note", "abstract", "info", "tip", "success", "question", "warning", "failure", "danger",
+               "bug", "example", "quote")
 
 
 @dataclass(frozen=True, order=True)
@@ -134,6 +146,12 @@ CODES = {
                "empty, or whose type Mermaid does not know",
     "mermaid-unchecked": "a warning: the diagrams were not parsed by Mermaid (no Chromium or Playwright here), "
                          "only checked for text, a known type and the generator's marker",
+    "footnote": "a footnote `[^x]` without its note, a note never referred to, or a label other than "
+                "letters, digits, `-` and `_`",
+    "formula": "a formula (`$...$`, `$$...$$`) that cannot be drawn, or that holds a link, a style or HTML",
+    "image": "an image without alt text, from another site, outside `content/images/`, missing, over 2 MiB, "
+             "or not PNG, JPEG, GIF or WebP",
+    "admonition": "a `!!!` line whose type is not one the theme draws",
     # linking the records
     "duplicate-id": "two records with the same id (reported on both files)",
     "unknown-reference": "a field or `[[link]]` naming a record that does not exist",
@@ -282,12 +300,14 @@ def dotted(path: Iterable) -> str:
 
 @dataclass(frozen=True)
 class ProseLink:
-    """``[[target]]`` or ``[[target|text]]`` written in a topic's prose."""
+    """``[[target]]`` or ``[[target|text]]`` written in a topic's prose; ``cite`` for each source
+    of a ``[[cite:...]]``."""
 
     target: str
     text: str | None
     line: int
     column: int
+    cite: bool = False
 
 
 @dataclass(frozen=True)

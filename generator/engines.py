@@ -64,13 +64,14 @@ def inline_docs(docs: Path, cache: Path) -> dict[str, int]:
     return left
 
 
-def copy_assets(docs: Path, static: Path = STATIC) -> tuple[list[str], list[str]]:
+def copy_assets(docs: Path, static: Path = STATIC, extra: dict[str, Path] | None = None) -> tuple[list[str], list[str]]:
     """Copy every file of ``static`` (generator/static: kb.css, kb.js, vendor/) into ``docs``
     at the same relative path, so that ``docs`` is a complete docs tree.
 
     Only files whose bytes differ are written (a rebuild writes none, and an engine's dirty
     build sees no change). A file of ``docs`` that is not a page (``*.md``, which the
-    generator's ``write_changed`` owns) and is not in ``static`` is stale, a former asset, and
+    generator's ``write_changed`` owns) and is not in ``static`` or ``extra`` (more files, by their
+    path in ``docs``: the content's images) is stale, a former asset, and
     is removed, with the folders it leaves empty. Returns (written, removed), paths relative to
     ``docs``, as ``build.write_changed`` does. ``static`` must hold no ``*.md``: pages are the
     generator's. Raises OSError when ``docs`` cannot be written (the runner reports it)."""
@@ -82,6 +83,8 @@ def copy_assets(docs: Path, static: Path = STATIC) -> tuple[list[str], list[str]
             if relative.endswith(".md"):
                 raise ValueError(f"{source}: generator/static may hold no page (*.md): pages are generated")
             wanted[relative] = source
+    for relative, source in (extra or {}).items():  # the content's images (images.under)
+        wanted.setdefault(relative, source)
     written = []
     for relative, source in wanted.items():
         target = docs / relative

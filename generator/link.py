@@ -23,6 +23,7 @@ from .models import CITING_RELATIONS, RefTo
 from .vocabulary import Checked
 
 PROSE_LABEL, PROSE_INVERSE = "mentions", "mentioned in"
+CITE_LABEL, CITE_INVERSE = "cites", "cited by"  # a ``[[cite:source]]`` in prose
 # What an edge is: a reference field, a typed relation, a position on a topic, a citation of a
 # source (``models.RefTo.origin``) or a ``[[link]]`` in prose.
 ORIGINS = ("field", "relation", "position", "citation", "prose")
@@ -59,6 +60,12 @@ class Graph:
             found = self._neighbours[record_id] = frozenset(
                 [e.target for e in self.outgoing.get(record_id, ())] + [e.source for e in self.incoming.get(record_id, ())])
         return found
+
+    def cited(self, record_id: str) -> list[str]:
+        """The records of a cited kind (sources) this one links to, each once, in order of first
+        mention: its numbered references, which ``[[cite:...]]`` numbers in its article."""
+        return list(dict.fromkeys(edge.target for edge in self.outgoing.get(record_id, ())
+                                  if KINDS[self.entries[edge.target].kind].cited))
 
     def by_kind(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.kind == kind]
@@ -296,12 +303,25 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
                                            "a page cannot link to itself", "body",
                                            "link another record, or remove the link", "self-reference"))
                 continue
+            written = f"[[cite:{prose_link.target}]]" if prose_link.cite else f"[[{prose_link.target}]]"
+            cited = tuple(k for k, kind in KINDS.items() if kind.cited) if prose_link.cite else ()
             if target is None:
-                near = guess(prose_link.target, ())
+                near = guess(prose_link.target, cited)
                 problems.append(Diagnostic(
                     entry.document.path, prose_link.line, prose_link.column,
-                    f"[[{prose_link.target}]] links to no record", "body",
-                    f"did you mean [[{near[0]}]]?" if near else "link a record by its id", "unknown-reference"))
+                    f"{written} {'cites' if prose_link.cite else 'links to'} no record", "body",
+                    (f"did you mean [[cite:{near[0]}]]?" if prose_link.cite else f"did you mean [[{near[0]}]]?")
+                    if near else "cite a source by its id" if prose_link.cite else "link a record by its id",
+                    "unknown-reference"))
+                continue
+            if cited and target.kind not in cited:
+                near = guess(prose_link.target, cited)
+                problems.append(Diagnostic(
+                    entry.document.path, prose_link.line, prose_link.column,
+                    f"{written}: '{prose_link.target}' is {_a(KINDS[target.kind].singular)}, and only "
+                    f"{' or '.join(KINDS[k].title.lower() for k in cited)} are cited", "body",
+                    (f"did you mean [[cite:{near[0]}]]? " if near else "")
+                    + f"link it with [[{prose_link.target}]] instead", "wrong-kind"))
                 continue
             yield prose_link
 
@@ -325,7 +345,10 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
                 add(entry.id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
                     dotted(path[:2]), "citation" if cites else "relation", "relations", number)
         for prose_link in check_prose(entry):
-            add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
+            if prose_link.cite:
+                add(entry.id, prose_link.target, CITE_LABEL, CITE_INVERSE, "body", "citation", "body")
+            else:
+                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
     for entry in rejected:
         references = iter_references(entry.record) if entry.record is not None else \
             iter_written_references(KINDS[entry.kind].model, entry.document.data)

@@ -40,6 +40,7 @@ from yaml.events import CollectionEndEvent, CollectionStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
+from . import images
 from .core import NOT_IN_YAML, Diagnostic, SourceDocument, dotted, gc_paused
 from .kinds import KINDS, MARKDOWN, YAML, kind_for_folder, suffix_of
 from .vocabulary import FILE as VOCABULARY_FILE
@@ -600,13 +601,24 @@ def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]
     for parts in files:
         path = root.joinpath(*parts)
         display = base + "/".join(parts)
+        if len(parts) >= 2 and parts[0] == images.FOLDER:  # an image prose may show: not a record
+            try:
+                size = path.stat().st_size
+            except OSError as exc:
+                problems.append(_refused(display, path, exc))
+                continue
+            problem = images.file_problem("/".join(parts[1:]), size)
+            if problem is not None:
+                problems.append(Diagnostic(display, 1, 1, problem[0], "", problem[1], "image"))
+            continue
         kind = kind_for_folder(parts[0]) if len(parts) == 2 else None
         if parts == (VOCABULARY_FILE,):
             continue  # the base's vocabulary: load_vocabulary
         if kind is None:
             folders = ", ".join(f"{k.folder}/" for k in KINDS.values())
             problems.append(Diagnostic(display, 1, 1, "file is outside the kind folders",
-                                       "", f"records live in {root.name}/<kind>/<id>: one of {folders}",
+                                       "", f"records live in {root.name}/<kind>/<id>: one of {folders}; "
+                                       f"images in {root.name}/{images.FOLDER}/",
                                        "layout"))
             continue
         if suffix_of(path.name) is None:

@@ -149,6 +149,7 @@ Text = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=4
 # Several paragraphs (a risk's description, a source's abstract): a section of the page, not a cell.
 LongText = Annotated[str, AfterValidator(_not_blank), StringConstraints(max_length=40000),
                      Shown(show="long", infobox="no")]
+Cell = Annotated[str, StringConstraints(max_length=4000)]  # a table cell, which may be empty
 Paragraph = Annotated[str, AfterValidator(_not_blank), AfterValidator(_no_blank_lines),
                       StringConstraints(max_length=4000)]
 Tag = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=40)]
@@ -672,7 +673,8 @@ class DataTable(Strict):
 
     title: Text = Field(description="Title shown above the table.")
     columns: list[Text] = Field(min_length=2, description="Column headings, at least two.")
-    rows: list[list[Text]] = Field(min_length=1, description="Rows, each a list of one cell per column.")
+    rows: list[list[Optional[Cell]]] = Field(min_length=1, description="Rows, each a list of one cell per column; "
+                                             "a cell may be empty ('' or null).")
     source: Optional[Cites()] = Field(None, description="Id of the source of the figures.")
 
     @model_validator(mode="after")

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import diagram_check, diagrams, engines, link, load, processes, render, schemas, score, validate
+from . import diagram_check, diagrams, engines, images, link, load, processes, render, schemas, score, validate
 from .core import Diagnostic, KnowledgeBaseError, errors_of, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
@@ -211,11 +211,12 @@ def _draw(run: Run) -> Done:
 
 
 def _write(run: Run) -> Done:
-    """The complete docs tree: the pages that changed, with the drawings in their Markdown, and
-    the static assets, so that any engine builds the site from it alone."""
+    """The complete docs tree: the pages that changed, with the drawings in their Markdown, the
+    static assets and the content's images (``images/``, where prose addresses them), so that
+    any engine builds the site from it alone."""
     pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0] for path, page in run.rendered.pages.items()}
     written, removed = write_changed(run.docs, pages)
-    assets, stale = engines.copy_assets(run.docs)
+    assets, stale = engines.copy_assets(run.docs, extra=images.under(run.content))
     note = f"{len(removed)} removed, {len(assets)} assets copied" + (f", {len(stale)} stale removed" if stale else "")
     return Done((written, removed), len(written), note=note)
 

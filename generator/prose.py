@@ -2,8 +2,10 @@
 
 Editors write Markdown, never HTML. Their text is converted here, by the same Python-Markdown
 the site is built with, in a configuration that has only what prose may use: tables, fenced
-code (```mermaid fences become diagram blocks) and ``[[id]]`` links, an inline pattern of the
-parser, so code spans and fences are left alone by the parser's own rules. What prose must not
+code (```mermaid fences become diagram blocks), footnotes, admonitions, images of the content
+tree, formulas (``$...$``, ``$$...$$``: MathML drawn at build time, see ``formulas``), ``[[id]]``
+links and ``[[cite:id]]`` citations, inline patterns of the parser, so code spans and fences
+are left alone by the parser's own rules. What prose must not
 have is not there at all: raw HTML (the block preprocessor and the inline pattern are removed,
 so ``<script>`` is text) and attribute lists (not loaded, so ``{: onfocus=... }`` is text). The
 HTML then passes the prose allow-list (``sanitize.prose``), which also drops any link whose
@@ -15,21 +17,39 @@ headings (their text escaped), so the site's table of contents lists them.
 """
 from __future__ import annotations
 
+import html as html_lib
 import re
 import secrets
 import xml.etree.ElementTree as etree
-from typing import Callable
+from typing import Callable, Iterable
 
 import markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor
+from markdown.inlinepatterns import IMAGE_LINK_RE, ImageInlineProcessor, InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 
-from . import diagrams, sanitize
-from .core import RECORD_LINK, html_block
+from . import diagrams, formulas, sanitize
+from .core import CITATION, RECORD_LINK, citation_targets, html_block
 
 # (record id, text or None) -> (href, text shown), or None for an id that names no record.
 LinkFor = Callable[[str, "str | None"], "tuple[str, str] | None"]
+# source id -> (href of its entry in the page's references, its number), or None.
+CiteFor = Callable[[str], "tuple[str, int] | None"]
+# an image's address as written -> its address from the page, or None when it is not one of the
+# content tree's images (validation says why).
+ImageFor = Callable[[str], "str | None"]
+
+
+def _no_link(target: str, text: str | None) -> None:
+    return None
+
+
+def _no_cite(target: str) -> None:
+    return None
+
+
+def _no_image(src: str) -> None:
+    return None
 
 
 
@@ -47,6 +67,56 @@ class _RecordLinks(InlineProcessor):
         element = etree.Element("a", href=resolved[0])
         element.text = resolved[1]
         return element, m.start(0), m.end(0)
+
+
+class _Citations(InlineProcessor):
+    """``[[cite:a]]``, ``[[cite:a, b]]``: superscript numbers linking to the sources' entries in
+    the page's numbered references."""
+
+    def __init__(self, converter: "_Converter"):
+        super().__init__(CITATION)
+        self.converter = converter
+
+    def handleMatch(self, m, data):  # noqa: N802
+        found = [self.converter.cite_for(target) for target in citation_targets(m.group(1))]
+        if not found or None in found:  # validation reports it; shown as written
+            return m.group(0), m.start(0), m.end(0)
+        element = etree.Element("sup", {"class": "kb-cite"})
+        for href, index in found:
+            link = etree.SubElement(element, "a", href=href)
+            link.text = f"[{index}]"
+        return element, m.start(0), m.end(0)
+
+
+class _Formulas(InlineProcessor):
+    """``$...$`` and ``$$...$$``: MathML, put aside in the stash (no later pattern reads it)."""
+
+    def handleMatch(self, m, data):  # noqa: N802
+        display = m.group("display") is not None
+        try:
+            drawn = formulas.mathml(m.group("display" if display else "inline"), display)
+        except formulas.FormulaError:  # validation reports it; shown as written
+            return None, None, None
+        return self.md.htmlStash.store(drawn), m.start(0), m.end(0)
+
+
+class _Images(ImageInlineProcessor):
+    """``![alt](../images/x.png)``: an image of the content tree, its address as the page sees it;
+    any other address stays the text typed (validation says why)."""
+
+    def __init__(self, converter: "_Converter", md):
+        super().__init__(IMAGE_LINK_RE, md)
+        self.converter = converter
+
+    def handleMatch(self, m, data):  # noqa: N802
+        element, start, end = super().handleMatch(m, data)
+        if element is None:
+            return element, start, end
+        src = self.converter.image_for(element.get("src", ""))
+        if src is None or not element.get("alt", "").strip():
+            return self.md.htmlStash.store(html_lib.escape(data[start:end])), start, end
+        element.set("src", src)
+        return element, start, end
 
 
 class _MarkTopHeadings(Treeprocessor):
@@ -76,6 +146,14 @@ class _ProseExtension(Extension):
     def extendMarkdown(self, md):  # noqa: N802 (Python-Markdown's name)
         md.preprocessors.deregister("html_block")
         md.inlinePatterns.deregister("html")
+        # images by reference ("![alt][x]") stay text: an image is written with its path
+        md.inlinePatterns.deregister("image_reference")
+        md.inlinePatterns.deregister("short_image_ref")
+        md.inlinePatterns.register(_Images(self.converter, md), "image_link", 150)
+        md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$"]  # "\$" is a dollar sign
+        # after code spans (190), before escapes (180: a formula keeps its backslashes)
+        md.inlinePatterns.register(_Formulas(formulas.PATTERN, md), "kb_formula", 185)
+        md.inlinePatterns.register(_Citations(self.converter), "kb_citation", 176)
         md.inlinePatterns.register(_RecordLinks(self.converter), "kb_record_link", 175)
         md.treeprocessors.register(_MarkTopHeadings(md, self.converter.token), "kb_top_headings", 5)
 
@@ -87,20 +165,28 @@ def _mermaid_fence(source, language, css_class, options, md, **kwargs) -> str:
 class _Converter:
     def __init__(self) -> None:
         self.token = f"kbheading{secrets.token_hex(8)}"
-        self.link_for: LinkFor = lambda target, text: None
+        self.link_for: LinkFor = _no_link
+        self.cite_for: CiteFor = _no_cite
+        self.image_for: ImageFor = _no_image
         self.md = markdown.Markdown(extensions=[
             "tables",
             "pymdownx.superfences",
+            "footnotes",
+            "admonition",
             _ProseExtension(self),
-        ], extension_configs={"pymdownx.superfences": {"custom_fences": [
-            {"name": "mermaid", "class": "kb-mermaid", "format": _mermaid_fence}]}})
+        ], extension_configs={
+            "pymdownx.superfences": {"custom_fences": [
+                {"name": "mermaid", "class": "kb-mermaid", "format": _mermaid_fence}]},
+            "footnotes": {"BACKLINK_TITLE": "Back to note %d in the text"},
+        })
 
-    def convert(self, text: str, link_for: LinkFor) -> str:
-        self.link_for = link_for
+    def convert(self, text: str, link_for: LinkFor, cite_for: CiteFor = _no_cite,
+                image_for: ImageFor = _no_image) -> str:
+        self.link_for, self.cite_for, self.image_for = link_for, cite_for, image_for
         try:
             return self.md.reset().convert(text)
         finally:
-            self.link_for = lambda target, text: None
+            self.link_for, self.cite_for, self.image_for = _no_link, _no_cite, _no_image
 
 
 _converter: _Converter | None = None
@@ -129,19 +215,48 @@ _TAGS = re.compile(r"(<[^>]*>)")  # the sanitizer's own output: '>' inside an at
 _MD_PUNCTUATION = re.compile(r"([\\`*_{}\[\]#|])")
 
 
-def to_page_markdown(text: str, link_for: LinkFor) -> str:
+def to_page_markdown(text: str, link_for: LinkFor, cite_for: CiteFor = _no_cite,
+                     image_for: ImageFor = _no_image) -> str:
     """An editor's Markdown as the page's Markdown: sanitized HTML blocks, Markdown headings."""
+    return "\n\n".join(part for part in to_page_parts([text], link_for, cite_for, image_for) if part)
+
+
+def to_page_parts(blocks: Iterable, link_for: LinkFor, cite_for: CiteFor = _no_cite,
+                  image_for: ImageFor = _no_image) -> list:
+    """A whole article converted at once (footnotes are numbered and listed across all of it):
+    ``blocks`` are Markdown texts and other objects (the directives placing a table or a
+    diagram), and the result is the page's Markdown of each text, cut where the objects stand,
+    with each object in its place."""
     global _converter
     if _converter is None:
         _converter = _Converter()
-    converted = _converter.convert(text, link_for)
-    parts = []
-    for number, chunk in enumerate(converted.split(f"<p>{_converter.token}</p>\n")):
-        heading = _HEADING.match(chunk) if number else None
+    token = _converter.token
+    blocks = list(blocks)
+    # an object stands as a paragraph of its own, a marker the converted page is cut at
+    text = "\n\n".join(block if isinstance(block, str) else f"{token}d{number}"
+                         for number, block in enumerate(blocks))
+    converted = _converter.convert(text, link_for, cite_for, image_for)
+    pieces = re.split(f"<p>{token}(?:d([0-9]+))?</p>\n?", converted)
+    parts: list = []
+    chunk_parts: list[str] = []
+
+    def chunk_done() -> None:
+        if chunk_parts:
+            parts.append("\n\n".join(chunk_parts))
+            chunk_parts.clear()
+
+    for number, chunk in enumerate(pieces):
+        if number % 2:  # a marker: None before a heading, else an object's number
+            if chunk is not None:
+                chunk_done()
+                parts.append(blocks[int(chunk)])
+            continue
+        heading = _HEADING.match(chunk) if number and pieces[number - 1] is None else None
         if heading is not None:
-            parts.append(_heading_line(int(heading.group(1)), heading.group(2)))
+            chunk_parts.append(_heading_line(int(heading.group(1)), heading.group(2)))
             chunk = chunk[heading.end():]
         chunk = sanitize.prose(chunk).strip("\n")
         if chunk:
-            parts.append(html_block(chunk))
-    return "\n\n".join(parts)
+            chunk_parts.append(html_block(chunk))
+    chunk_done()
+    return parts

@@ -26,14 +26,40 @@ from functools import lru_cache
 
 import nh3
 
+from . import formulas
+from .core import ADMONITIONS
+
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
 _PROSE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "code",
                "pre", "span", "div", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody",
-               "tr", "th", "td", "del", "sup", "sub", "dl", "dt", "dd", "abbr", "kbd"}
-_PROSE_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"},
+               "tr", "th", "td", "del", "sup", "sub", "dl", "dt", "dd", "abbr", "kbd", "img"} | formulas.TAGS
+_PROSE_ATTRIBUTES = {"a": {"href", "title", "class"}, "th": {"style"}, "td": {"style"}, "ol": {"start"},
                      "abbr": {"title"}, "span": {"class"}, "code": {"class"}, "div": {"class"},
-                     "pre": {"class"}}
+                     "pre": {"class"}, "p": {"class"}, "sup": {"id", "class"}, "li": {"id"},
+                     "img": {"src", "alt", "title"},
+                     **{tag: set(formulas.ATTRIBUTES) for tag in formulas.TAGS}}
+
+# Ids and classes prose may carry: those the footnotes, admonition and citation markup make, with
+# the footnote labels validation allows (letters, digits, '-' and '_'). Nothing an editor types
+# sets an id or a class (attribute lists are not loaded); this holds whatever got through anyway.
+_PROSE_IDS = {"sup": re.compile(r"fnref[0-9]*:[A-Za-z0-9_-]+"), "li": re.compile(r"fn:[A-Za-z0-9_-]+")}
+_PROSE_CLASSES = {"a": re.compile(r"footnote-ref|footnote-backref"), "sup": re.compile(r"kb-cite"),
+                  "p": re.compile(r"admonition-title"),
+                  "div": re.compile(r"footnote|admonition (?:%s)|kb-mermaid|highlight|mermaid" % "|".join(ADMONITIONS))}
+# An image of the site: a relative address into its images/ folder, no scheme, host or query.
+_IMAGE_SRC = re.compile(r"(?:\.\./)*images/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+
+
+def _prose_attribute(tag: str, name: str, value: str) -> str | None:
+    if name == "id":
+        pattern = _PROSE_IDS.get(tag)
+        return value if pattern is not None and pattern.fullmatch(value) else None
+    if name == "class" and tag in _PROSE_CLASSES:
+        return value if _PROSE_CLASSES[tag].fullmatch(value) else None
+    if tag == "img" and name == "src":
+        return value if _IMAGE_SRC.fullmatch(value) and "/../" not in value.lstrip("./") else None
+    return value
 
 # SVG as the generator draws it (generator/neighbourhood.py) and as Mermaid 11 draws a diagram
 # (node labels are HTML inside <foreignObject>).
@@ -65,7 +91,9 @@ _PAGE_ATTRIBUTES = {
     "select": {"name"},
     "option": {"value", "selected"},
     "label": {"for"},
+    "img": {"src", "alt", "width", "height"},  # src: only into the site's images/ (see page())
     **{tag: _SVG_ATTRIBUTES for tag in _SVG_TAGS},
+    **{tag: set(formulas.ATTRIBUTES) for tag in formulas.TAGS},
 }
 # Inline styles on pages: the infobox's kind colour, table alignment, and what Mermaid writes
 # on its drawings' nodes and edges.
@@ -78,7 +106,8 @@ _STYLE_PROPERTIES = {"--kb-kind", "text-align", "fill", "stroke", "stroke-width"
 @lru_cache(maxsize=None)
 def _prose_cleaner() -> nh3.Cleaner:
     return nh3.Cleaner(tags=_PROSE_TAGS, attributes=_PROSE_ATTRIBUTES, url_schemes=set(URL_SCHEMES),
-                       link_rel=None, strip_comments=True, filter_style_properties={"text-align"})
+                       link_rel=None, strip_comments=True, filter_style_properties={"text-align"},
+                       attribute_filter=_prose_attribute)
 
 
 @lru_cache(maxsize=None)
@@ -106,7 +135,21 @@ def page(html: str, linked_diagrams: bool = False) -> str:
     cleaned = _page_cleaner().clean(html)
     if not linked_diagrams and "data-kb-links" in cleaned:
         cleaned = _LINKED_DIAGRAM.sub(r"\1", cleaned)
+    if "<img" in cleaned:  # an image's address leads into the site's images/ or is removed
+        cleaned = _IMAGE_TAG.sub(_own_image, cleaned)
     return cleaned
+
+
+_IMAGE_TAG = re.compile(r"<img\b[^>]*>")
+_SRC = re.compile(r' src="([^"]*)"')
+
+
+def _own_image(match: re.Match) -> str:
+    tag = match.group(0)
+    src = _SRC.search(tag)
+    if src is not None and _prose_attribute("img", "src", src.group(1)) is None:
+        tag = tag[:src.start()] + tag[src.end():]
+    return tag
 
 
 # In the cleaner's output a tag's attribute values have '<', '>' and '"' escaped, and text has

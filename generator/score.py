@@ -73,6 +73,9 @@ _LIST_ITEM = re.compile(r"<li\b")
 _WORD = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF]+(?:['’.,-][A-Za-z0-9\u00C0-\uFFFF]+)*")
 _INLINE_TAG = re.compile(r"</?(?:a|em|strong|code|span|b|i|del|sup|sub|abbr|kbd)\b[^>]*>")  # within a word
 _TAG = re.compile(r"<[^>]+>")
+_MARKS = re.compile(r'<math\b.*?</math>|<sup class="kb-cite">.*?</sup>|<sup id="fnref[^"]*">.*?</sup>'
+                    r'|<a class="footnote-backref"[^>]*>.*?</a>', re.S)
+_NOTES = re.compile(r'<div class="footnote">.*?</div>', re.S)  # the footnotes' list (holds no div)
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]#|])")  # a heading's escapes (prose._MD_PUNCTUATION)
 
 
@@ -101,7 +104,11 @@ def measure(article: str) -> Structure:
             external += 1
         elif not target.startswith(("#", "mailto:")):
             internal += 1
-    prose = html_lib.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", _CODE.sub(" ", html))))
+    # a formula is a word; citation and footnote marks and the notes' back-links are none; the
+    # notes' words count, their list is no bullet list
+    words_html = _MARKS.sub(lambda m: " formula " if m.group(0).startswith("<math") else "", html)
+    html = _NOTES.sub(" ", html)
+    prose = html_lib.unescape(_TAG.sub(" ", _INLINE_TAG.sub("", _CODE.sub(" ", words_html))))
     words = len(_WORD.findall(prose)) + sum(len(_WORD.findall(text)) for text in headings)
     text_lines = len(_TEXT_LINE.findall(html)) + len(headings)
     ratio = len(_LIST_ITEM.findall(html)) / text_lines if text_lines else 0.0

@@ -7,14 +7,14 @@ position table), the field path, and a hint of what to write instead.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from . import diagram_check
-
-from .core import (RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument, closest,
-                   dotted, gc_paused)
+from . import diagram_check, formulas, images
+from .core import (ADMONITIONS, RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument,
+                   citation_targets, closest, dotted, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
 from .models import SLUG_PATTERN
 from .vocabulary import DEFAULT, FILE as VOCABULARY_FILE, Checked, Scales, Vocabulary, keys as vocabulary_keys
@@ -334,6 +334,7 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
     chunk: list[str] = []
     in_fence = False
     placed: dict[tuple[str, str], int] = {}
+    scanned: list[str] = []  # each line of the body as prose reads it: code blanked, directives empty
     for offset, line in enumerate((document.body or "").split("\n")):
         number = document.body_line + offset
         if _FENCE.match(line):
@@ -344,6 +345,7 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
             chunk = []
             what, name = directive.groups()
             blocks.append(Directive(what, name, number))
+            scanned.append("")
             if (what, name) in placed:
                 problems.append(Diagnostic(document.path, number, 1,
                                            f"{what} '{name}' is already placed on line {placed[(what, name)]}",
@@ -351,10 +353,24 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
             placed[(what, name)] = number
             continue
         chunk.append(line)
-        if in_fence or "[[" not in line:
+        if in_fence:
+            scanned.append("")
             continue
-        for match in _LINK.finditer(_strip_code_spans(line)):
+        visible = _strip_code_spans(line)
+        scanned.append(visible)
+        if "[[" not in line:
+            continue
+        for match in _LINK.finditer(visible):
             target = match.group(1).strip()
+            if target.startswith("cite:"):
+                sources = citation_targets(target[len("cite:"):])
+                if not sources or match.group(2) is not None:
+                    problems.append(Diagnostic(document.path, number, match.start() + 1,
+                                               f"'{match.group(0)}' names no source", "body",
+                                               "write [[cite:source-id]] or [[cite:one-id, another-id]]", "directive"))
+                for source in sources:
+                    links.append(ProseLink(source, None, number, match.start() + 1, cite=True))
+                continue
             if ":" in target:
                 problems.append(Diagnostic(document.path, number, match.start() + 1,
                                            f"'[[{target}]]' must stand alone on its own line",
@@ -363,9 +379,77 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
                 continue
             links.append(ProseLink(target, match.group(2), number, match.start() + 1))
     blocks.append("\n".join(chunk))
+    problems += _check_features(document, scanned)
     if record is not None:
         problems += _check_directives(document, record, placed)
     return Prose([b for b in blocks if not (isinstance(b, str) and not b.strip())], links), problems
+
+
+_FOOTNOTE_NOTE = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:")
+_FOOTNOTE_MARK = re.compile(r"\[\^([^\]\n]+)\](?!:)")
+_FOOTNOTE_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+_ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
+_ADMONITION_HEAD = re.compile(r'([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?')
+
+
+def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnostic]:
+    """Footnotes, admonitions, formulas and images of a page's prose (``lines``: code blanked)."""
+    problems: list[Diagnostic] = []
+
+    def error(line: int, column: int, message: str, hint: str, code: str) -> None:
+        problems.append(Diagnostic(document.path, document.body_line + line, column, message, "body", hint, code))
+
+    notes: dict[str, int] = {}
+    marks: list[tuple[str, int, int]] = []
+    for offset, line in enumerate(lines):
+        note = _FOOTNOTE_NOTE.match(line)
+        if note is not None:
+            notes.setdefault(note.group(1), offset)
+        for mark in _FOOTNOTE_MARK.finditer(line, note.end() if note else 0):
+            marks.append((mark.group(1), offset, mark.start() + 1))
+        admonition = _ADMONITION.match(line)
+        if admonition is not None:
+            head = _ADMONITION_HEAD.fullmatch(admonition.group(1))
+            kinds = head.group(1).split() if head else []
+            if len(kinds) != 1 or kinds[0].lower() not in ADMONITIONS:
+                guess = closest(kinds[0].lower(), ADMONITIONS) if kinds else []
+                error(offset, 1, f"'{line.strip()}' is not an admonition the site draws",
+                      (f"did you mean '!!! {guess[0]}'? " if guess else "")
+                      + 'write !!! type "Title", type one of: ' + ", ".join(ADMONITIONS), "admonition")
+        for image in images.IMAGE.finditer(line):
+            alt, src = image.group(1), image.group(2)
+            path, message, hint = images.resolve(src, KINDS[document.kind].folder)
+            if path is not None:
+                missing = images.found(Path(document.path).parents[1], path)
+                if missing is not None:
+                    message, hint = missing
+            if message:
+                error(offset, image.start() + 1, message, hint, "image")
+            elif not alt.strip():
+                error(offset, image.start() + 1, f"the image {src} has no alt text",
+                      "say what it shows between the brackets, ![what the figure shows](...): readers who "
+                      "cannot see it read that", "image")
+    for label, offset, column in marks:
+        if not _FOOTNOTE_LABEL.fullmatch(label):
+            error(offset, column, f"footnote label '[^{label}]' may hold only letters, digits, '-' and '_'",
+                  "number the notes: [^1], [^2], ...", "footnote")
+        elif label not in notes:
+            error(offset, column, f"footnote [^{label}] has no note",
+                  f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
+    for label, offset in notes.items():
+        if _FOOTNOTE_LABEL.fullmatch(label) and not any(mark == label for mark, _, _ in marks):
+            error(offset, 1, f"the note [^{label}] is never referred to", f"write [^{label}] where it belongs "
+                  "in the text, or remove the note", "footnote")
+    text = "\n".join(lines)
+    for start, _, tex, display in formulas.find(text):
+        try:
+            formulas.mathml(tex, display)
+        except formulas.FormulaError as exc:
+            offset = text.count("\n", 0, start)
+            error(offset, start - (text.rfind("\n", 0, start) + 1) + 1, str(exc),
+                  "formulas are LaTeX as latex2mathml reads it; a dollar sign in text is written \\$",
+                  "formula")
+    return problems
 
 
 def _strip_code_spans(line: str) -> str:

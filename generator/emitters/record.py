@@ -173,9 +173,10 @@ def related_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
             for kind, ids in sorted(related(base.graph, entry.id).items(), key=lambda i: order.index(i[0]))]
 
 
-def references(base: Base, entry: Entry) -> list[str]:
-    """Numbered references: every record of a cited kind (a source) this one links to, in order
-    of first mention, as the model says it is cited."""
+def references(base: Base, entry: Entry) -> list[tuple[str, str]]:
+    """Numbered references, (anchor, HTML): every record of a cited kind (a source) this one
+    links to, in order of first mention (``Graph.cited``), as the model says it is cited. The
+    anchor is what a ``[[cite:...]]`` of the article links to (``reference_anchor``)."""
     page = page_path(entry)
     graph = base.graph
     said: dict[str, list[str]] = {}  # source -> what the relations citing it say (strength, note)
@@ -194,8 +195,12 @@ def references(base: Base, entry: Entry) -> list[str]:
         parts += [h(text) for text in (authors, venue) if text]
         if address:
             parts.append(f'<a href="{h(address)}">{h(host(address))}</a>')
-        result.append(". ".join(parts) + "".join(details))  # " (Strong): Table 3 gives the figure."
+        result.append((reference_anchor(source_id), ". ".join(parts) + "".join(details)))  # " (Strong): ..."
     return result
+
+
+def reference_anchor(source_id: str) -> str:
+    return f"ref-{source_id}"
 
 
 def hubs_of(base: Base, entry: Entry) -> list[tuple[str, str]]:

@@ -1,0 +1,88 @@
+"""Images of the content tree: ``content/images/`` holds them, prose shows them with
+``![alt text](../images/figure.png)`` (the address is relative to the record's file, as an
+editor's preview shows it), and the write stage copies them to the same place in the docs tree,
+so that the address works in the site too.
+
+An image must be a PNG, JPEG, GIF or WebP file (SVG can carry script when opened by itself) of
+at most 2 MiB, under ``content/images/``, named with letters, digits, ``-``, ``_`` and ``.``.
+Images from other sites are refused: the site must work offline, and a reader's browser would
+tell that site who reads the page.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+FOLDER = "images"
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+MAX_BYTES = 2 * 1024 * 1024
+_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# ``![alt](address "title")`` as validation finds it on a line (code spans blanked).
+IMAGE = re.compile(r"!\[([^\]\n]*)\]\(\s*<?([^\s)>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^)]*\)))?\s*\)")
+
+
+def file_problem(relative: str, size: int) -> tuple[str, str] | None:
+    """(message, hint) when a file under content/images/ (``relative`` to it) cannot be an image."""
+    *folders, name = relative.split("/")
+    if not name.lower().endswith(EXTENSIONS):
+        kind = "an SVG file" if name.lower().endswith(".svg") else "not an image the site takes"
+        return (f"'{name}' is {kind}: images are PNG, JPEG, GIF or WebP files",
+                "convert it to PNG (an SVG opened by itself can run script); other files do not belong in "
+                "content/images/")
+    if not all(_NAME.fullmatch(part) for part in [*folders, name]):
+        return (f"'{relative}' is not a name an image may have",
+                "rename it with letters, digits, '-', '_' and '.' only")
+    if size > MAX_BYTES:
+        return (f"the image is {size / 1024 / 1024:.1f} MiB; at most {MAX_BYTES // 1024 // 1024} MiB",
+                "save it smaller (fewer pixels, or JPEG or WebP for photographs)")
+    return None
+
+
+def resolve(src: str, record_folder: str) -> tuple[str | None, str, str]:
+    """(the image's path under the content folder, or None with a message and a hint) of an
+    address written in the prose of a record of ``record_folder`` (``topics``)."""
+    where = f"save it under content/{FOLDER}/ and write ![what it shows](../{FOLDER}/<name>.png)"
+    if not src:
+        return None, "the image has no address", where
+    if _SCHEME.match(src) or src.startswith("//"):
+        return None, f"'{src}' is on another site: images are shown from the site itself", \
+            f"the site must work offline and tell no other site who reads it: {where}"
+    if src.startswith("/") or "\\" in src or "?" in src or "#" in src or "%" in src:
+        return None, f"'{src}' is not a path within the content folder", where
+    path = posixpath.normpath(posixpath.join(record_folder, src))
+    if path.startswith("../") or path == ".." or not path.startswith(FOLDER + "/"):
+        return None, f"'{src}' is not in content/{FOLDER}/", where
+    problem = file_problem(path[len(FOLDER) + 1:], 0)
+    if problem is not None:
+        return None, *problem
+    return path, "", ""
+
+
+def found(content: Path, path: str) -> tuple[str, str] | None:
+    """(message, hint) when the image at ``path`` (under ``content``) is not there."""
+    file = content / path
+    if file.is_symlink() or not file.is_file():
+        return f"there is no image content/{path}", f"add the file, or correct the address"
+    return None
+
+
+def under(content: Path) -> dict[str, Path]:
+    """The images of the content folder: {path under it ("images/x.png"): the file}, as the
+    loader took them (it reports the files that are not images)."""
+    folder = content / FOLDER
+    if not folder.is_dir() or folder.is_symlink():
+        return {}
+    result = {}
+    for file in sorted(folder.rglob("*")):
+        relative = file.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in relative.split("/")) or file.is_symlink() or not file.is_file():
+            continue
+        try:
+            size = file.stat().st_size
+        except OSError:
+            continue
+        if file_problem(relative, size) is None:
+            result[f"{FOLDER}/{relative}"] = file
+    return result
