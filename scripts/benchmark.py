@@ -81,6 +81,13 @@ GIB = 1024 ** 3
 SHARES = {"organizations": 8, "experts": 15, "systems": 16, "risks": 10, "metrics": 12,
           "responses": 15}  # per cent of the records; sources take the rest, topics one in 50
 RECORDS_PER_TOPIC = 50
+ARTICLE_SHARE = 1 / 3  # non-topic records written as <id>.md with an article (1,000-3,000 words,
+# footnotes, math, inline citations), as a real base's risks, responses, people and organizations are
+MATH = [r"$r > 1$", r"$\lambda \approx 0.8$", r"$p(\text{doom}) \le 0.1$", r"$T_{2x} = \ln 2 / g$",
+        r"$\sigma^2 = 4$", r"$N^{0.7}$"]
+DISPLAY_MATH = [r"$$\frac{dC}{dt} = k \cdot C^{\alpha}, \quad \alpha > 1$$",
+                r"$$L(N, D) = \left(\frac{N_c}{N}\right)^{\alpha_N} + \left(\frac{D_c}{D}\right)^{\alpha_D}$$",
+                r"$$\mathbb{E}[R] = \sum_{i=1}^{n} p_i r_i$$"]
 TAGGED_SHARE = 0.05  # records that carry tags, drawn from a small shared vocabulary
 
 WORDS = """ai model models system systems training compute data research researchers lab labs
@@ -403,6 +410,31 @@ class Synth:
             directives.append("table:counter-evidence")
         return "---\n" + "\n".join(lines) + "\n---\n" + self.prose(record_id, directives)
 
+    def article(self, record_id: str) -> str:
+        """An article for a non-topic record: sections of paragraphs with [[links]], inline
+        citations of sources, numbered footnotes and inline and display math; 1,000-3,000 words."""
+        rng = self.rng
+        sections = ["Overview", "How it works", "Evidence", "Assessment", "Debate", "Open questions"][
+            : rng.randint(4, 6)]
+        out, notes = [], []
+        for heading in sections:
+            out.append(f"## {heading}\n")
+            for _ in range(rng.randint(3, 5)):
+                paragraph = self.paragraph(record_id)
+                roll = rng.random()
+                if roll < 0.35:
+                    notes.append(self.sentence(8, 18))
+                    paragraph = paragraph[:-1] + f"[^{len(notes)}]."
+                elif roll < 0.55:
+                    paragraph += f" Where {rng.choice(MATH)}, the {rng.choice(WORDS)} {rng.choice(WORDS)} grows."
+                elif roll < 0.75:
+                    paragraph += f" [[cite:{self.pick('sources')[0]}]]"
+                out.append(paragraph + "\n")
+            if rng.random() < 0.3:
+                out.append(rng.choice(DISPLAY_MATH) + "\n")
+        out += [f"[^{number}]: {note}" for number, note in enumerate(notes, start=1)]
+        return "\n".join(out) + "\n"
+
     def mermaid(self) -> str:
         rng = self.rng
         nodes = [f'N{n}["{self.sentence(2, 5)[:-1]}"]' for n in range(rng.randint(5, 9))]
@@ -490,19 +522,24 @@ def write_records(content: Path, total: int, seed: int) -> dict[str, int]:
     makers = {"organizations": synth.organization, "experts": synth.expert, "systems": synth.system,
               "risks": synth.risk, "metrics": synth.metric, "responses": synth.response,
               "sources": synth.source, "topics": synth.topic}
+    articles = 0
     # Topics last: their featured positions are the holders that took a position on them.
     for kind in ("organizations", "experts", "systems", "risks", "metrics", "responses", "sources", "topics"):
         folder = content / kind
         folder.mkdir(parents=True, exist_ok=True)
         for record_id in synth.ids[kind]:
             body = makers[kind](record_id)
+            suffix = KINDS[kind].suffix
             if KINDS[kind].markdown:
                 text = body.replace("---\n", f"---\nid: {record_id}\n", 1)
             else:
                 text = (f"# yaml-language-server: $schema=../../schemas/{kind}.schema.json\n"
                         f"id: {record_id}\n{body}")
-            (folder / f"{record_id}{KINDS[kind].suffix}").write_text(text, encoding="utf-8")
-    return synth.counts
+                if synth.rng.random() < ARTICLE_SHARE:
+                    text, suffix = f"---\n{text}---\n{synth.article(record_id)}", ".md"
+                    articles += 1
+            (folder / f"{record_id}{suffix}").write_text(text, encoding="utf-8")
+    return {**synth.counts, "articles (non-topic .md)": articles}
 
 
 def make_project(folder: Path, total: int, seed: int, code: Path = REPO) -> dict:
