@@ -167,8 +167,12 @@ def _schema(args) -> int:
 def _new(args) -> int:
     from .scaffold import new_record
 
+    vocabulary = pipeline.run(pipeline.Run(args.content), ("vocabulary",))
+    if vocabulary.diagnostics:  # the record is still started, with the defaults where the file is wrong
+        print(format_text(vocabulary.diagnostics) + "\n(the new record lists the default values where the "
+              "vocabulary has errors)", file=sys.stderr)
     try:
-        path = new_record(args.content, args.kind, args.name, args.article)
+        path = new_record(args.content, args.kind, args.name, args.article, vocabulary.vocabulary)
     except FileExistsError as exc:
         raise UsageError(f"{exc} already exists") from None
     print(path)

@@ -204,6 +204,11 @@ class _Builder:
             raise _LoadError(line, column, f"{text} is too large for a number: it would be infinite",
                              "write a smaller number, or put it in quotes if it is text",
                              dotted(path), "number")
+        if value == 0 and re.search(r"[1-9]", text.split("e")[0].split("E")[0]):
+            line, column = self.where(node)  # 1e-400: too small to hold, it would read as 0
+            raise _LoadError(line, column, f"{text} is too small for a number: it would be 0",
+                             "write 0, or a larger number, or put it in quotes if it is text",
+                             dotted(path), "number")
         return value
 
 
@@ -563,11 +568,16 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     if not text.strip():
         hint = f"run `kb new {kind} \"Name\"` for a template" if kind in KINDS else "write its fields, or delete it"
         return None, [fail(1, 1, "file is empty", hint, code="empty")]
+    what_file = "a record" if kind in KINDS else f"the {kind} file"
 
     body, body_line, offset = None, 0, 0
     yaml_text = text
     if suffix == MARKDOWN:
         parts = split_front_matter(text)
+        if parts is None and text.split("\n", 1)[0].rstrip() == "---":
+            return None, [fail(1, 1, "the front matter opened on line 1 is never closed by a '---' line",
+                               "end the record's fields with a line '---', then write the article",
+                               code="front-matter")]
         if parts is None:
             return None, [fail(1, 1, "a Markdown record must start with YAML front matter between '---' lines",
                                "put the record's fields between a first line '---' and a closing '---', "
@@ -582,9 +592,9 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     if not isinstance(data, dict):
         what = "nothing" if data is None else ("a list" if isinstance(data, list) else "a single value")
         line = offset + 1
-        return None, problems + [fail(line, 1, f"a record must be a mapping of fields, found {what}",
-                                      "write one 'field: value' per line, starting with 'id:'",
-                                      code="not-a-record")]
+        return None, problems + [fail(line, 1, f"{what_file} must be a mapping of fields, found {what}",
+                                      "write one 'field: value' per line" + (", starting with 'id:'" if kind in KINDS
+                                                                              else ""), code="not-a-record")]
     document = SourceDocument(kind, record_id, display, data, builder.positions,
                               builder.key_positions, builder.number_texts, body, body_line, builder.literals)
     return document, problems
@@ -598,6 +608,7 @@ def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]
     base = display_path(root)
     base = "" if base == "." else base + "/"
     files, problems = _files_under(root, base)
+    problems = [p for p in problems if p.file != base + VOCABULARY_FILE]  # load_vocabulary says why
     for parts in files:
         path = root.joinpath(*parts)
         display = base + "/".join(parts)
@@ -710,6 +721,8 @@ def load_vocabulary(root: Path) -> tuple[SourceDocument | None, bool, list[Diagn
     if not regular:
         return None, True, [_refused(display, path)]
     document, problems = load_file(path, display, "vocabulary")
+    if document is None and all(p.code == "empty" or p.message.endswith("found nothing") for p in problems):
+        return None, False, []  # nothing but comments: every list keeps its defaults
     return document, document is None, problems
 
 

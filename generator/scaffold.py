@@ -13,7 +13,6 @@ from pathlib import Path
 
 from .kinds import KINDS, MARKDOWN, YAML, FieldSpec, Kind, fields_of
 from .load import _LoadError, parse_yaml
-from .pipeline import Run, run
 from .validate import _slugify
 from .vocabulary import DEFAULT
 
@@ -21,9 +20,10 @@ MAX_ID_LENGTH = 80  # models.Slug
 _NAME_FIELDS = ("name", "title")
 
 
-def new_record(content: Path, kind: str, name: str, article: bool | None = None) -> Path:
+def new_record(content: Path, kind: str, name: str, article: bool | None = None, vocabulary=DEFAULT) -> Path:
     """Write ``content/<kind>/<id>.<yaml|md>`` for a new record; the id is slugged from the name.
-    With ``article`` (default: what the kind starts as), a Markdown page with an article."""
+    With ``article`` (default: what the kind starts as), a Markdown page with an article; the
+    values of choices listed are those of ``vocabulary`` (the base's)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind '{kind}': one of {', '.join(KINDS)}")
     spec = KINDS[kind]
@@ -36,7 +36,7 @@ def new_record(content: Path, kind: str, name: str, article: bool | None = None)
         raise FileExistsError(str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8") as file:
-        file.write(render_new_record(spec, record_id, name, article, run(Run(Path(content)), ("vocabulary",)).vocabulary))
+        file.write(render_new_record(spec, record_id, name, article, vocabulary))
     return path
 
 

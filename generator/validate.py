@@ -16,7 +16,7 @@ from . import diagram_check, formulas, images
 from .core import (ADMONITIONS, RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument,
                    citation_targets, closest, dotted, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
-from .models import SLUG_PATTERN
+from .models import SLUG_PATTERN, UNKNOWN
 from .vocabulary import DEFAULT, FILE as VOCABULARY_FILE, Checked, Scales, Vocabulary, keys as vocabulary_keys
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -193,8 +193,14 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         return document.diagnostic(loc, f"unknown field '{loc[-1]}'", hint, "unknown-field", at_key=True)
     if error_type == "choice":  # models.Choice and Scale: a list of the base's vocabulary
         choices = list(context.get("expected", ()))
+        if value == UNKNOWN:
+            return document.diagnostic(loc, f"'{UNKNOWN}' is not allowed for {field_name}: only a judgment "
+                                       "(severity, effectiveness, likelihood, safety relevance) may be unknown",
+                                       f"leave {field_name} out if it is not known" if loc[-1] not in _required_at(
+                                           model, loc) else "write the value that fits best", "choice")
         guess = closest(str(value), choices)
-        hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(choices)
+        shown = choices if len(choices) <= MAX_LISTED else [*guess[:1], *choices[:MAX_LISTED - 1], "..."]
+        hint = (f"did you mean '{guess[0]}'? " if guess else "") + "one of: " + ", ".join(dict.fromkeys(shown))
         hint += f"; or add it under {_vocabulary_place(context.get('key', ''))} in the content folder's {VOCABULARY_FILE}"
         return document.diagnostic(loc, f"{_show(value)} is not an allowed {field_name}", hint, "choice")
     if error_type == "literal_error":
@@ -249,6 +255,15 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
     return document.diagnostic(loc, message, "", "invalid")
 
 
+MAX_LISTED = 30  # values a hint lists; the vocabulary file has them all
+
+
+def _required_at(model: type[BaseModel], loc: tuple) -> set[str]:
+    """The required fields of the model whose field ``loc`` names."""
+    inner = _model_for(model, loc[:-1])
+    return {name for name, info in getattr(inner, "model_fields", {}).items() if info.is_required()}
+
+
 def _vocabulary_place(key: str) -> str:
     return f"'scales: {key}:'" if key in Scales.model_fields else f"'{key}:'"
 
@@ -265,14 +280,21 @@ def validate_vocabulary(document: SourceDocument | None, failed: bool = False) -
         return Checked(DEFAULT, frozenset(vocabulary_keys())), []
     if document is None:
         return Checked(), []
+    data = document.data
     try:
-        return Checked(Vocabulary.model_validate(document.data)), []
+        return Checked(Vocabulary.model_validate(data)), []
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+    restored = _restore_number_texts(data, errors, document.number_texts)  # `2024` as written: a word to judge
+    if restored is not data:
+        try:
+            return Checked(Vocabulary.model_validate(restored)), []
+        except ValidationError as exc:
+            errors, data = exc.errors(include_url=False), restored
     problems = [_translate(error, Vocabulary, document) for error in errors]
     wrong = {tuple(e["loc"][:2]) if e["loc"][:1] == ("scales",) and len(e["loc"]) > 1 else tuple(e["loc"][:1])
              for e in errors}
-    kept = {key: value for key, value in document.data.items() if (key,) not in wrong}
+    kept = {key: value for key, value in data.items() if (key,) not in wrong}
     if isinstance(kept.get("scales"), dict):
         kept["scales"] = {key: value for key, value in kept["scales"].items() if ("scales", key) not in wrong}
     try:

@@ -10,17 +10,39 @@ defaults below apply; the file replaces a list it names and keeps the defaults o
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
 from .models import SLUG_PATTERN, UNKNOWN, Strict, rule
 
 FILE = "vocabulary.yaml"  # at the root of the content folder
 
-Word = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=60)]
-Inverse = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=r"^[^\n]*\S[^\n]*$")]
+# A word holds a letter: a record's `kind: 2024` would be read as a number, never as the word "2024".
+WORD_PATTERN = r"^(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_WORDS = 1000  # in one list: an editor's hint lists them, a page's filter shows them
+
+
+def _word(text: str) -> str:
+    if not re.match(WORD_PATTERN, text):
+        raise ValueError(f"'{text}' is not a word of the vocabulary: lowercase letters, digits and single "
+                         "hyphens, with at least one letter (e.g. 'court-filing')")
+    return text
+
+
+def _one_line(text: str) -> str:
+    if re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", text) or not re.search(r"[^\s\u200b-\u200d\ufeff]", text):
+        raise ValueError("an inverse label is one line of visible text, e.g. 'caused by'")
+    return text
+
+
+Word = Annotated[str, StringConstraints(max_length=60), AfterValidator(_word),
+                 Field(json_schema_extra={"pattern": WORD_PATTERN})]
+Inverse = Annotated[str, StringConstraints(max_length=60), AfterValidator(_one_line),
+                    Field(json_schema_extra={"pattern": r"^[^\n\r]*\S[^\n\r]*$"})]
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -35,8 +57,9 @@ def _unique(values: list[str]) -> list[str]:
 
 def _no_unknown(values: list[str]) -> list[str]:
     if UNKNOWN in values:
-        raise rule(f"'{UNKNOWN}' is always allowed where a judgment may not have been made; it is not a value "
-                   "to declare", values.index(UNKNOWN), hint=f"remove '{UNKNOWN}' from the list")
+        raise rule(f"'{UNKNOWN}' is reserved: a judgment not yet made (severity, effectiveness, likelihood, "
+                   f"safety relevance) is written '{UNKNOWN}' without declaring it, and other fields leave "
+                   "out what is not known", values.index(UNKNOWN), hint=f"remove '{UNKNOWN}' from the list")
     return values
 
 
@@ -48,21 +71,21 @@ class Scales(Strict):
         ["low", "low-medium", "medium", "medium-high", "high", "critical", "catastrophic", "existential"],
         min_length=2, description="How severe a risk's harm would be, low to high.")
     likelihood: list[Word] = Field(
-        ["very-unlikely", "unlikely", "uncertain", "likely", "very-likely"], min_length=2,
+        ["very-unlikely", "unlikely", "uncertain", "likely", "very-likely"], min_length=2, max_length=MAX_WORDS,
         description="How likely a risk is to come about, low to high.")
     likelihood_status: list[Word] = Field(
-        ["theoretical", "emerging", "occurring", "established"], min_length=2,
+        ["theoretical", "emerging", "occurring", "established"], min_length=2, max_length=MAX_WORDS,
         description="How far a risk has been observed, from only argued to well established.")
     confidence: list[Word] = Field(
-        ["low", "medium", "high"], min_length=2,
+        ["low", "medium", "high"], min_length=2, max_length=MAX_WORDS,
         description="How confident an estimate or a position is, low to high.")
     effectiveness: list[Word] = Field(
-        ["very-low", "low", "low-medium", "medium", "medium-high", "high", "very-high"], min_length=2,
+        ["very-low", "low", "low-medium", "medium", "medium-high", "high", "very-high"], min_length=2, max_length=MAX_WORDS,
         description="How effective a response is judged to be, low to high.")
-    strength: list[Word] = Field(["weak", "moderate", "strong"], min_length=2,
+    strength: list[Word] = Field(["weak", "moderate", "strong"], min_length=2, max_length=MAX_WORDS,
                                  description="How strong a relation is, weak to strong.")
     safety_relevance: list[Word] = Field(
-        ["low", "medium", "high", "critical", "existential"], min_length=2,
+        ["low", "medium", "high", "critical", "existential"], min_length=2, max_length=MAX_WORDS,
         description="How much a topic matters for AI safety, low to high.")
 
     @field_validator("*")
@@ -76,22 +99,22 @@ class Vocabulary(Strict):
 
     source_kinds: list[Word] = Field(
         ["paper", "report", "article", "dataset", "book", "essay", "blog-post", "blog", "website", "web-page",
-         "benchmark", "talk", "video", "podcast", "government-document", "reference-work"], min_length=1,
+         "benchmark", "talk", "video", "podcast", "government-document", "reference-work"], min_length=1, max_length=MAX_WORDS,
         description="What kind of work a source is.")
     entity_types: list[Word] = Field(
         ["capability", "risk", "response", "concept", "scenario", "organization", "person", "governance",
-         "research-area", "analytical-model", "crux", "debate", "parameter", "historical-period"], min_length=1,
+         "research-area", "analytical-model", "crux", "debate", "parameter", "historical-period"], min_length=1, max_length=MAX_WORDS,
         description="What a topic is about.")
     organization_types: list[Word] = Field(
         ["frontier-lab", "safety-org", "research-org", "academic", "government", "funder", "policy", "company",
-         "nonprofit"], min_length=1, description="What kind of organization it is.")
+         "nonprofit"], min_length=1, max_length=MAX_WORDS, description="What kind of organization it is.")
     relation_types: dict[Word, Inverse] = Field(
         {"related-to": "related to", "causes": "caused by", "mitigates": "mitigated by", "enables": "enabled by",
          "requires": "required by", "measures": "measured by", "part-of": "has part", "composed-of": "component of",
          "cites": "cited by", "addresses": "addressed by", "supports": "supported by",
          "contradicts": "contradicted by", "exemplifies": "exemplified by", "builds-on": "built on by",
          "succeeds": "succeeded by", "increases": "increased by", "decreases": "decreased by",
-         "affects": "affected by", "analyzed-by": "analyzes", "models": "modelled by"}, min_length=1,
+         "affects": "affected by", "analyzed-by": "analyzes", "models": "modelled by"}, min_length=1, max_length=MAX_WORDS,
         description="How one record relates to another, each type with how it reads from the other side "
                     "(causes: caused by).")
     scales: Scales = Field(Scales(), description="Ordered scales, each from low to high.")
@@ -132,7 +155,11 @@ class Checked:
     unchecked: frozenset[str] = frozenset()
 
     def allows(self, key: str, value: str) -> bool:
-        return key in self.unchecked or value in self.vocabulary.values(key)
+        return key in self.unchecked or value in self._sets[key]
+
+    @cached_property
+    def _sets(self) -> dict[str, frozenset[str]]:
+        return {key: frozenset(self.vocabulary.values(key)) for key in keys()}
 
     def values(self, key: str) -> tuple[str, ...]:
         return self.vocabulary.values(key)

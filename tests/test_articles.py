@@ -86,3 +86,9 @@ def test_kb_new_writes_an_article_page_for_any_kind_on_request(tmp_path):
     assert path.read_text().startswith("---\n# yaml-language-server: $schema=../../schemas/risks.schema.json\n")
     assert new_record(tmp_path / "content", "experts", "Ada").name == "ada.yaml"
     assert new_record(tmp_path / "content", "topics", "Takeoff", article=False).name == "takeoff.yaml"
+
+
+def test_front_matter_never_closed_says_so(write_records):
+    root = write_records({"risks/goal-drift.md": "---\nid: goal-drift\nname: Goal drift\n"})
+    (problem,) = pipeline.check(root).diagnostics
+    assert problem.message == "the front matter opened on line 1 is never closed by a '---' line"

@@ -435,3 +435,12 @@ def test_a_noncharacter_written_as_an_escape_is_refused(write_records):
                                             "capability: c\nachievement: a\n"})
     (diagnostic,) = pipeline.check(root).diagnostics
     assert (diagnostic.line, diagnostic.field) == (3, "summary") and "U+FFFE" in diagnostic.message
+
+
+def test_a_number_too_small_to_hold_is_refused_not_made_zero(write_records):
+    root = write_records({"organizations/x.yaml": "id: x\nname: X\nsummary: s\ntype: academic\nimportance: 1e-400\n"})
+    (diagnostic,) = pipeline.check(root).diagnostics
+    assert (diagnostic.line, diagnostic.field, diagnostic.code) == (5, "importance", "number")
+    assert diagnostic.message == "1e-400 is too small for a number: it would be 0"
+    assert pipeline.check(write_records({"organizations/x.yaml": "id: x\nname: X\nsummary: s\ntype: academic\n"
+                                         "importance: 0e5\n"})).ok

@@ -6,7 +6,7 @@ import json
 
 from generator import pipeline, render, score
 from generator.cli import main
-from generator.scaffold import new_record
+
 
 TODAY = dt.date(2026, 1, 1)
 
@@ -83,7 +83,7 @@ def test_a_mistake_in_the_vocabulary_is_one_error_not_one_per_record(write_recor
 def test_unknown_is_not_a_value_to_declare(write_records):
     root = write_records({"vocabulary.yaml": "scales:\n  severity: [low, unknown, high]\n"})
     (problem,) = _problems(root)
-    assert problem[:2] == ("vocabulary.yaml", 2) and "always allowed" in problem[4]
+    assert problem[:2] == ("vocabulary.yaml", 2) and "is reserved" in problem[4]
 
 
 def test_the_schemas_follow_the_vocabulary(write_records, tmp_path):
@@ -96,10 +96,45 @@ def test_the_schemas_follow_the_vocabulary(write_records, tmp_path):
     assert (tmp_path / "schemas" / "vocabulary.schema.json").exists()
 
 
-def test_kb_new_lists_the_bases_values(write_records):
+def test_kb_new_lists_the_bases_values(write_records, capsys):
     root = write_records({"vocabulary.yaml": "source_kinds: [paper, court-filing]\n"})
-    text = new_record(root, "sources", "A filing").read_text()
-    assert "One of: paper, court-filing." in text
+    assert main(["new", "sources", "A filing", "--content", str(root)]) == 0
+    assert "One of: paper, court-filing." in (root / "sources" / "a-filing.yaml").read_text()
+    (root / "vocabulary.yaml").write_text("source_kinds: [paper, paper]\n")
+    assert main(["new", "sources", "Another", "--content", str(root)]) == 0  # started all the same
+    err = capsys.readouterr().err
+    assert "listed twice" in err and "default values where the vocabulary has errors" in err
+
+
+def test_a_word_holds_a_letter_and_an_inverse_is_one_line(write_records):
+    root = write_records({"vocabulary.yaml": 'source_kinds: [paper, 2024]\n'
+                                             'relation_types: {haunts: "line one\\u2028line two"}\n'})
+    problems = _problems(root)
+    assert [(p[1], p[3]) for p in problems] == [(1, "source_kinds[1]"), (2, "relation_types.haunts")]
+    assert "at least one letter" in problems[0][4] and "one line of visible text" in problems[1][4]
+
+
+def test_unknown_where_no_judgment_is_made_says_to_leave_it_out(write_records):
+    root = write_records({"sources/talk-2024.yaml": SOURCE.format(kind="unknown")
+                          + "relations: [{type: related-to, target: talk-2024, strength: unknown}]\n"})
+    messages = {p[3]: (p[4], p[5]) for p in _problems(root) if p[2] == "choice"}
+    assert messages["kind"] == ("'unknown' is not allowed for kind: only a judgment (severity, effectiveness, "
+                                "likelihood, safety relevance) may be unknown", "write the value that fits best")
+    assert messages["relations[0].strength"][1] == "leave strength out if it is not known"
+
+
+def test_a_vocabulary_of_comments_keeps_every_default(write_records):
+    root = write_records({"vocabulary.yaml": "# nothing changed yet\n",
+                          "sources/talk-2024.yaml": SOURCE.format(kind="talk")})
+    assert _problems(root) == []
+
+
+def test_a_linked_vocabulary_is_one_error(write_records, tmp_path):
+    root = write_records({"sources/talk-2024.yaml": SOURCE.format(kind="talk")})
+    (tmp_path / "elsewhere.yaml").write_text("source_kinds: [talk]\n")
+    (root / "vocabulary.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    (problem,) = _problems(root)
+    assert problem[0] == "vocabulary.yaml" and "symbolic link" in problem[4]
 
 
 def test_unknown_judgments_show_as_such_and_count_as_missing(write_records):
