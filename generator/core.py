@@ -10,7 +10,7 @@ import json
 import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 
 # What YAML does not allow in a document (PyYAML's and libyaml's readers, so MkDocs' front
@@ -298,10 +298,9 @@ def dotted(path: Iterable) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class ProseLink:
+class ProseLink(NamedTuple):
     """``[[target]]`` or ``[[target|text]]`` written in a topic's prose; ``cite`` for each source
-    of a ``[[cite:...]]``."""
+    of a ``[[cite:...]]``. A tuple: an article holds dozens, a base hundreds of thousands."""
 
     target: str
     text: str | None

@@ -250,6 +250,9 @@ def _site(run: Run) -> Done:
     generator/page_hooks.py as its only hook (the generated HTML blocks skip Python-Markdown, the
     page allow-list, the policy); ProperDocs and Zensical run no hook, so ``engines.secure_site``
     does the allow-list and the policy after them."""
+    # The pages are on disk now: what made them (the articles, the pages' Markdown, the drawings)
+    # is let go of before the engine holds every page again; export needs only the graph.
+    _release_memory(run, keep=("vocabulary", "load", "validate", "mermaid", "link"))
     if run.engine == "mkdocs":
         problem = _mkdocs(run.config, run.docs, run.site)
         if problem is not None:
@@ -304,11 +307,12 @@ def _index(run: Run) -> Done:
     return Done(None, _html_pages(run.site), [problem] if problem else [])
 
 
-def _release_memory(run: Run) -> None:
-    """Drop what the stages made and hand the memory back to the system: the collector frees the
-    cycles (MkDocs' pages and files point at each other), and glibc keeps freed memory for later
-    unless asked to return it (malloc_trim)."""
-    run.outputs.clear()
+def _release_memory(run: Run, keep: tuple[str, ...] = ()) -> None:
+    """Drop what the stages made (but the outputs of ``keep``) and hand the memory back to the
+    system: the collector frees the cycles (MkDocs' pages and files point at each other), and
+    glibc keeps freed memory for later unless asked to return it (malloc_trim)."""
+    for name in [name for name in run.outputs if name not in keep]:
+        del run.outputs[name]
     gc.collect()
     libc = processes.libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
