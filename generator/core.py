@@ -152,6 +152,8 @@ CODES = {
     "image": "an image without alt text, from another site, outside `content/images/`, missing, over 2 MiB, "
              "or not PNG, JPEG, GIF or WebP",
     "admonition": "a `!!!` line whose type is not one the theme draws",
+    "heading": "an article's heading whose anchor would be one the page uses itself (`#ref-<id>` of its references, "
+               "`#kb-…` of its drawings)",
     # linking the records
     "duplicate-id": "two records with the same id (reported on both files)",
     "unknown-reference": "a field or `[[link]]` naming a record that does not exist",

@@ -44,7 +44,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-DRAWING = "6"  # bump when the drawing settings change: every cache key changes with it
+DRAWING = "7"  # bump when the drawing settings change: every cache key changes with it
 
 
 @dataclass
@@ -532,6 +532,7 @@ def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progres
 # outside the project keeps validation from writing into a checked-out tree.
 
 PARSE_CHUNK = 100  # diagrams per call into the page
+PARSE_TIMEOUT = 120  # seconds for one chunk: past it, the diagrams are left unparsed (a warning), not waited for
 _PARSE = """async (sources) => {
   const out = [];
   for (const source of sources) {
@@ -582,6 +583,8 @@ def parse(sources: list[str], cache: Path | None = None) -> tuple[dict[str, str 
             return {}, 0, unavailable() or "no Chromium"
         try:
             messages = _parse_in_chromium(chromium, missing)
+        except TimeoutError:
+            return {}, 0, f"Mermaid took more than {PARSE_TIMEOUT} s over {min(len(missing), PARSE_CHUNK)} diagrams"
         except Exception as exc:  # a browser that does not start or dies: said, not a traceback
             return {}, 0, f"Chromium could not be run ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
         _verdicts.update({keys[source]: message for source, message in zip(missing, messages)})
@@ -628,8 +631,9 @@ def _parse_in_chromium(executable: str, sources: list[str]) -> list[str | None]:
                 await page.add_script_tag(path=str(MERMAID_JS))
                 await page.add_script_tag(content=inert_handlers_js())
                 await page.evaluate('mermaid.initialize({startOnLoad: false, securityLevel: "strict"})')
-                for start in range(0, len(sources), PARSE_CHUNK):
-                    out.extend(await page.evaluate(_PARSE, sources[start:start + PARSE_CHUNK]))
+                for start in range(0, len(sources), PARSE_CHUNK):  # a diagram that hangs Mermaid stops the run
+                    out.extend(await asyncio.wait_for(page.evaluate(_PARSE, sources[start:start + PARSE_CHUNK]),
+                                                      PARSE_TIMEOUT))
             finally:
                 await browser.close()
 

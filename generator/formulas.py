@@ -40,6 +40,13 @@ ATTRIBUTES = frozenset({"display", "xmlns", "mathvariant", "stretchy", "fence", 
                         "symmetric", "largeop", "form", "voffset", "encoding", "linebreak"})
 
 
+# A space or box (\rule, \kern, \hspace) could cover the page or pull text over other text.
+MAX_SPACE = 10  # em
+_SPACES = frozenset({"mspace", "mpadded"})
+_SIZE = re.compile(r"^\s*\+?(-?[\d.]+)\s*(em|ex|px|pt|mu|%)?\s*$")
+_EMS = {"px": 1 / 16, "pt": 1 / 12, "ex": 0.5, "mu": 1 / 18, "%": 0.01}
+
+
 class FormulaError(ValueError):
     """A formula that cannot be drawn; the message says why, for the editor."""
 
@@ -78,6 +85,12 @@ def mathml(tex: str, display: bool = False) -> str:
             raise FormulaError(f"unknown command {element.text}")
         if tag not in TAGS:
             raise FormulaError(f"the formula would draw <{tag}>: formulas hold mathematics only, no HTML")
+        for name in ("width", "height", "depth", "lspace", "rspace", "voffset") if tag in _SPACES else ():
+            size = _SIZE.match(element.attrib.get(name, "0"))
+            if size is not None and (float(size.group(1)) < 0
+                                     or float(size.group(1)) * _EMS.get(size.group(2), 1) > MAX_SPACE):
+                raise FormulaError(f"the formula would draw a space or box of {name} "
+                                   f"{element.attrib.get(name)!r}: at most {MAX_SPACE} em, and not negative")
         for name in element.attrib:
             if name == "href":
                 raise FormulaError("a formula cannot hold a link (\\href): put the link in the text")

@@ -60,11 +60,36 @@ def resolve(src: str, record_folder: str) -> tuple[str | None, str, str]:
     return path, "", ""
 
 
+# What each kind of file starts with, by its suffix: a file is what it holds, not what it is named
+# (an SVG renamed .png would still be an SVG to a browser that opens it by itself).
+_SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
+               ".gif": (b"GIF87a", b"GIF89a"), ".webp": (b"RIFF",)}
+MAX_PIXELS = 50_000_000  # a small file can unpack to gigabytes in a reader's browser
+
+
 def found(content: Path, path: str) -> tuple[str, str] | None:
-    """(message, hint) when the image at ``path`` (under ``content``) is not there."""
+    """(message, hint) when the image at ``path`` (under ``content``) is not there, or is not the
+    image its name says, or would unpack to more than MAX_PIXELS."""
     file = content / path
     if file.is_symlink() or not file.is_file():
         return f"there is no image content/{path}", f"add the file, or correct the address"
+    try:
+        with file.open("rb") as handle:
+            head = handle.read(32)
+    except OSError as exc:
+        return f"the image content/{path} cannot be read: {exc.strerror}", "let the user running kb read it"
+    suffix = "." + path.rsplit(".", 1)[-1].lower()
+    if not head.startswith(_SIGNATURES.get(suffix, (b"",))) or (suffix == ".webp" and head[8:12] != b"WEBP"):
+        return (f"content/{path} is not a {suffix[1:].upper()} image, whatever its name",
+                "save it again as the kind of image its name says")
+    width = height = 0
+    if suffix == ".png" and head[12:16] == b"IHDR":
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    elif suffix == ".gif":
+        width, height = int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    if width * height > MAX_PIXELS:
+        return (f"the image is {width:,} x {height:,} pixels; at most {MAX_PIXELS // 1_000_000} million",
+                "save it with fewer pixels")
     return None
 
 

@@ -158,8 +158,27 @@ _LINKED_DIAGRAM = re.compile(r'(<[a-zA-Z][^>]*?) data-kb-links="[^"]*"')
 
 
 def drawing(svg: str) -> str:
-    """A diagram drawn at build time, with nothing left that is not on the drawing list."""
-    return _page_cleaner(drawing=True).clean(svg)
+    """A diagram drawn at build time, with nothing left that is not on the drawing list, and
+    nothing that loads from elsewhere: an image's address leads into the site's images/ or is
+    removed, and in its styles a ``url()`` other than a reference within the drawing (``#id``)
+    and any ``@import`` are removed (an editor's ``%%{init}%%`` may set the theme's CSS)."""
+    cleaned = _page_cleaner(drawing=True).clean(svg)
+    if "<img" in cleaned:
+        cleaned = _IMAGE_TAG.sub(_own_image, cleaned)
+    return _STYLE_ELEMENT.sub(_own_urls, _STYLE_ATTRIBUTE.sub(_own_urls, cleaned))
+
+
+_STYLE_ELEMENT = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
+_STYLE_ATTRIBUTE = re.compile(r'( style=")([^"]*)(")')
+_FOREIGN_URL = re.compile(r"url\(\s*(?![\"'&#;]*#)[^)]*\)", re.I)  # url(#a), url('#a'), url(&quot;#a&quot;) stay
+_IMPORT = re.compile(r"@import\b[^;]*;?", re.I)
+
+
+def _own_urls(match: re.Match) -> str:
+    css = match.group(2)
+    if "url(" in css.lower() or "@import" in css.lower():
+        css = _IMPORT.sub("", _FOREIGN_URL.sub("none", css))
+    return match.group(1) + css + match.group(3)
 
 
 # ---------------------------------------------------------------------------- Content-Security-Policy

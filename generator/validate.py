@@ -345,7 +345,7 @@ def _model_for(model: type[BaseModel], loc: tuple):
 
 _LINK = re.compile(RECORD_LINK)
 _DIRECTIVE = re.compile(r"^\[\[(table|diagram):([^\]\s]+)\]\]\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnostic]]:
@@ -359,14 +359,17 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
     links: list[ProseLink] = []
     problems: list[Diagnostic] = []
     fenced: set[int] = set()  # lines inside a fence, and the fence lines themselves
-    opened = None
+    opened, fence = None, ""
     for index in [i for i, line in enumerate(lines) if ("`" in line or "~" in line)]:
-        if _FENCE.match(lines[index]):
-            if opened is None:
-                opened = index
-            else:
-                fenced.update(range(opened, index + 1))
-                opened = None
+        match = _FENCE.match(lines[index])
+        if match is None:
+            continue
+        if opened is None:
+            opened, fence = index, match.group(1)
+        elif match.group(1).startswith(fence) and not lines[index].strip().lstrip(fence[0]):
+            # closed only by its own character, at least as many, and nothing after them
+            fenced.update(range(opened, index + 1))
+            opened = None
     if opened is not None:  # a fence never closed runs to the end
         fenced.update(range(opened, len(lines)))
     directives: dict[int, Directive] = {}
@@ -418,9 +421,18 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
     return Prose([b for b in blocks if not (isinstance(b, str) and not b.strip())], links), problems
 
 
-_FOOTNOTE_NOTE = re.compile(r"^ {0,3}\[\^([^\]\n]+)\]:")
+_FOOTNOTE_NOTE = re.compile(r"^[ >]*\[\^([^\]\n]+)\]:")  # also in a quote or a list item
 _FOOTNOTE_MARK = re.compile(r"\[\^([^\]\n]+)\](?!:)")
 _FOOTNOTE_LABEL = re.compile(r"[A-Za-z0-9_-]+")
+_LINK_TARGET = re.compile(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)")
+_RESERVED_ANCHOR = re.compile(r"ref-|kb-nb-|kb-diagram-|kb-[0-9a-f]{16}$")
+_HEADING_LINE = re.compile(r"#{1,6}\s+(.*?)\s*#*\s*$")
+
+
+def _slug(text: str) -> str:
+    """A heading's anchor as the site's table of contents makes it (Python-Markdown's toc)."""
+    from markdown.extensions.toc import slugify
+    return slugify(text, "-")
 _ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
 _ADMONITION_HEAD = re.compile(r'([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?')
 
@@ -439,7 +451,14 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
             continue  # most lines: none of the three
         note = _FOOTNOTE_NOTE.match(line)
         if note is not None:
-            notes.setdefault(note.group(1), offset)
+            label = note.group(1)
+            if label in notes:  # Python-Markdown would keep the last and drop this one's text
+                error(offset, 1, f"the note [^{label}] is already written on line {document.body_line + notes[label]}",
+                      "give each note its own label, or merge the two", "footnote")
+            elif not _FOOTNOTE_LABEL.fullmatch(label):
+                error(offset, 1, f"footnote label '[^{label}]' may hold only letters, digits, '-' and '_'",
+                      "number the notes: [^1], [^2], ...", "footnote")
+            notes.setdefault(label, offset)
         for mark in _FOOTNOTE_MARK.finditer(line, note.end() if note else 0):
             marks.append((mark.group(1), offset, mark.start() + 1))
         admonition = _ADMONITION.match(line) if "!!!" in line else None
@@ -471,10 +490,27 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
         elif label not in notes:
             error(offset, column, f"footnote [^{label}] has no note",
                   f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
+    marked = {mark for mark, _, _ in marks}
     for label, offset in notes.items():
-        if _FOOTNOTE_LABEL.fullmatch(label) and not any(mark == label for mark, _, _ in marks):
+        if _FOOTNOTE_LABEL.fullmatch(label) and label not in marked:
             error(offset, 1, f"the note [^{label}] is never referred to", f"write [^{label}] where it belongs "
                   "in the text, or remove the note", "footnote")
+    for offset, line in enumerate(lines):
+        if line.startswith("#") and (heading := _HEADING_LINE.match(line)) is not None:
+            if _RESERVED_ANCHOR.match(_slug(heading.group(1))):
+                error(offset, 1, f"the heading's anchor '#{_slug(heading.group(1))}' is one the page uses itself "
+                      "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
+        if "$" not in line:
+            continue
+        for target in _LINK_TARGET.finditer(line):
+            if any(formulas.find(target.group(2))) or (target.group(0).startswith("!") and any(formulas.find(target.group(1)))):
+                error(offset, target.start() + 1, "a formula cannot stand in a link's address or title, or in an "
+                      "image's alt text", "write the formula beside the link or the image", "formula")
+        if line.lstrip().startswith("|"):
+            for start, _, tex, _ in formulas.find(line):
+                if "|" in tex:
+                    error(offset, start + 1, "a '|' in a formula in a table ends the table's cell",
+                          "write \\vert (or \\mid) for the bar in a table", "formula")
     text = "\n".join(lines)
     for start, _, tex, display in (formulas.find(text) if "$" in text else ()):
         try:
@@ -487,10 +523,15 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
     return problems
 
 
+_CODE_SPANS = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+
+
 def _strip_code_spans(line: str) -> str:
     """Blank out `code spans` so links shown as code are not links (positions kept)."""
     if "`" not in line:
         return line
+    if "``" in line:  # a span opened by n backticks ends at the next run of exactly n
+        return _CODE_SPANS.sub(lambda m: " " * len(m.group(0)), line)
     return re.sub(r"`[^`]*`", lambda m: " " * len(m.group(0)), line)
 
 

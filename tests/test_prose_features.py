@@ -190,3 +190,40 @@ def test_footnotes_count_as_words_and_marks_formulas_and_citations_do_not_break_
     noted = measure(to_page_markdown("One two three[^1] $\\frac{a}{b}$.\n\n[^1]: Four five.", lambda t, x: None))
     assert plain.words == 3 and noted.words == 3 + 1 + 2  # the formula is a word, the note two
     assert noted.bullet_ratio == 0.0  # the notes' list is no bullet list
+
+
+# ---------------------------------------------------------------------------- after review
+
+@pytest.mark.parametrize("append, code, message", [
+    ("\nMore.[^1]\n\n[^1]: Again.\n", "footnote", "is already written on line"),
+    ("\n[See]($x$) and ![$y$](../images/figure.png).\n", "formula", "a link's address or title"),
+    ("\n| a | b |\n| --- | --- |\n| $x | y$ | z |\n", "formula", "ends the table's cell"),
+    ("\n$\\rule{300em}{300em}$\n", "formula", "at most 10 em"),
+    ("\n## Ref metr 2024\n", "heading", "'#ref-metr-2024' is one the page uses itself"),
+    ("\n~~~\n```\n~~~\n\nAfter the fence [[cite:no-such-source]].\n", "unknown-reference", "no-such-source"),
+])
+def test_what_review_found_is_an_error_at_its_line(base, append, code, message):
+    found = [d for d in base(append=append) if d.code == code and message in d.message]
+    assert found and found[0].hint, base(append=append)
+
+
+def test_code_with_double_backticks_and_quoted_notes_are_read_as_the_converter_reads_them(base):
+    assert base(append="\nCode: ``[[cite:nothing]] `x` `` ends.\n\n> Quoted.[^q]\n>\n> [^q]: A quoted note.\n") == []
+
+
+def test_a_drawing_loads_nothing_from_elsewhere():
+    svg = ('<svg><style>.n { fill: url(https://evil.example/x.png) } .a { marker: url(#arrow) } @import url(x.css);'
+           '</style><g style="fill:url(https://e.example/g)"><foreignObject><div><img src="https://e.example/p.png">'
+           'url(text)</div></foreignObject></g></svg>')
+    clean = sanitize.drawing(svg)
+    assert "example" not in clean and "@import" not in clean
+    assert "url(#arrow)" in clean and "url(text)" in clean  # a reference within the drawing, and text, stay
+
+
+def test_an_image_is_what_it_holds_and_not_too_many_pixels(base):
+    figure = Path("content/images/figure.png")
+    png = figure.read_bytes()
+    figure.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>")
+    assert any("is not a PNG image" in d.message for d in base())
+    figure.write_bytes(png[:16] + (30000).to_bytes(4, "big") + (30000).to_bytes(4, "big") + png[24:])
+    assert any("30,000 x 30,000 pixels" in d.message for d in base())
