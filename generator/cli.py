@@ -16,6 +16,7 @@ from .core import KnowledgeBaseError, errors_of, format_github, format_json, for
 from .engines import ENGINES
 from .export import FORMATS as EXPORT_FORMATS
 from .kinds import KINDS
+from .vocabulary import FILE as VOCABULARY_FILE
 
 FORMATS = {"text": format_text, "json": format_json, "github": format_github}
 
@@ -102,8 +103,11 @@ def _validate(args) -> int:
             roots[path] = None
             continue
         root = path.parent.parent
-        if path.parent.name not in KINDS:
-            raise UsageError(f"{path} is not inside a kind folder ({', '.join(KINDS)}) of a content folder")
+        if path.name == VOCABULARY_FILE and path.parent.name not in KINDS:
+            root = path.parent  # the base's vocabulary, at the root of its content folder
+        elif path.parent.name not in KINDS:
+            raise UsageError(f"{path} is not inside a kind folder ({', '.join(KINDS)}) of a content folder, "
+                             f"nor the content folder's {VOCABULARY_FILE}")
         if roots.get(root, []) is not None:
             roots.setdefault(root, []).append(path)
     summary = args.summary or (os.environ.get("GITHUB_STEP_SUMMARY") if args.format == "github" else None)

@@ -226,3 +226,12 @@ def test_a_new_base_starts_with_the_default_vocabulary_as_a_file_to_extend(tmp_p
     checked = pipeline.check(tmp_path / "base" / "content")
     assert checked.ok, checked.diagnostics
     assert checked.vocabulary.values("source_kinds")[-1] == "reference-work"
+
+
+def test_kb_validate_takes_the_vocabulary_file_as_pre_commit_passes_it(write_records, capsys):
+    root = write_records({"vocabulary.yaml": "source_kinds: [paper, talk]\n",
+                          "sources/talk-2024.yaml": SOURCE.format(kind="talk")})
+    assert main(["validate", str(root / "vocabulary.yaml")]) == 0
+    (root / "vocabulary.yaml").write_text("source_kinds: [paper]\n")  # the talk is no longer a kind
+    assert main(["validate", str(root / "vocabulary.yaml")]) == 1
+    assert "'talk' is not an allowed kind" in capsys.readouterr().out
