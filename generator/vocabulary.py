@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints, field_validator, model_validator
 
-from .models import SLUG_PATTERN, UNKNOWN, Strict, rule
+from .models import UNKNOWN, Strict, rule
 
 FILE = "vocabulary.yaml"  # at the root of the content folder
 
