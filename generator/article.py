@@ -11,10 +11,9 @@ from pathlib import Path
 
 from . import diagrams, images, prose
 from .core import Directive, Entry
-from .emitters.record import reference_anchor
 from .kinds import KINDS, fields_of, placed_of, positions_of, tables_of, value_at
 from .link import Graph
-from .present import Links, declared_table, h, href, page_path, table, template, url, value_html
+from .present import Links, declared_table, h, href, page_path, reference_anchor, table, template, url, value_html
 
 
 def build(graph: Graph, links: Links, entry: Entry) -> str:

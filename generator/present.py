@@ -219,6 +219,12 @@ def with_note(links: Links, page: str, record: BaseModel, spec: FieldSpec, bands
     return text + f" ({h(note)})" if text and note else text
 
 
+def reference_anchor(source_id: str) -> str:
+    """The anchor of a source's entry in a page's numbered references, which a ``[[cite:...]]``
+    of the page's article links to."""
+    return f"ref-{source_id}"
+
+
 def sort_key(spec: FieldSpec, value: Any, vocabulary=DEFAULT) -> str:
     """What an index column sorts by: a scale by its order in the base's ``vocabulary`` (unknown
     after every step), a number by its value, text as text."""

@@ -427,14 +427,14 @@ _FOOTNOTE_LABEL = re.compile(r"[A-Za-z0-9_-]+")
 _LINK_TARGET = re.compile(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)")
 _RESERVED_ANCHOR = re.compile(r"ref-|kb-nb-|kb-diagram-|kb-[0-9a-f]{16}$")
 _HEADING_LINE = re.compile(r"#{1,6}\s+(.*?)\s*#*\s*$")
+_ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
+_ADMONITION_HEAD = re.compile(r'([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?')
 
 
 def _slug(text: str) -> str:
     """A heading's anchor as the site's table of contents makes it (Python-Markdown's toc)."""
     from markdown.extensions.toc import slugify
     return slugify(text, "-")
-_ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
-_ADMONITION_HEAD = re.compile(r'([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?')
 
 
 def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnostic]:
@@ -443,6 +443,13 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
 
     def error(line: int, column: int, message: str, hint: str, code: str) -> None:
         problems.append(Diagnostic(document.path, document.body_line + line, column, message, "body", hint, code))
+
+    def bad_label(label: str, line: int, column: int) -> bool:
+        if _FOOTNOTE_LABEL.fullmatch(label):
+            return False
+        error(line, column, f"footnote label '[^{label}]' may hold only letters, digits, '-' and '_'",
+              "number the notes: [^1], [^2], ...", "footnote")
+        return True
 
     notes: dict[str, int] = {}
     marks: list[tuple[str, int, int]] = []
@@ -455,9 +462,8 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
             if label in notes:  # Python-Markdown would keep the last and drop this one's text
                 error(offset, 1, f"the note [^{label}] is already written on line {document.body_line + notes[label]}",
                       "give each note its own label, or merge the two", "footnote")
-            elif not _FOOTNOTE_LABEL.fullmatch(label):
-                error(offset, 1, f"footnote label '[^{label}]' may hold only letters, digits, '-' and '_'",
-                      "number the notes: [^1], [^2], ...", "footnote")
+            else:
+                bad_label(label, offset, 1)
             notes.setdefault(label, offset)
         for mark in _FOOTNOTE_MARK.finditer(line, note.end() if note else 0):
             marks.append((mark.group(1), offset, mark.start() + 1))
@@ -484,10 +490,9 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
                       "say what it shows between the brackets, ![what the figure shows](...): readers who "
                       "cannot see it read that", "image")
     for label, offset, column in marks:
-        if not _FOOTNOTE_LABEL.fullmatch(label):
-            error(offset, column, f"footnote label '[^{label}]' may hold only letters, digits, '-' and '_'",
-                  "number the notes: [^1], [^2], ...", "footnote")
-        elif label not in notes:
+        if bad_label(label, offset, column):
+            continue
+        if label not in notes:
             error(offset, column, f"footnote [^{label}] has no note",
                   f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
     marked = {mark for mark, _, _ in marks}
@@ -497,8 +502,9 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
                   "in the text, or remove the note", "footnote")
     for offset, line in enumerate(lines):
         if line.startswith("#") and (heading := _HEADING_LINE.match(line)) is not None:
-            if _RESERVED_ANCHOR.match(_slug(heading.group(1))):
-                error(offset, 1, f"the heading's anchor '#{_slug(heading.group(1))}' is one the page uses itself "
+            anchor = _slug(heading.group(1))
+            if _RESERVED_ANCHOR.match(anchor):
+                error(offset, 1, f"the heading's anchor '#{anchor}' is one the page uses itself "
                       "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
         if "$" not in line:
             continue

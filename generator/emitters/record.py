@@ -11,7 +11,7 @@ from ..kinds import KINDS, fields_of
 from ..link import related
 from ..models import choice_text, scale_text
 from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, paragraphs,
-                       template, url, with_note)
+                       reference_anchor, template, url, with_note)
 
 # "What links here" lists at most this many records of each kind; a record with more (a lab
 # that a thousand records cite) gets a page of its own listing them all (emitters/backlinks.py).
@@ -197,10 +197,6 @@ def references(base: Base, entry: Entry) -> list[tuple[str, str]]:
             parts.append(f'<a href="{h(address)}">{h(host(address))}</a>')
         result.append((reference_anchor(source_id), ". ".join(parts) + "".join(details)))  # " (Strong): ..."
     return result
-
-
-def reference_anchor(source_id: str) -> str:
-    return f"ref-{source_id}"
 
 
 def hubs_of(base: Base, entry: Entry) -> list[tuple[str, str]]:
