@@ -93,9 +93,15 @@ def restore(html: str, blocks: dict[str, str]) -> str:
     and nothing is turned into markup that was not meant as markup."""
     if not blocks:
         return html
-    pattern = re.compile(r"<p>(%s)</p>" % "|".join(map(re.escape, blocks)))
-    restored = pattern.sub(lambda m: blocks[m.group(1)], html)
-    for key in blocks:
-        if key in restored:
-            restored = restored.replace(key, html_escape(blocks[key], quote=False))
+    restored = _PLACEHOLDER.sub(lambda m: blocks.get(m.group(1), m.group(0)), html)
+    prefix = next(iter(blocks)).rpartition("x")[0]  # kbpass<token>: a page's keys share it
+    if prefix in restored:
+        for key in sorted(blocks, key=len, reverse=True):  # ...x12 before ...x1, which it contains
+            if key in restored:
+                restored = restored.replace(key, html_escape(blocks[key], quote=False))
     return restored
+
+
+# Any page's placeholder paragraph (one expression for every page: a page's own alternation of
+# its keys was compiled anew for each page, a tenth of MkDocs' time).
+_PLACEHOLDER = re.compile(r"<p>(kbpass[0-9a-f]*x[0-9]+)</p>")

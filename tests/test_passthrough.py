@@ -85,3 +85,15 @@ def test_a_placeholder_out_of_place_comes_back_as_text():
     blocks = {"kbpassx0": '<img src=x onerror="alert(1)">'}
     html = passthrough.restore("<pre><code>kbpassx0\n</code></pre>", blocks)
     assert "<img" not in html and "&lt;img src=x onerror=\"alert(1)\"&gt;" in html
+
+
+def test_many_blocks_come_back_each_in_its_place_and_out_of_place_ones_whole():
+    text = "".join(f"<p>block {n}</p>\n\n" for n in range(13))
+    short, blocks = passthrough.stash(text)
+    assert len(blocks) == 13
+    html = passthrough.restore(_converter().convert(short), blocks)
+    assert html.split("\n") == [f"<p>block {n}</p>" for n in range(13)]
+    # a placeholder left in code: ...x12 is not read as ...x1 followed by "2"
+    keys = list(blocks)
+    html = passthrough.restore(f"<pre><code>{keys[12]} {keys[1]}\n</code></pre>", blocks)
+    assert html == "<pre><code>&lt;p&gt;block 12&lt;/p&gt; &lt;p&gt;block 1&lt;/p&gt;\n</code></pre>"
