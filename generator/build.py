@@ -69,7 +69,7 @@ def generate(content: Path, out: Path, cache: Path | None = None) -> Generated:
                        pipeline.NAMES[:pipeline.NAMES.index("draw") + 1])
     if not run.ok:
         return Generated(run)
-    written, removed = pipeline.write_changed(out, {path: page.markdown for path, page in run.rendered.pages.items()})
+    written, removed = pipeline.write_changed(out, {path: page.data for path, page in run.rendered.pages.items()})
     return Generated(run, written, removed)
 
 

@@ -80,6 +80,9 @@ def _diagram(match: re.Match) -> tuple[str, bool]:
     return html.unescape(match.group(2)).strip(), bool(match.group(1))
 
 
+MARK = b'class="kb-mermaid"'  # in the UTF-8 of every page that has a diagram block (present.Page.data)
+
+
 def found_in(text: str) -> list[tuple[str, bool]]:
     """Every diagram block of a page (Markdown or HTML), as (source, linked)."""
     return [_diagram(match) for match in _BLOCK.finditer(text)] if 'class="kb-mermaid"' in text else []

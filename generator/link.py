@@ -8,6 +8,7 @@ also checked for cycles. The cost is linear in the number of references.
 """
 from __future__ import annotations
 
+import heapq
 import types
 import typing
 from collections import Counter, defaultdict
@@ -423,13 +424,15 @@ HUB_LIMIT = 60  # neighbours or tags shared by more records than this say little
 
 
 def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[str]]:
-    """Explicit relations first, then records sharing neighbours or tags, ranked, per kind."""
+    """Explicit relations first, then records sharing neighbours or tags, ranked, per kind.
+
+    A record of a large base shares neighbours with hundreds of others: each kind takes its
+    best few of them (heapq), rather than all of them being sorted for five of each."""
     entry = graph.entries[record_id]
     explicit = [edge.target for edge in graph.outgoing.get(record_id, ()) if edge.origin == "relation"]
     explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.origin == "relation"]
-    neighbours = graph.neighbours(record_id)
     scores: Counter = Counter()
-    for neighbour in neighbours:
+    for neighbour in graph.neighbours(record_id):
         around = graph.neighbours(neighbour)
         if len(around) <= HUB_LIMIT:
             scores.update(around)  # one count per shared neighbour
@@ -437,13 +440,19 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
         members = graph.tags.get(tag, ())
         if len(members) <= HUB_LIMIT:
             scores.update(members)
-    ranked = list(dict.fromkeys(explicit)) + [c for c, _ in sorted(scores.items(), key=lambda i: (-i[1], i[0]))]
     result: dict[str, list[str]] = defaultdict(list)
-    for candidate in dict.fromkeys(ranked):
-        if candidate == record_id or candidate not in graph.entries:
-            continue
-        bucket = result[graph.entries[candidate].kind]
+    for candidate in dict.fromkeys(explicit):
+        if candidate != record_id and candidate in graph.entries:
+            bucket = result[graph.entries[candidate].kind]
+            if len(bucket) < per_kind:
+                bucket.append(candidate)
+    taken = set(explicit)
+    by_kind: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for candidate, count in scores.items():
+        if candidate != record_id and candidate not in taken and candidate in graph.entries:
+            by_kind[graph.entries[candidate].kind].append((-count, candidate))
+    for kind, ranked in by_kind.items():
+        bucket = result[kind]
         if len(bucket) < per_kind:
-            bucket.append(candidate)
+            bucket += [candidate for _, candidate in heapq.nsmallest(per_kind - len(bucket), ranked)]
     return dict(result)
-

@@ -200,8 +200,8 @@ def _render(run: Run) -> Done:
 
 def _draw(run: Run) -> Done:
     """Every Mermaid block of the pages drawn into the cache (the Markdown keeps its blocks)."""
-    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items()},
-                          run.cache, Progress("diagrams"))
+    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items()
+                           if diagrams.MARK in page.data}, run.cache, Progress("diagrams"))
     for failure in drawn.failed:
         log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
     why = diagrams.unavailable() if drawn.left else None
@@ -214,21 +214,23 @@ def _write(run: Run) -> Done:
     """The complete docs tree: the pages that changed, with the drawings in their Markdown, the
     static assets and the content's images (``images/``, where prose addresses them), so that
     any engine builds the site from it alone."""
-    pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0] for path, page in run.rendered.pages.items()}
+    pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0].encode("utf-8")
+             if diagrams.MARK in page.data else page.data for path, page in run.rendered.pages.items()}
     written, removed = write_changed(run.docs, pages)
     assets, stale = engines.copy_assets(run.docs, extra=images.under(run.content))
     note = f"{len(removed)} removed, {len(assets)} assets copied" + (f", {len(stale)} stale removed" if stale else "")
     return Done((written, removed), len(written), note=note)
 
 
-def write_changed(out: Path, pages: dict[str, str]) -> tuple[list[str], list[str]]:
+def write_changed(out: Path, pages: dict[str, str | bytes]) -> tuple[list[str], list[str]]:
     """Write the pages whose bytes changed and delete the pages that are gone: a rebuild after one
-    edit touches the pages that show the edited record, and an engine's dirty build sees only those."""
+    edit touches the pages that show the edited record, and an engine's dirty build sees only those.
+    A page is its text or its UTF-8 bytes."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for relative, text in pages.items():
         target = out / relative
-        data = text.encode("utf-8")
+        data = text.encode("utf-8") if isinstance(text, str) else text
         try:
             if target.read_bytes() == data:
                 continue
