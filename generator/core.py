@@ -360,3 +360,8 @@ class Rejected:
     @property
     def id(self) -> str:
         return self.document.record_id
+
+
+class Interrupted(BaseException):
+    """A run told to stop (``pipeline.Run.stopping``) stops with this, between stages or in one that
+    waits (Pagefind). A BaseException, so that no ``except Exception`` on its way swallows it."""

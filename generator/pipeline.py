@@ -22,13 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import importlib.util
 import logging
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -37,9 +33,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import diagram_check, diagrams, engines, images, link, load, processes, render, schemas, score, validate
-from .core import Diagnostic, KnowledgeBaseError, errors_of, gc_paused
+from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
+from .search_index import index_search
 from .vocabulary import Checked, keys as vocabulary_keys
 
 log = logging.getLogger("kb")
@@ -47,18 +44,12 @@ log = logging.getLogger("kb")
 GENERATED_DIR = Path("build") / "docs"  # the docs tree the write stage makes, beside mkdocs.yml
 DIAGRAM_CACHE = Path("build") / "diagrams"  # the drawings of the draw stage
 PAGE_HOOKS = Path(__file__).with_name("page_hooks.py")  # the only hook of MkDocs under `kb build`
-PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors", ".headerlink"]
 
 
 def today() -> dt.date:
     """The build's day; KB_TODAY=YYYY-MM-DD pins it for reproducible builds and tests."""
     pinned = os.environ.get("KB_TODAY")
     return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
-
-
-class Interrupted(BaseException):
-    """A run told to stop (:attr:`Run.stopping`) stops with this, between stages or in one that
-    waits (Pagefind). A BaseException, so that no ``except Exception`` on its way swallows it."""
 
 
 @dataclass
@@ -319,48 +310,6 @@ def _release_memory(run: Run, keep: tuple[str, ...] = ()) -> None:
     libc = processes.libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
-
-
-def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnostic | None:
-    """Pagefind's chunked search index into ``site/pagefind/`` (a first search fetches a few small
-    chunks, not an index of the whole site): built into a new folder that then replaces the old
-    one, so that a served site keeps its index until the new one is complete.
-
-    Pagefind dies with this process however that dies, and is killed on any exception here
-    (``build.Stopped`` by a signal included) and when ``stopping`` is set (then Interrupted)."""
-    if importlib.util.find_spec("pagefind") is None:
-        return Diagnostic(str(site), 1, 1, "the search index needs Pagefind, which is not installed here: "
-                          "pip install 'kb-wiki[site]'", code="search")
-    index, new, old = site / "pagefind", site / ".pagefind-new", site / ".pagefind-old"
-    shutil.rmtree(new, ignore_errors=True)
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errors:
-        process = subprocess.Popen([*PAGEFIND, "--site", str(site), "--output-path", str(new)],
-                                   stdout=subprocess.DEVNULL, stderr=errors, preexec_fn=processes.dies_with_parent())
-        try:
-            while True:
-                if stopping is not None and stopping.is_set():  # before waiting: a quick index must not win
-                    raise Interrupted()
-                try:
-                    code = process.wait(timeout=0.1)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-                shutil.rmtree(new, ignore_errors=True)
-        if code:
-            shutil.rmtree(new, ignore_errors=True)
-            errors.seek(0)
-            return Diagnostic(str(site), 1, 1, f"the search index could not be built: pagefind failed (exit {code}): "
-                              f"{errors.read().strip()[-2000:]}", code="search")
-    shutil.rmtree(old, ignore_errors=True)
-    if index.exists():
-        index.rename(old)
-    new.rename(index)
-    shutil.rmtree(old, ignore_errors=True)
-    return None
 
 
 STAGES: tuple[Stage, ...] = (

@@ -62,7 +62,11 @@ def split_map(function, items: list, parallel_from: int | None = None) -> list:
     """``[function(item) for item in items]``, the second half in a forked child when there are
     many items and forking is safe; the results must pickle. The items are independent of one
     another, so the result is the same either way. A child that dies has its half done here; an
-    error in this half kills the child and comes through."""
+    error in this half kills the child and comes through.
+
+    The child sends its results a few at a time (:data:`BATCH`), and this process takes each
+    batch between two of its own items: neither holds the child's whole half as one message
+    (at 10,000 records, the pages of half the base, a few hundred MB, twice over)."""
     threshold = PARALLEL_FROM if parallel_from is None else parallel_from
     if len(items) < threshold or not can_fork():
         return [function(item) for item in items]
@@ -75,11 +79,31 @@ def split_map(function, items: list, parallel_from: int | None = None) -> list:
                             daemon=True)
     child.start()
     sending.close()
+    theirs: list = []
+    state = {"done": False, "died": False}
+
+    def take(wait: bool) -> None:
+        """Take what the child has sent (one batch, waiting for it if ``wait``), or see it is done or dead."""
+        while not (state["done"] or state["died"]) and (wait or receiving.poll()):
+            try:
+                batch = receiving.recv()
+            except (EOFError, OSError):
+                state["died"] = True
+                return
+            if batch is None:
+                state["done"] = True
+            else:
+                theirs.extend(batch)
+            wait = False
+
     try:
-        mine = [function(item) for item in items[:half]]
-        try:
-            theirs = receiving.recv()
-        except (EOFError, OSError):  # the child died: do its half here
+        mine = []
+        for item in items[:half]:
+            mine.append(function(item))
+            take(wait=False)
+        while not (state["done"] or state["died"]):
+            take(wait=True)
+        if state["died"]:  # the child died: its half is done here
             theirs = [function(item) for item in items[half:]]
     except BaseException:  # this half failed, or the build was stopped: the child's half is not needed
         child.kill()
@@ -90,11 +114,16 @@ def split_map(function, items: list, parallel_from: int | None = None) -> list:
     return mine + theirs
 
 
+BATCH = 32  # results the child sends at a time
+
+
 def _in_child(function, items: list, sending, receiving, parent: int) -> None:
     die_with(parent)  # a killed build takes its child with it
     receiving.close()  # the fork's copy: with it open, a parent that stopped reading is never noticed
     try:
-        sending.send([function(item) for item in items])
+        for start in range(0, len(items), BATCH):
+            sending.send([function(item) for item in items[start:start + BATCH]])
+        sending.send(None)  # done
     finally:
         sending.close()
         os._exit(0)  # no atexit handlers or buffers of the parent run twice

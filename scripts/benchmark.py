@@ -791,26 +791,33 @@ def first_search(site: Path, shown: int = 5) -> dict | None:
     """What a first search costs a reader, estimated from the files.
 
     Pagefind (site/pagefind/): the search page and its assets, then Pagefind's UI script and
-    stylesheet, its loader, entry file, WebAssembly and metadata, one index chunk per query word
-    (the largest counted) and one fragment per result shown (``shown`` of average size). Material's
+    stylesheet, and of each part of the index its loader, entry file, WebAssembly and metadata and
+    one index chunk for the query (the largest counted), and one fragment per result shown
+    (``shown`` of average size). Material's
     lunr search: its worker and the whole search_index.json.
     """
     folder = site / "pagefind"
     if folder.is_dir():
-        fixed = [p for p in folder.iterdir() if p.is_file() and (
-            p.name in ("pagefind-ui.js", "pagefind-ui.css", "pagefind.js", "pagefind-entry.json")
+        # a large site's index is in parts (pagefind/part-<n>/, generator/search_index.py), all
+        # merged into the first search: each part's loader, entry, WebAssembly, metadata and chunk
+        bundles = [folder] + sorted(p for p in folder.glob("part-*") if p.is_dir())
+        fixed = [p for bundle in bundles for p in bundle.iterdir() if p.is_file() and (
+            (bundle == folder and p.name in ("pagefind-ui.js", "pagefind-ui.css", "kb-parts.json"))
+            or p.name in ("pagefind.js", "pagefind-entry.json")
             or p.name.endswith(".pf_meta") or p.name == "wasm.en.pagefind")]
-        chunks = [p.stat().st_size for p in (folder / "index").glob("*")] or [0]
-        fragments = [p.stat().st_size for p in (folder / "fragment").glob("*")] or [0]
+        chunks = {bundle: [p.stat().st_size for p in (bundle / "index").glob("*")] or [0] for bundle in bundles}
+        fragments = [p.stat().st_size for bundle in bundles for p in (bundle / "fragment").glob("*")] or [0]
         page = page_weight(site, "search.html") if (site / "search.html").exists() else None
         fixed_bytes = sum(p.stat().st_size for p in fixed)
-        query_bytes = max(chunks) + shown * round(statistics.mean(fragments))
+        query_bytes = sum(max(sizes) for sizes in chunks.values()) + shown * round(statistics.mean(fragments))
+        every_chunk = [size for sizes in chunks.values() for size in sizes]
         return {"engine": "pagefind", "search_page": page["page"] if page else None,
                 "search_page_bytes": page["total_bytes"] if page else 0,
                 "search_page_requests": page["requests"] if page else 0,
+                "index_parts": len(bundles),
                 "pagefind_fixed_bytes": fixed_bytes, "pagefind_fixed_files": sorted(p.name for p in fixed),
-                "index_chunks": len(chunks), "index_chunk_max": max(chunks),
-                "index_chunk_mean": round(statistics.mean(chunks)),
+                "index_chunks": len(every_chunk), "index_chunk_max": max(every_chunk),
+                "index_chunk_mean": round(statistics.mean(every_chunk)),
                 "fragments": len(fragments), "fragment_mean": round(statistics.mean(fragments)),
                 "query_bytes": query_bytes,
                 "pagefind_bytes": fixed_bytes + query_bytes,
@@ -1321,7 +1328,8 @@ def rows_for(result: dict) -> dict[str, str]:
         row["reader: first search fetches (estimate)"] = (
             f"{_mb(search['total_bytes'])}: search page {_kb(search['search_page_bytes'])} + Pagefind "
             f"{_kb(search['pagefind_fixed_bytes'])} + query {_kb(search['query_bytes'])} "
-            f"({search['index_chunks']} chunks, max {_kb(search['index_chunk_max'])}; "
+            f"({search.get('index_parts', 1)} index part(s), {search['index_chunks']} chunks, "
+            f"max {_kb(search['index_chunk_max'])}; "
             f"{search['fragments']:,} fragments, mean {_kb(search['fragment_mean'])})")
     elif search:
         row["reader: first search fetches (estimate)"] = (

@@ -226,3 +226,18 @@ def test_without_the_site_extra_the_build_says_what_to_install(tmp_path, monkeyp
     assert diagrams._chromium() is None
     monkeypatch.setenv("KB_DIAGRAMS", "client")
     assert diagrams.unavailable() == "KB_DIAGRAMS=client"
+
+
+def test_search_parts_spread_the_pages_evenly_and_keep_small_sites_whole():
+    from generator import search_index
+
+    pages = {f"p{n:03}.html": 1000 + 37 * n for n in range(200)}
+    assert search_index.parts(pages, sum(pages.values())) == [sorted(pages)]
+    divided = search_index.parts(pages, 60_000)
+    assert len(divided) == -(-sum(pages.values()) // 60_000)
+    assert sorted(p for part in divided for p in part) == sorted(pages)
+    sizes = [sum(pages[p] for p in part) for part in divided]
+    assert max(sizes) - min(sizes) <= max(pages.values())  # within one page of each other
+    assert all(part == sorted(part) for part in divided)
+    assert search_index.parts(pages, 60_000) == divided  # the same parts every time
+    assert search_index.parts({"big.html": 10_000, "small.html": 1}, 100) == [["big.html"], ["small.html"]]

@@ -168,14 +168,23 @@
     css.rel = "stylesheet";
     css.href = bundle + "pagefind-ui.css";
     document.head.appendChild(css);
+    var base = new URL(siteRoot(), window.location.href).pathname;
     var script = document.createElement("script");
     script.src = bundle + "pagefind-ui.js";
     script.onload = function () {
-      var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
-                                       showImages: false, autofocus: true,
-                                       baseUrl: new URL(siteRoot(), window.location.href).pathname });
-      var query = new URLSearchParams(window.location.search).get("q");
-      if (query) ui.triggerSearch(query);
+      /* A large site's index is in parts (generator/search_index.py): kb-parts.json lists the
+         parts after the first, merged into one search. */
+      fetch(bundle + "kb-parts.json").then(function (response) {
+        return response.ok ? response.json() : { merge: [] };
+      }).catch(function () { return { merge: [] }; }).then(function (parts) {
+        var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
+                                         showImages: false, autofocus: true, baseUrl: base,
+                                         mergeIndex: (parts.merge || []).map(function (part) {
+                                           return { bundlePath: bundle + part, baseUrl: base };
+                                         }) });
+        var query = new URLSearchParams(window.location.search).get("q");
+        if (query) ui.triggerSearch(query);
+      });
     };
     document.head.appendChild(script);
   }
