@@ -798,3 +798,25 @@ def test_an_articles_prose_is_exported_as_written(real, exported):
         assert connection.execute("SELECT count(*) FROM records WHERE body IS NOT NULL").fetchone() == (len(topics),)
     finally:
         connection.close()
+
+
+def test_all_json_written_a_record_at_a_time_is_the_whole_base_in_one_line(real, exported):
+    from generator.export.files import compact
+    from generator.export.view import View
+
+    view = View(real.graph)
+    kinds = {kind: [view.json_record(entry) for entry in entries] for kind, entries in view.kinds.items()}
+    relations = [view.edge_record(edge) for edge in view.edges]
+    whole = compact({"kinds": kinds, "relations": relations}) + "\n"
+    assert (exported / "all.json").read_text(encoding="utf-8") == whole
+    assert len(relations) > 100 and sum(map(len, kinds.values())) > 100
+
+
+def test_an_unchanged_all_json_is_left_as_it_is(real, tmp_path):
+    export(real.graph, tmp_path, ["json"])
+    before = (tmp_path / "all.json").stat()
+    time.sleep(0.01)
+    export(real.graph, tmp_path, ["json"])
+    after = (tmp_path / "all.json").stat()
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
+    assert not list(tmp_path.glob(".all.json.*")), "no temporary file is left behind"

@@ -16,8 +16,9 @@ UTF-8, not ASCII-escaped; the per-kind files indented by two spaces, ``all.json`
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from .files import compact, json_text, write_text
+from .files import compact, json_text, write_pieces, write_text
 from .view import View
 
 
@@ -33,7 +34,20 @@ def write(view: View, out: Path) -> list[Path]:
         for record in records:
             write_text(folder / f"{record['id']}.json", json_text(record))
         written.append(folder)
-    relations = [view.edge_record(edge) for edge in view.edges]
     # The one-file download is compact; the per-kind files are indented for reading.
-    written.append(write_text(out / "all.json", compact({"kinds": everything, "relations": relations}) + "\n"))
+    written.append(write_pieces(out / "all.json", all_json(everything, (view.edge_record(e) for e in view.edges))))
     return written
+
+
+def all_json(kinds: dict[str, list], relations: Iterable[dict]) -> Iterator[str]:
+    """``compact({"kinds": kinds, "relations": relations}) + "\\n"``, a record or an edge at a time."""
+    yield '{"kinds":{'
+    for number, (kind, records) in enumerate(kinds.items()):
+        yield ("," if number else "") + compact(kind) + ":["
+        for index, record in enumerate(records):
+            yield ("," if index else "") + compact(record)
+        yield "]"
+    yield '},"relations":['
+    for index, relation in enumerate(relations):
+        yield ("," if index else "") + compact(relation)
+    yield "]}\n"
