@@ -178,6 +178,39 @@ class _SkippingInline(treeprocessors.InlineProcessor):
         return data
 
 
+# Block processors of the converter that try an expression on every block of text: for each, the
+# strings one of which the expression cannot match without, and whether it is tried in ``test``
+# (answering False) or in ``run`` (which, finding nothing, puts the block back and answers False).
+BLOCK_TRIGGERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "hashheader": ("test", ("#",)), "hr": ("test", ("-", "_", "*")), "quote": ("test", (">",)),
+    "footnote": ("run", ("[^",)), "reference": ("run", ("]:",)),
+}
+_BLOCK_CLASSES = {"hashheader": "HashHeaderProcessor", "hr": "HRProcessor", "quote": "BlockQuoteProcessor",
+                  "footnote": "FootnoteBlockProcessor", "reference": "ReferenceProcessor"}
+
+
+def _install_block_skips(md) -> None:
+    """Let the block processors of :data:`BLOCK_TRIGGERS` answer at once for a block that holds
+    none of their strings, as their expression would (Python-Markdown searches each paragraph of
+    an article with each of them). Only processors of the expected class are touched."""
+    processors = md.parser.blockprocessors
+    for name, (method, needs) in BLOCK_TRIGGERS.items():
+        if name not in processors or type(processors[name]).__name__ != _BLOCK_CLASSES[name]:
+            continue
+        processor = processors[name]
+        original = getattr(processor, method)
+        if method == "test":
+            def test(parent, block, _original=original, _needs=needs):
+                return any(needed in block for needed in _needs) and _original(parent, block)
+            processor.test = test
+        else:
+            def run(parent, blocks, _original=original, _needs=needs):
+                if not any(needed in blocks[0] for needed in _needs):
+                    return False  # what run does when its expression finds nothing, the block left in place
+                return _original(parent, blocks)
+            processor.run = run
+
+
 def _install_skipping_inline(md) -> None:
     """Put :class:`_SkippingInline` in the place of the inline stage (where this Python-Markdown
     has the methods it replaces; else the stock stage stays, slower and the same)."""
@@ -210,6 +243,7 @@ class _ProseExtension(Extension):
         md.treeprocessors.register(_MarkTopHeadings(md, self.converter.token), "kb_top_headings", 5)
         if self.converter.skipping:
             _install_skipping_inline(md)
+            _install_block_skips(md)
 
 
 def _mermaid_fence(source, language, css_class, options, md, **kwargs) -> str:

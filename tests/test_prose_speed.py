@@ -69,7 +69,11 @@ PIECES = ["word", " ", "  \n", "\n", "\n\n", "`", "``", "`code`", "\\", "\\`", "
           "[[", "]]", "[[rec]]", "[[rec|shown *em*]]", "[[missing]]", "[[cite:src]]", "[[cite:missing]]", "[^",
           "[^1]", "[text](https://e.org/a_b)", "[ref]", "[ref][]", "![alt](../images/x.png)", "![alt](y.png)",
           "!", "<", ">", "<https://e.org>", "<a@b.org>", "&amp;", "&", ";", "*", "**", "_", "__", "*em*",
-          "**strong**", "_u_", "***both***", "(", ")", "|", "#", "~", "{: onclick=x }", "<b>"]
+          "**strong**", "_u_", "***both***", "(", ")", "|", "#", "~", "{: onclick=x }", "<b>",
+          # blocks: headings, rules, quotes, notes, references, lists, code, admonitions
+          "\n# h", "\n## h ##", "\n---\n", "\n***\n", "\n_ _ _\n", "\n> quote", "\n>", "\n[^1]: note",
+          "\n[ref]: https://e.org/r", "\n[x]:", "\n- item", "\n1. item", "\n    code", "\n!!! note\n    text",
+          "\nSetext\n===", "\n| a | b |\n|---|---|\n| 1 | 2 |"]
 
 
 def test_texts_with_every_trigger_anywhere_convert_the_same(converters):
@@ -78,6 +82,30 @@ def test_texts_with_every_trigger_anywhere_convert_the_same(converters):
     texts += ["".join(pair) for pair in itertools.product(PIECES, repeat=2)]
     texts += [f"{text}\n\n[ref]: https://e.org/ref\n\n[^1]: a note with [[rec]] and $y$" for text in texts[:300]]
     _same(converters, texts)
+
+
+def test_every_block_trigger_names_a_processor_of_the_converter(converters):
+    processors = converters[0].md.parser.blockprocessors
+    for name in prose.BLOCK_TRIGGERS:
+        assert name in processors and type(processors[name]).__name__ == prose._BLOCK_CLASSES[name], name
+    stock = converters[1].md.parser.blockprocessors
+    assert all("test" not in vars(stock[name]) and "run" not in vars(stock[name]) for name in prose.BLOCK_TRIGGERS)
+    assert all({"test", "run"} & set(vars(processors[name])) for name in prose.BLOCK_TRIGGERS)
+
+
+def test_no_block_expression_matches_a_block_without_its_trigger(converters):
+    processors = converters[0].md.parser.blockprocessors
+    alphabet = "ab 1\n\n\t`$\\[]^!<>&;*_:|()@/.-#~{}=\"' "
+    rng = random.Random(13)
+    for name, (_, needs) in prose.BLOCK_TRIGGERS.items():
+        processor = processors[name]
+        expression = getattr(processor, "SEARCH_RE", None) or processor.RE
+        letters = [c for c in alphabet if not any(c in needed and len(needed) == 1 for needed in needs)]
+        for _ in range(3000):
+            text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 60)))
+            if any(needed in text for needed in needs):
+                continue
+            assert expression.search(text) is None, (name, text)
 
 
 def test_every_trigger_names_a_pattern_of_the_converter(converters):
