@@ -250,7 +250,7 @@ class Score:
     flags: list[str]  # the dashboard's flags
     structure: Structure | None = None  # of its article, if it has one
     structure_score: int | None = None
-    article: str = ""  # the article's Markdown, for render
+    article: bytes = b""  # the article's Markdown as UTF-8, for render
     uncited_estimates: int = 0  # estimates stated without a source of their own (allowed, flagged)
 
 
@@ -263,10 +263,11 @@ def _words(count: int) -> str:
 ARTICLES_PARALLEL_FROM = 8
 
 
-def _articles(graph: Graph, links: Links) -> dict[str, str]:
-    """The article of every record that has one, in two processes for a large base."""
+def _articles(graph: Graph, links: Links) -> dict[str, bytes]:
+    """The article of every record that has one, in two processes for a large base, as UTF-8
+    (as a str, an article with one formula symbol is four bytes a character; see present.Page)."""
     with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
-    built = processes.split_map(lambda entry: article.build(graph, links, entry), with_prose,
+    built = processes.split_map(lambda entry: article.build(graph, links, entry).encode("utf-8"), with_prose,
                                 ARTICLES_PARALLEL_FROM)
     return {entry.id: text for entry, text in zip(with_prose, built)}
 
@@ -282,7 +283,8 @@ def score(graph: Graph, today: dt.date) -> dict[str, Score]:
             for record_id, entry in graph.entries.items()}
 
 
-def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set, text: str | None) -> Score:
+def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set,
+           built: bytes | None) -> Score:
     record = entry.record
     # what should be filled in: the recommended fields, and every judgment (required ones too),
     # since `unknown` is an honest value that still leaves the page lacking it
@@ -293,7 +295,7 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
     by_relation = any(e.origin == "citation" and e.field == "relations" for e in graph.outgoing.get(entry.id, ()))
     figures, cited_figures, uncited_estimates = _figures(record, by_relation)
     completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
-    structure = measure(text) if text is not None else None
+    structure = measure(built.decode("utf-8")) if built is not None else None
     structure_points = structure_score(structure) if structure is not None else None
     if structure is not None:
         suggested = suggested_quality(structure_points)
@@ -353,7 +355,7 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
         ("orphan", not backlinks), ("uncited", uncited_source), ("uncited estimate", uncited_estimates)) if flagged]
     return Score(missing, figures, cited_figures, backlinks, past_review, stale, completeness, uncited_source,
                  suggested, quality, record.quality is None, warning, bands, ratings, header, lacks,
-                 target[1] if target else None, flags, structure, structure_points, text or "",
+                 target[1] if target else None, flags, structure, structure_points, built or b"",
                  uncited_estimates)
 
 

@@ -43,7 +43,7 @@ def context(base: Base, entry: Entry) -> dict:
         "long_fields": long_fields(entry),
         "status": score.header,
         "infobox": infobox_rows(base, entry),
-        "article": score.article,
+        "article": score.article.decode("utf-8"),
         "sections": sections(base, entry),
         "outgoing": outgoing_groups(base, entry),
         "backlinks": backlink_groups(base, entry),
