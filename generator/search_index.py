@@ -60,8 +60,12 @@ def parts(pages: dict[str, int], most: int) -> list[list[str]]:
 
 def _pages(site: Path) -> dict[str, int]:
     """The site's HTML pages (path -> bytes), leaving out the index's own folders."""
-    return {path.relative_to(site).as_posix(): path.stat().st_size for path in site.rglob("*.html")
-            if not path.relative_to(site).parts[0].startswith((".pagefind", "pagefind"))}
+    pages = {}
+    for path in site.rglob("*.html"):
+        top = path.relative_to(site).parts[0]
+        if top != "pagefind" and not top.startswith(".pagefind"):
+            pages[path.relative_to(site).as_posix()] = path.stat().st_size
+    return pages
 
 
 def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnostic | None:
