@@ -182,10 +182,11 @@ class _SkippingInline(treeprocessors.InlineProcessor):
 # strings one of which the expression cannot match without, and whether it is tried in ``test``
 # (answering False) or in ``run`` (which, finding nothing, puts the block back and answers False).
 BLOCK_TRIGGERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "hashheader": ("test", ("#",)), "hr": ("test", ("-", "_", "*")), "quote": ("test", (">",)),
+    "hashheader": ("test", ("#",)), "hr": ("test", ("-", "_", "*")),
     "footnote": ("run", ("[^",)), "reference": ("run", ("]:",)),
 }
-_BLOCK_CLASSES = {"hashheader": "HashHeaderProcessor", "hr": "HRProcessor", "quote": "BlockQuoteProcessor",
+# Not the quotes': their test also asks how deep the stack is, and a wrapper is one frame deeper.
+_BLOCK_CLASSES = {"hashheader": "HashHeaderProcessor", "hr": "HRProcessor",
                   "footnote": "FootnoteBlockProcessor", "reference": "ReferenceProcessor"}
 
 

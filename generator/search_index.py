@@ -37,17 +37,24 @@ PART_BYTES = 256 * 1024 ** 2
 PARTS_FILE = "kb-parts.json"  # in the index folder: {"merge": ["part-1/", ...]}, read by assets/kb.js
 
 
-def part_bytes() -> int:
+def part_bytes() -> int | None:
+    """PART_BYTES, or what KB_SEARCH_PART_MB says (megabytes, more than 0); None for a value that is not one."""
     given = os.environ.get("KB_SEARCH_PART_MB", "").strip()
-    return max(1, round(float(given) * 1024 ** 2)) if given else PART_BYTES
+    if not given:
+        return PART_BYTES
+    try:
+        megabytes = float(given)
+    except ValueError:
+        return None
+    return round(megabytes * 1024 ** 2) if math.isfinite(megabytes) and megabytes * 1024 ** 2 >= 1 else None
 
 
 def parts(pages: dict[str, int], most: int) -> list[list[str]]:
     """The pages (path -> bytes) in as few parts as keep each under ``most`` bytes where pages
     allow, spread evenly: the largest page first, each to the part with the fewest bytes so
     far (ties to the lower part); each part in path order. One part when everything fits."""
-    count = max(1, math.ceil(sum(pages.values()) / most))
-    if count == 1:
+    count = min(len(pages), math.ceil(sum(pages.values()) / most))
+    if count <= 1:
         return [sorted(pages)]
     heap = [(0, number) for number in range(count)]
     assigned: list[list[str]] = [[] for _ in range(count)]
@@ -73,9 +80,16 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
     if importlib.util.find_spec("pagefind") is None:
         return Diagnostic(str(site), 1, 1, "the search index needs Pagefind, which is not installed here: "
                           "pip install 'kb-wiki[site]'", code="search")
+    most = part_bytes()
+    if most is None:
+        return Diagnostic(str(site), 1, 1, f"KB_SEARCH_PART_MB={os.environ.get('KB_SEARCH_PART_MB')!r} is not a size "
+                          "of a search index part", hint="give megabytes of HTML, more than 0 (e.g. 256), or unset it",
+                          code="search")
     index, new, old = site / "pagefind", site / ".pagefind-new", site / ".pagefind-old"
     shutil.rmtree(new, ignore_errors=True)
-    divided = parts(_pages(site), part_bytes())
+    for left in site.glob(".pagefind-pages-*"):  # a killed run's links: Pagefind would index them too
+        shutil.rmtree(left, ignore_errors=True)
+    divided = parts(_pages(site), most)
     try:
         for number, part in enumerate(divided):
             output = new if number == 0 else new / f"part-{number}"

@@ -241,3 +241,35 @@ def test_search_parts_spread_the_pages_evenly_and_keep_small_sites_whole():
     assert all(part == sorted(part) for part in divided)
     assert search_index.parts(pages, 60_000) == divided  # the same parts every time
     assert search_index.parts({"big.html": 10_000, "small.html": 1}, 100) == [["big.html"], ["small.html"]]
+
+
+def test_search_parts_are_never_more_than_the_pages():
+    from generator import search_index
+
+    assert search_index.parts({"a.html": 5_000, "b.html": 5_000}, 1) == [["a.html"], ["b.html"]]
+    assert search_index.parts({}, 100) == [[]]
+
+
+@pytest.mark.parametrize("given", ["0", "-3", "abc", "nan", "inf", "1e-9"])
+def test_a_bad_search_part_size_is_a_diagnostic(given, tmp_path, monkeypatch):
+    from generator import search_index
+
+    monkeypatch.setenv("KB_SEARCH_PART_MB", given)
+    (tmp_path / "index.html").write_text("<html><body data-pagefind-body>x</body></html>")
+    problem = search_index.index_search(tmp_path)
+    assert problem is not None and problem.code == "search" and "KB_SEARCH_PART_MB" in problem.message
+    assert not (tmp_path / "pagefind").exists()
+
+
+def test_links_left_by_a_killed_index_run_are_removed_before_indexing(tmp_path):
+    from generator import search_index
+
+    page = "<html><body><main data-pagefind-body><h1>Page</h1><p>words to find</p></main></body></html>"
+    (tmp_path / "index.html").write_text(page)
+    left = tmp_path / ".pagefind-pages-x1" / "copy.html"
+    left.parent.mkdir()
+    left.write_text(page)
+    assert search_index.index_search(tmp_path) is None
+    assert not left.parent.exists()
+    entry = json.loads((tmp_path / "pagefind" / "pagefind-entry.json").read_text())
+    assert sum(language["page_count"] for language in entry["languages"].values()) == 1

@@ -84,6 +84,17 @@ def test_texts_with_every_trigger_anywhere_convert_the_same(converters):
     _same(converters, texts)
 
 
+def _deeper(frames: int, function):
+    return function() if frames == 0 else _deeper(frames - 1, function)
+
+
+def test_quotes_nested_to_the_recursion_limit_convert_the_same(converters):
+    # the quotes' test asks how deep the stack is: no skip may add a frame to it (from any depth
+    # of the caller, as the limit is checked every few frames)
+    for frames in range(4):
+        _deeper(frames, lambda: _same(converters, [">" * depth + " deep" for depth in (150, 297, 298, 299, 300, 399)]))
+
+
 def test_every_block_trigger_names_a_processor_of_the_converter(converters):
     processors = converters[0].md.parser.blockprocessors
     for name in prose.BLOCK_TRIGGERS:

@@ -174,7 +174,7 @@
     script.onload = function () {
       /* A large site's index is in parts (generator/search_index.py): kb-parts.json lists the
          parts after the first, merged into one search. */
-      fetch(bundle + "kb-parts.json").then(function (response) {
+      fetch(bundle + "kb-parts.json", { cache: "no-cache" }).then(function (response) {
         return response.ok ? response.json() : { merge: [] };
       }).catch(function () { return { merge: [] }; }).then(function (parts) {
         var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
