@@ -4,6 +4,7 @@ asks it for the stages it needs and none runs an earlier one again."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import re
 import shutil
