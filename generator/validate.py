@@ -610,6 +610,8 @@ def _check_features(document: SourceDocument, text: str, starts: list[int]) -> l
         if "$" not in line:
             continue
         for target in _LINK_TARGET.finditer(line) if "](" in line else ():
+            if "$" not in target.group(0):
+                continue  # no formula in it
             if any(formulas.find(target.group(2))) or (target.group(0).startswith("!") and any(formulas.find(target.group(1)))):
                 error(offset, target.start() + 1, "a formula cannot stand in a link's address or title, or in an "
                       "image's alt text", "write the formula beside the link or the image", "formula")
