@@ -266,13 +266,20 @@ def tables_of(model: type[BaseModel]) -> tuple[tuple[str, tuple[str, ...], Field
 def placed_of(record: BaseModel, what: str) -> dict[str, tuple[str, Any]]:
     """name -> (field, item) of what a record places in its prose by name, ``what`` "table" or
     "diagram": the items of its fields declared ``Shown(placed=what)`` (a topic's ``tables``)."""
-    return {name: (spec.name, item) for spec in fields_of(type(record)) if spec.shown.placed == what
-            for name, item in (getattr(record, spec.name) or {}).items()}
+    return {name: (field, item) for field in _placed_fields(type(record), what)
+            for name, item in (getattr(record, field) or {}).items()}
 
 
 def placed_field(model: type[BaseModel], what: str) -> str | None:
     """The field that holds what a record of ``model`` places as ``what``, if any."""
-    return next((spec.name for spec in fields_of(model) if spec.shown.placed == what), None)
+    return next(iter(_placed_fields(model, what)), None)
+
+
+@lru_cache(maxsize=None)
+def _placed_fields(model: type[BaseModel], what: str) -> tuple[str, ...]:
+    """The fields declared ``Shown(placed=what)``: worked out once per model (validation asks
+    for each article's tables and diagrams several times)."""
+    return tuple(spec.name for spec in fields_of(model) if spec.shown.placed == what)
 
 
 @lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ import typing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, Iterable, Iterator
+from typing import Annotated, Any, Iterable, Iterator, NamedTuple
 
 from pydantic import BaseModel
 
@@ -31,8 +31,11 @@ ORIGINS = ("field", "relation", "position", "citation", "prose")
 Links = dict[str, list[tuple[str, tuple]]]  # {record: [(the record it links to, path)]}
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
+    """One reference between two records. A tuple: a base has one edge per reference, tens of
+    thousands, and a frozen dataclass took three times as long to make (equality and hashing
+    are the same: by the fields, in order)."""
+
     source: str
     target: str
     label: str  # read from the source: "developed by"
@@ -119,7 +122,11 @@ def _reference_fields(model_type: type[BaseModel]) -> tuple[tuple[str, Any, RefT
 def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
     """Every (path, RefTo, target id) in a record, nested models and lists included."""
     for name, annotation, ref in _reference_fields(type(model)):
-        yield from _walk(getattr(model, name), annotation, ref, path + (name,))
+        value = getattr(model, name)
+        if isinstance(value, str) and (own := _shape(annotation)[0] or ref) is not None:
+            yield path + (name,), own, value  # what _walk yields for it, without a generator
+        elif value is not None and value != []:  # (nothing in either to walk)
+            yield from _walk(value, annotation, ref, path + (name,))
 
 
 def iter_written_references(model_type: type[BaseModel], data: Any, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
@@ -155,8 +162,12 @@ def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
                 return
     if isinstance(value, (list, tuple)):
         item_type = args[0] if args else Any
+        item_ref = _shape(item_type)[0] or ref
         for index, item in enumerate(value):
-            yield from _walk(item, item_type, ref, path + (index,))
+            if item_ref is not None and isinstance(item, str):
+                yield path + (index,), item_ref, item  # what _walk yields for it, without a generator
+            else:
+                yield from _walk(item, item_type, ref, path + (index,))
     elif isinstance(value, dict):
         item_type = args[1] if len(args) == 2 else Any
         for key, item in value.items():
@@ -186,7 +197,7 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 # ---------------------------------------------------------------------------- the stage
 
 
-@gc_paused()
+@gc_paused(promote=True)  # the last of the checks: what they made lasts as long as the run
 def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: Iterable[Rejected] = (),
          vocabulary: Checked = Checked()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
@@ -285,16 +296,23 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
             return False
         return True
 
+    outgoing, incoming = graph.outgoing, graph.incoming
+
     def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str,
             index: int | None = None) -> None:
-        edge = Edge(source, target, label, inverse, path, origin, field, index)
-        graph.outgoing[source].append(edge)
-        graph.incoming[target].append(edge)
+        edge = Edge._make((source, target, label, inverse, path, origin, field, index))  # (cheaper than Edge(...))
+        outgoing[source].append(edge)
+        incoming[target].append(edge)
+
+    cited_kinds = tuple(k for k, kind in KINDS.items() if kind.cited)
 
     def check_prose(entry: Entry | Rejected) -> Iterator:
         """The prose links of a page that name a record; an error for each that does not."""
         for prose_link in entry.prose.links if entry.prose is not None else ():
             target = index.get(prose_link.target)
+            if target is not None and target is not entry and (not prose_link.cite or target.kind in cited_kinds):
+                yield prose_link  # most links: a record of a kind the link may name
+                continue
             if target is None and prose_link.target in failed_kinds and prose_link.target != entry.id:
                 continue  # exists, with errors of its own
             if target is None and prose_link.target == entry.id:  # a page that did not validate
@@ -305,7 +323,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
                                            "link another record, or remove the link", "self-reference"))
                 continue
             written = f"[[cite:{prose_link.target}]]" if prose_link.cite else f"[[{prose_link.target}]]"
-            cited = tuple(k for k, kind in KINDS.items() if kind.cited) if prose_link.cite else ()
+            cited = cited_kinds if prose_link.cite else ()
             if target is None:
                 near = guess(prose_link.target, cited)
                 problems.append(Diagnostic(
@@ -328,28 +346,29 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
 
     # hierarchy field (list indexes left out) -> its links, checked for cycles at the end
     hierarchies: dict[str, Links] = defaultdict(lambda: defaultdict(list))
-    for entry in index.values():
+    prose_edge = {True: (CITE_LABEL, CITE_INVERSE, "body", "citation", "body", None),
+                  False: (PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body", None)}  # by ``cite``
+    for record_id, entry in index.items():
         for path, ref, target in iter_references(entry.record):
             if path[0] == "relations":
                 continue  # typed below, with the relation's own labels
             if resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy):
                 if ref.hierarchy:
                     name = dotted(part for part in path if not isinstance(part, int))
-                    hierarchies[name][entry.id].append((target, path))
-                if target != entry.id:
-                    add(entry.id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
+                    hierarchies[name][record_id].append((target, path))
+                if target != record_id:
+                    add(record_id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
                 # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
-                add(entry.id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
+                add(record_id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
                     dotted(path[:2]), "citation" if cites else "relation", "relations", number)
-        for prose_link in check_prose(entry):
-            if prose_link.cite:
-                add(entry.id, prose_link.target, CITE_LABEL, CITE_INVERSE, "body", "citation", "body")
-            else:
-                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
+        for prose_link in check_prose(entry):  # most of a base's edges: made here rather than by add()
+            edge = Edge._make((record_id, prose_link.target, *prose_edge[prose_link.cite]))
+            outgoing[record_id].append(edge)
+            incoming[prose_link.target].append(edge)
     for entry in rejected:
         references = iter_references(entry.record) if entry.record is not None else \
             iter_written_references(KINDS[entry.kind].model, entry.document.data)

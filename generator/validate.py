@@ -7,14 +7,16 @@ position table), the field path, and a hint of what to write instead.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
 from . import diagram_check, formulas, images
-from .core import (ADMONITIONS, RECORD_LINK, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument,
-                   citation_targets, closest, dotted, gc_paused)
+from .core import (ADMONITIONS, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument,
+                   citation_targets, closest, dotted, finditer_at, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
 from .models import SLUG_PATTERN, UNKNOWN
 from .vocabulary import DEFAULT, FILE as VOCABULARY_FILE, Checked, Scales, Vocabulary, keys as vocabulary_keys
@@ -343,40 +345,114 @@ def _model_for(model: type[BaseModel], loc: tuple):
 
 # ---------------------------------------------------------------------------- prose
 
-_LINK = re.compile(RECORD_LINK)
-_DIRECTIVE = re.compile(r"^\[\[(table|diagram):([^\]\s]+)\]\]\s*$")
+# RECORD_LINK with its runs possessive: the same matches (each run's characters exclude the one
+# that ends it, so a lazy run could only ever stop where the possessive one does), without the
+# step-by-step backtracking that made scanning a base's articles for links a fifth of validating it.
+_LINK = re.compile(r"\[\[([^\[\]\n|]++)(?:\|([^\[\]\n]++))?\]\]")
+# A directive line, found in the whole text: '[[' at the start of a line (looked behind after the
+# literal, so that the regex engine skips to each '[['), the rest of the line only spaces.
+_DIRECTIVE = re.compile(r"\[\[(?<![^\n]\[\[)(table|diagram):([^\]\s]+)\]\][^\S\n]*$", re.M)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+def _line_starts(text: str) -> list[int]:
+    """Where each line of ``text`` starts; ``bisect_right(starts, offset) - 1`` is an offset's line.
+
+    Prose is scanned as one text, by regexes and str.find in C, and only what they find is placed
+    on its line: a Python loop over every line of every article cost more than the checks."""
+    starts = [0]
+    at = text.find("\n") + 1
+    while at:  # (find gives -1 after the last line break)
+        starts.append(at)
+        at = text.find("\n", at) + 1
+    return starts
+
+
+def _line(text: str, starts: list[int], index: int) -> str:
+    return _lines(text, starts, index, index + 1)
+
+
+def _lines(text: str, starts: list[int], first: int, end: int) -> str:
+    """Lines ``first`` to ``end`` (not included) of ``text``, as "\\n".join(lines[first:end])."""
+    if first >= end:
+        return ""
+    return text[starts[first]:starts[end] - 1 if end < len(starts) else len(text)]
+
+
+def _lines_holding(text: str, starts: list[int], *needles: str) -> list[int]:
+    """The lines of ``text`` that hold one of ``needles`` (none holds a line break), in order."""
+    found = set()
+    for needle in needles:
+        at = text.find(needle)
+        while at != -1:
+            index = bisect_right(starts, at) - 1
+            found.add(index)
+            at = text.find(needle, starts[index + 1]) if index + 1 < len(starts) else -1
+    return sorted(found)
+
+
+def _fences(text: str, starts: list[int]) -> list[tuple[int, int]]:
+    """(first, last) line of each fenced block, its fence lines included; one never closed runs
+    to the end. Fences close as CommonMark says: by their own character, at least as many of it,
+    and nothing after them."""
+    if "`" not in text and "~" not in text:
+        return []
+    blocks = []
+    opened, fence = None, ""
+    for index in _lines_holding(text, starts, "```", "~~~"):  # a fence line holds one of the two
+        line = _line(text, starts, index)
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        if opened is None:
+            opened, fence = index, match.group(1)
+        elif match.group(1).startswith(fence) and not line.strip().lstrip(fence[0]):
+            blocks.append((opened, index))
+            opened = None
+    if opened is not None:
+        blocks.append((opened, len(starts) - 1))
+    return blocks
+
+
+def _scanned(text: str, starts: list[int], blanked: list[tuple[int, int]]) -> str:
+    """The text as prose reads it: the lines of ``blanked`` ((first, last) line, in order: the
+    fenced blocks and the directive lines) emptied, and code spans blanked out (positions kept)."""
+    if blanked:
+        pieces, at = [], 0
+        for first, last in blanked:
+            pieces += [text[at:starts[first]], "\n" * (last - first)]
+            at = starts[last + 1] - 1 if last + 1 < len(starts) else len(text)
+        text = "".join(pieces) + text[at:]
+    if "`" not in text:
+        return text
+    # Line by line, each run of n backticks opens a span that the next run of exactly n closes; with
+    # no run of two or more in the text, a span is just `...`. Neither pattern crosses a line.
+    spans = _CODE_SPANS if "``" in text else _CODE_SPAN
+    return spans.sub(lambda m: " " * len(m.group(0)), text)
+
+
+_CODE_SPANS = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
 
 
 def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnostic]]:
     """Split a page's Markdown into text blocks and directives; collect its record links.
 
-    Most of an article is plain lines: the fences, directive lines and links are found by
-    substring tests over the lines first, so that only the lines holding one are looked at
-    (a 2,000-word article costs a few hundred microseconds, not milliseconds)."""
-    lines = (document.body or "").split("\n")
+    The fences, directive lines and links are found in the whole text by str.find and regexes,
+    and only the lines holding one are looked at: a 3,000-word article costs some 150 µs, half
+    of what a loop over its lines in Python did."""
+    text = document.body or ""
+    starts = _line_starts(text)
     first = document.body_line
     links: list[ProseLink] = []
     problems: list[Diagnostic] = []
-    fenced: set[int] = set()  # lines inside a fence, and the fence lines themselves
-    opened, fence = None, ""
-    for index in [i for i, line in enumerate(lines) if ("`" in line or "~" in line)]:
-        match = _FENCE.match(lines[index])
-        if match is None:
-            continue
-        if opened is None:
-            opened, fence = index, match.group(1)
-        elif match.group(1).startswith(fence) and not lines[index].strip().lstrip(fence[0]):
-            # closed only by its own character, at least as many, and nothing after them
-            fenced.update(range(opened, index + 1))
-            opened = None
-    if opened is not None:  # a fence never closed runs to the end
-        fenced.update(range(opened, len(lines)))
+    fences = _fences(text, starts)
+    fenced = {index for opened, closed in fences for index in range(opened, closed + 1)}
     directives: dict[int, Directive] = {}
     placed: dict[tuple[str, str], int] = {}
-    for index in [i for i, line in enumerate(lines) if line.startswith("[[")]:
-        match = None if index in fenced else _DIRECTIVE.match(lines[index])
-        if match is None:
+    for match in _DIRECTIVE.finditer(text):
+        index = bisect_right(starts, match.start()) - 1
+        if index in fenced:
             continue
         what, name = match.groups()
         number = first + index
@@ -389,42 +465,47 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
     blocks: list = []
     start = 0
     for index, directive in directives.items():
-        blocks += ["\n".join(lines[start:index]), directive]
+        blocks += [_lines(text, starts, start, index), directive]
         start = index + 1
-    blocks.append("\n".join(lines[start:]))
-    # each line as prose reads it: code blanked, directives and fenced lines empty
-    scanned = [("" if index in fenced or index in directives else _strip_code_spans(line))
-               for index, line in enumerate(lines)] if fenced or directives or "`" in (document.body or "") else lines
-    for index in [i for i, line in enumerate(scanned) if "[[" in line]:
-        number = first + index
-        for match in _LINK.finditer(scanned[index]):
-            target = match.group(1).strip()
-            if target.startswith("cite:"):
-                sources = citation_targets(target[len("cite:"):])
-                if not sources or match.group(2) is not None:
-                    problems.append(Diagnostic(document.path, number, match.start() + 1,
-                                               f"'{match.group(0)}' names no source", "body",
-                                               "write [[cite:source-id]] or [[cite:one-id, another-id]]", "directive"))
-                for source in sources:
-                    links.append(ProseLink(source, None, number, match.start() + 1, cite=True))
-                continue
-            if ":" in target:
-                problems.append(Diagnostic(document.path, number, match.start() + 1,
-                                           f"'[[{target}]]' must stand alone on its own line",
-                                           "body", "put tables and diagrams on a line of their own",
-                                           "directive"))
-                continue
-            links.append(ProseLink(target, match.group(2), number, match.start() + 1))
-    problems += _check_features(document, scanned)
+    blocks.append(_lines(text, starts, start, len(starts)))
+    scanned = _scanned(text, starts, sorted(fences + [(index, index) for index in directives]))
+    if scanned is not text:
+        starts = _line_starts(scanned)
+    for match in _LINK.finditer(scanned) if "[[" in scanned else ():  # tens of thousands in a base
+        at = match.start()
+        index = bisect_right(starts, at) - 1
+        number, column = first + index, at - starts[index] + 1
+        target, shown = match.groups()
+        target = target.strip()
+        if ":" not in target:
+            links.append(ProseLink._make((target, shown, number, column, False)))  # (cheaper than ProseLink(...))
+        elif target.startswith("cite:"):
+            sources = citation_targets(target[len("cite:"):])
+            if not sources or shown is not None:
+                problems.append(Diagnostic(document.path, number, column,
+                                           f"'{match.group(0)}' names no source", "body",
+                                           "write [[cite:source-id]] or [[cite:one-id, another-id]]", "directive"))
+            for source in sources:
+                links.append(ProseLink(source, None, number, column, cite=True))
+        else:
+            problems.append(Diagnostic(document.path, number, column,
+                                       f"'[[{target}]]' must stand alone on its own line",
+                                       "body", "put tables and diagrams on a line of their own",
+                                       "directive"))
+    problems += _check_features(document, scanned, starts)
     if record is not None:
         problems += _check_directives(document, record, placed)
-    return Prose([b for b in blocks if not (isinstance(b, str) and not b.strip())], links), problems
+    # the blocks but those of no text ('not b or b.isspace()': 'not b.strip()' without a copy of the article)
+    return Prose([b for b in blocks if not (isinstance(b, str) and (not b or b.isspace()))], links), problems
 
 
+_FOOTNOTE = re.compile(r"\[\^([^\]\n]+)\]")  # a mark, or with ':' after it at the start of a line a note
 _FOOTNOTE_NOTE = re.compile(r"^[ >]*\[\^([^\]\n]+)\]:")  # also in a quote or a list item
-_FOOTNOTE_MARK = re.compile(r"\[\^([^\]\n]+)\](?!:)")
 _FOOTNOTE_LABEL = re.compile(r"[A-Za-z0-9_-]+")
-_LINK_TARGET = re.compile(r"!?\[([^\]\n]*)\]\(([^)\n]*)\)")
+# '[text](address)' or '![alt](address)': written as two branches rather than '!?\[', and with
+# possessive runs (each stops at the character that ends it anyway), so that the regex engine
+# skips to each '!' or '[' instead of trying every position of the line.
+_LINK_TARGET = re.compile(r"(?:!\[|\[)([^\]\n]*+)\]\(([^)\n]*+)\)")
 _RESERVED_ANCHOR = re.compile(r"ref-|kb-nb-|kb-diagram-|kb-[0-9a-f]{16}$")
 _HEADING_LINE = re.compile(r"#{1,6}\s+(.*?)\s*#*\s*$")
 _ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
@@ -437,8 +518,38 @@ def _slug(text: str) -> str:
     return slugify(text, "-")
 
 
-def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnostic]:
-    """Footnotes, admonitions, formulas and images of a page's prose (``lines``: code blanked)."""
+@lru_cache(maxsize=4096)
+def _reserved_anchor(line: str) -> str | None:
+    """The anchor of a heading line (one starting with '#') if it is one the page uses itself.
+    Cached: the same few headings ("## Overview", "## Evidence") open most articles."""
+    heading = _HEADING_LINE.match(line)
+    if heading is None:
+        return None
+    anchor = _slug(heading.group(1))
+    return anchor if _RESERVED_ANCHOR.match(anchor) else None
+
+
+def _footnotes(text: str, starts: list[int]) -> tuple[list[int], list[tuple[str, int]]]:
+    """(the lines holding a note, the marks as (label, offset)) of a page's prose.
+
+    One pass over the text: ``[^x]`` is a mark unless a ':' follows it; then it is a note if
+    only spaces and '>' come before it on its line (``_FOOTNOTE_NOTE``), else neither."""
+    notes: list[int] = []
+    marks: list[tuple[str, int]] = []
+    for match in finditer_at(_FOOTNOTE, text, "^", 1):
+        if not text.startswith(":", match.end()):
+            marks.append((match.group(1), match.start()))
+            continue
+        index = bisect_right(starts, match.start()) - 1
+        if not text[starts[index]:match.start()].strip(" >"):
+            notes.append(index)
+    return notes, marks
+
+
+def _check_features(document: SourceDocument, text: str, starts: list[int]) -> list[Diagnostic]:
+    """Footnotes, admonitions, formulas and images of a page's prose (``text``: code blanked,
+    ``starts``: where its lines start). Each check looks only at the lines that can hold what it
+    checks, found in the whole text."""
     problems: list[Diagnostic] = []
 
     def error(line: int, column: int, message: str, hint: str, code: str) -> None:
@@ -452,10 +563,10 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
         return True
 
     notes: dict[str, int] = {}
-    marks: list[tuple[str, int, int]] = []
-    for offset, line in enumerate(lines):
-        if "[^" not in line and "!!!" not in line and "![" not in line:
-            continue  # most lines: none of the three
+    noted, marks = _footnotes(text, starts)
+    shown = _lines_holding(text, starts, "!!!", "![") if "!" in text else []
+    for offset in sorted({*noted, *shown}):
+        line = _line(text, starts, offset)
         note = _FOOTNOTE_NOTE.match(line)
         if note is not None:
             label = note.group(1)
@@ -465,8 +576,6 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
             else:
                 bad_label(label, offset, 1)
             notes.setdefault(label, offset)
-        for mark in _FOOTNOTE_MARK.finditer(line, note.end() if note else 0):
-            marks.append((mark.group(1), offset, mark.start() + 1))
         admonition = _ADMONITION.match(line) if "!!!" in line else None
         if admonition is not None:
             head = _ADMONITION_HEAD.fullmatch(admonition.group(1))
@@ -476,7 +585,7 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
                 error(offset, 1, f"'{line.strip()}' is not an admonition the site draws",
                       (f"did you mean '!!! {guess[0]}'? " if guess else "")
                       + 'write !!! type "Title", type one of: ' + ", ".join(ADMONITIONS), "admonition")
-        for image in images.IMAGE.finditer(line):
+        for image in images.IMAGE.finditer(line) if "![" in line else ():
             alt, src = image.group(1), image.group(2)
             path, message, hint = images.resolve(src, KINDS[document.kind].folder)
             if path is not None:
@@ -489,26 +598,31 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
                 error(offset, image.start() + 1, f"the image {src} has no alt text",
                       "say what it shows between the brackets, ![what the figure shows](...): readers who "
                       "cannot see it read that", "image")
-    for label, offset, column in marks:
-        if bad_label(label, offset, column):
+    good = {label for label in notes if _FOOTNOTE_LABEL.fullmatch(label)}
+    for label, at in marks:
+        if label in good:
+            continue  # most marks: a good label with its note, no line to work out
+        offset = bisect_right(starts, at) - 1
+        if bad_label(label, offset, at - starts[offset] + 1):
             continue
-        if label not in notes:
-            error(offset, column, f"footnote [^{label}] has no note",
-                  f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
-    marked = {mark for mark, _, _ in marks}
+        error(offset, at - starts[offset] + 1, f"footnote [^{label}] has no note",
+              f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
+    marked = {mark for mark, _ in marks}
     for label, offset in notes.items():
         if _FOOTNOTE_LABEL.fullmatch(label) and label not in marked:
             error(offset, 1, f"the note [^{label}] is never referred to", f"write [^{label}] where it belongs "
                   "in the text, or remove the note", "footnote")
-    for offset, line in enumerate(lines):
-        if line.startswith("#") and (heading := _HEADING_LINE.match(line)) is not None:
-            anchor = _slug(heading.group(1))
-            if _RESERVED_ANCHOR.match(anchor):
-                error(offset, 1, f"the heading's anchor '#{anchor}' is one the page uses itself "
-                      "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
+    headings = _lines_starting(text, starts, "#") if "#" in text else []
+    for offset in sorted({*headings, *(_lines_holding(text, starts, "$") if "$" in text else ())}):
+        line = _line(text, starts, offset)
+        if line.startswith("#") and (anchor := _reserved_anchor(line)) is not None:
+            error(offset, 1, f"the heading's anchor '#{anchor}' is one the page uses itself "
+                  "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
         if "$" not in line:
             continue
-        for target in _LINK_TARGET.finditer(line):
+        for target in _LINK_TARGET.finditer(line) if "](" in line else ():
+            if "$" not in target.group(0):
+                continue  # no formula in it
             if any(formulas.find(target.group(2))) or (target.group(0).startswith("!") and any(formulas.find(target.group(1)))):
                 error(offset, target.start() + 1, "a formula cannot stand in a link's address or title, or in an "
                       "image's alt text", "write the formula beside the link or the image", "formula")
@@ -517,28 +631,26 @@ def _check_features(document: SourceDocument, lines: list[str]) -> list[Diagnost
                 if "|" in tex:
                     error(offset, start + 1, "a '|' in a formula in a table ends the table's cell",
                           "write \\vert (or \\mid) for the bar in a table", "formula")
-    text = "\n".join(lines)
     for start, _, tex, display in (formulas.find(text) if "$" in text else ()):
         try:
             formulas.mathml(tex, display)
         except formulas.FormulaError as exc:
-            offset = text.count("\n", 0, start)
-            error(offset, start - (text.rfind("\n", 0, start) + 1) + 1, str(exc),
+            offset = bisect_right(starts, start) - 1
+            error(offset, start - starts[offset] + 1, str(exc),
                   "formulas are LaTeX as latex2mathml reads it; a dollar sign in text is written \\$",
                   "formula")
     return problems
 
 
-_CODE_SPANS = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
-
-
-def _strip_code_spans(line: str) -> str:
-    """Blank out `code spans` so links shown as code are not links (positions kept)."""
-    if "`" not in line:
-        return line
-    if "``" in line:  # a span opened by n backticks ends at the next run of exactly n
-        return _CODE_SPANS.sub(lambda m: " " * len(m.group(0)), line)
-    return re.sub(r"`[^`]*`", lambda m: " " * len(m.group(0)), line)
+def _lines_starting(text: str, starts: list[int], prefix: str) -> list[int]:
+    """The lines of ``text`` that start with the character ``prefix``, in order."""
+    found = []
+    at = text.find(prefix)
+    while at != -1:
+        if at == 0 or text[at - 1] == "\n":
+            found.append(bisect_right(starts, at) - 1)
+        at = text.find(prefix, at + 1)
+    return found
 
 
 def available_tables(record) -> dict[str, bool]:
