@@ -10,7 +10,7 @@ import json
 import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple
 
 
 # What YAML does not allow in a document (PyYAML's and libyaml's readers, so MkDocs' front
@@ -33,6 +33,20 @@ def html_block(html: str) -> str:
 
 _LINE_START_FENCE = re.compile(r"(\n[ \t]*)([`~])")
 _FENCE_CHARACTERS = {"`": "&#96;", "~": "&#126;"}
+
+
+def finditer_at(pattern: re.Pattern, text: str, character: str, offset: int = 0) -> Iterator[re.Match]:
+    """What ``pattern.finditer(text)`` finds, for a pattern each of whose matches has ``character``
+    at its ``offset``-th place (a footnote's '^', 1): the places are found by str.find, many times
+    faster than the regex engine's own search where the character is rare."""
+    at = text.find(character, offset)
+    while at != -1:
+        match = pattern.match(text, at - offset)
+        if match is None:
+            at = text.find(character, at + 1)
+        else:
+            yield match
+            at = text.find(character, match.end() + offset)
 
 
 # ``[[id]]`` or ``[[id|text]]`` in prose: read by validate (the links to check) and prose (the links to draw).

@@ -53,7 +53,9 @@ class FormulaError(ValueError):
 
 def find(text: str):
     """(start, end, TeX, displayed) of each formula in ``text`` (code already blanked out)."""
-    for match in FORMULA.finditer(text):
+    from .core import finditer_at
+
+    for match in finditer_at(FORMULA, text, "$"):
         display = match.group("display") is not None
         yield match.start(), match.end(), match.group("display" if display else "inline"), display
 

@@ -283,3 +283,16 @@ def generated(seed: int) -> str:
 def test_generated_articles_read_as_before(content):
     for seed in range(3000):
         same(content, generated(seed), body_line=seed % 5)
+
+
+def test_finditer_at_finds_what_finditer_finds():
+    """core.finditer_at, which the footnote and formula scans use, on generated texts."""
+    from generator.core import finditer_at
+
+    cases = [(validate._FOOTNOTE, "^", 1), (formulas.FORMULA, "$", 0), (re.compile(r"\[\^([^\]\n]+)\](?!:)"), "^", 1)]
+    texts = [generated(seed) for seed in range(2000)] + ["", "$", "$$", "$$$x$$$", "\\$x$ $y$", "[^", "[^[^a]]:",
+                                                         "^[^a]", "[^a][^b]:[^c]"]
+    for pattern, character, offset in cases:
+        for text in texts:
+            expected = [(m.span(), m.groups()) for m in pattern.finditer(text)]
+            assert [(m.span(), m.groups()) for m in finditer_at(pattern, text, character, offset)] == expected, text
