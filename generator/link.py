@@ -157,8 +157,12 @@ def _walk(value: Any, annotation, ref: RefTo | None, path: tuple):
                 return
     if isinstance(value, (list, tuple)):
         item_type = args[0] if args else Any
+        item_ref = _shape(item_type)[0] or ref
         for index, item in enumerate(value):
-            yield from _walk(item, item_type, ref, path + (index,))
+            if item_ref is not None and isinstance(item, str):
+                yield path + (index,), item_ref, item  # what _walk yields for it, without a generator
+            else:
+                yield from _walk(item, item_type, ref, path + (index,))
     elif isinstance(value, dict):
         item_type = args[1] if len(args) == 2 else Any
         for key, item in value.items():
@@ -337,28 +341,29 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
 
     # hierarchy field (list indexes left out) -> its links, checked for cycles at the end
     hierarchies: dict[str, Links] = defaultdict(lambda: defaultdict(list))
-    for entry in index.values():
+    prose_edge = {True: (CITE_LABEL, CITE_INVERSE, "body", "citation", "body", None),
+                  False: (PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body", None)}  # by ``cite``
+    for record_id, entry in index.items():
         for path, ref, target in iter_references(entry.record):
             if path[0] == "relations":
                 continue  # typed below, with the relation's own labels
             if resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy):
                 if ref.hierarchy:
                     name = dotted(part for part in path if not isinstance(part, int))
-                    hierarchies[name][entry.id].append((target, path))
-                if target != entry.id:
-                    add(entry.id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
+                    hierarchies[name][record_id].append((target, path))
+                if target != record_id:
+                    add(record_id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
                 # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
-                add(entry.id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
+                add(record_id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
                     dotted(path[:2]), "citation" if cites else "relation", "relations", number)
-        for prose_link in check_prose(entry):
-            if prose_link.cite:
-                add(entry.id, prose_link.target, CITE_LABEL, CITE_INVERSE, "body", "citation", "body")
-            else:
-                add(entry.id, prose_link.target, PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body")
+        for prose_link in check_prose(entry):  # most of a base's edges: made here rather than by add()
+            edge = Edge._make((record_id, prose_link.target, *prose_edge[prose_link.cite]))
+            outgoing[record_id].append(edge)
+            incoming[prose_link.target].append(edge)
     for entry in rejected:
         references = iter_references(entry.record) if entry.record is not None else \
             iter_written_references(KINDS[entry.kind].model, entry.document.data)
