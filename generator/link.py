@@ -192,7 +192,7 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 # ---------------------------------------------------------------------------- the stage
 
 
-@gc_paused()
+@gc_paused(promote=True)  # the last of the checks: what they made lasts as long as the run
 def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: Iterable[Rejected] = (),
          vocabulary: Checked = Checked()) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
