@@ -295,6 +295,9 @@ class SourceDocument:
     # paths of the texts written as literal blocks ('|'): line n of such a text is the file's
     # line after its '|' plus n - 1 (a Mermaid error names the line of the diagram)
     literals: set[Path_] = field(default_factory=set)
+    # (body, the diagram fences of its prose): diagram_check.fences, asked by validate and by the
+    # mermaid stage, works the body out once (a fence is found by converting the whole article)
+    fences: tuple | None = field(default=None, repr=False, compare=False)
 
     def position(self, path: Iterable) -> tuple[int, int]:
         """Line and column of the value at ``path``, or of its nearest located parent."""

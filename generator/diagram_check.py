@@ -48,7 +48,9 @@ def authored(document: SourceDocument, record: Any = None) -> list[Authored]:
         found.append(Authored(document.path, f"{holder}.{name}.mermaid", source, line + literal,
                               1 if literal else column, literal, True))
     if document.body:
-        for line, indent, source, exact in fences(document.body):
+        if document.fences is None or document.fences[0] is not document.body:
+            document.fences = (document.body, fences(document.body))
+        for line, indent, source, exact in document.fences[1]:
             found.append(Authored(document.path, "body", source, document.body_line + line, indent + 1, exact, False))
     return found
 
