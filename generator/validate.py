@@ -588,9 +588,10 @@ def _check_features(document: SourceDocument, text: str, starts: list[int]) -> l
                 error(offset, image.start() + 1, f"the image {src} has no alt text",
                       "say what it shows between the brackets, ![what the figure shows](...): readers who "
                       "cannot see it read that", "image")
+    good = {label for label in notes if _FOOTNOTE_LABEL.fullmatch(label)}
     for label, at in marks:
-        if _FOOTNOTE_LABEL.fullmatch(label) and label in notes:
-            continue  # most marks: no line to work out
+        if label in good:
+            continue  # most marks: a good label with its note, no line to work out
         offset = bisect_right(starts, at) - 1
         if bad_label(label, offset, at - starts[offset] + 1):
             continue
