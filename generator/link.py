@@ -295,7 +295,7 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
 
     def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str,
             index: int | None = None) -> None:
-        edge = Edge._make((source, target, label, inverse, path, origin, field, index))  # (no call in Python)
+        edge = Edge._make((source, target, label, inverse, path, origin, field, index))  # (cheaper than Edge(...))
         outgoing[source].append(edge)
         incoming[target].append(edge)
 

@@ -478,7 +478,7 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
         target, shown = match.groups()
         target = target.strip()
         if ":" not in target:
-            links.append(ProseLink._make((target, shown, number, column, False)))  # (_make: no call in Python)
+            links.append(ProseLink._make((target, shown, number, column, False)))  # (cheaper than ProseLink(...))
         elif target.startswith("cite:"):
             sources = citation_targets(target[len("cite:"):])
             if not sources or shown is not None:
@@ -495,7 +495,8 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
     problems += _check_features(document, scanned, starts)
     if record is not None:
         problems += _check_directives(document, record, placed)
-    return Prose([b for b in blocks if not (isinstance(b, str) and not b.strip())], links), problems
+    # the blocks but those of no text ('not b or b.isspace()': 'not b.strip()' without a copy of the article)
+    return Prose([b for b in blocks if not (isinstance(b, str) and (not b or b.isspace()))], links), problems
 
 
 _FOOTNOTE = re.compile(r"\[\^([^\]\n]+)\]")  # a mark, or with ':' after it at the start of a line a note
