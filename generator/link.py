@@ -121,7 +121,11 @@ def _reference_fields(model_type: type[BaseModel]) -> tuple[tuple[str, Any, RefT
 def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
     """Every (path, RefTo, target id) in a record, nested models and lists included."""
     for name, annotation, ref in _reference_fields(type(model)):
-        yield from _walk(getattr(model, name), annotation, ref, path + (name,))
+        value = getattr(model, name)
+        if isinstance(value, str) and (own := _shape(annotation)[0] or ref) is not None:
+            yield path + (name,), own, value  # what _walk yields for it, without a generator
+        elif value is not None and value != []:  # (nothing in either to walk)
+            yield from _walk(value, annotation, ref, path + (name,))
 
 
 def iter_written_references(model_type: type[BaseModel], data: Any, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
