@@ -361,10 +361,10 @@ def _line_starts(text: str) -> list[int]:
     Prose is scanned as one text, by regexes and str.find in C, and only what they find is placed
     on its line: a Python loop over every line of every article cost more than the checks."""
     starts = [0]
-    at = text.find("\n")
-    while at != -1:
-        starts.append(at + 1)
-        at = text.find("\n", at + 1)
+    at = text.find("\n") + 1
+    while at:  # (find gives -1 after the last line break)
+        starts.append(at)
+        at = text.find("\n", at) + 1
     return starts
 
 
