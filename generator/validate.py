@@ -512,12 +512,21 @@ _ADMONITION = re.compile(r"^ *!!! ?(.*?)\s*$")
 _ADMONITION_HEAD = re.compile(r'([\w\-]+(?: +[\w\-]+)*)(?: +"(.*?)")?')
 
 
-@lru_cache(maxsize=4096)
 def _slug(text: str) -> str:
-    """A heading's anchor as the site's table of contents makes it (Python-Markdown's toc).
-    Cached: the same few headings ("Overview", "Evidence") open most articles."""
+    """A heading's anchor as the site's table of contents makes it (Python-Markdown's toc)."""
     from markdown.extensions.toc import slugify
     return slugify(text, "-")
+
+
+@lru_cache(maxsize=4096)
+def _reserved_anchor(line: str) -> str | None:
+    """The anchor of a heading line (one starting with '#') if it is one the page uses itself.
+    Cached: the same few headings ("## Overview", "## Evidence") open most articles."""
+    heading = _HEADING_LINE.match(line)
+    if heading is None:
+        return None
+    anchor = _slug(heading.group(1))
+    return anchor if _RESERVED_ANCHOR.match(anchor) else None
 
 
 def _footnotes(text: str, starts: list[int]) -> tuple[list[int], list[tuple[str, int]]]:
@@ -606,11 +615,9 @@ def _check_features(document: SourceDocument, text: str, starts: list[int]) -> l
     headings = _lines_starting(text, starts, "#") if "#" in text else []
     for offset in sorted({*headings, *(_lines_holding(text, starts, "$") if "$" in text else ())}):
         line = _line(text, starts, offset)
-        if line.startswith("#") and (heading := _HEADING_LINE.match(line)) is not None:
-            anchor = _slug(heading.group(1))
-            if _RESERVED_ANCHOR.match(anchor):
-                error(offset, 1, f"the heading's anchor '#{anchor}' is one the page uses itself "
-                      "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
+        if line.startswith("#") and (anchor := _reserved_anchor(line)) is not None:
+            error(offset, 1, f"the heading's anchor '#{anchor}' is one the page uses itself "
+                  "(its references are #ref-<id>, its drawings #kb-...)", "word the heading another way", "heading")
         if "$" not in line:
             continue
         for target in _LINK_TARGET.finditer(line) if "](" in line else ():
