@@ -609,7 +609,7 @@ def _check_features(document: SourceDocument, text: str, starts: list[int]) -> l
               f"write the note on a line of its own: [^{label}]: the note's text", "footnote")
     marked = {mark for mark, _ in marks}
     for label, offset in notes.items():
-        if _FOOTNOTE_LABEL.fullmatch(label) and label not in marked:
+        if label in good and label not in marked:
             error(offset, 1, f"the note [^{label}] is never referred to", f"write [^{label}] where it belongs "
                   "in the text, or remove the note", "footnote")
     headings = _lines_starting(text, starts, "#") if "#" in text else []
