@@ -118,9 +118,13 @@ def _reference_fields(model_type: type[BaseModel]) -> tuple[tuple[str, Any, RefT
                  for name, info in model_type.model_fields.items() if field_has_refs(info))
 
 
-def iter_references(model: BaseModel, path: tuple = ()) -> Iterator[tuple[tuple, RefTo, str]]:
-    """Every (path, RefTo, target id) in a record, nested models and lists included."""
+def iter_references(model: BaseModel, path: tuple = (), leave_out: tuple[str, ...] = ()
+                    ) -> Iterator[tuple[tuple, RefTo, str]]:
+    """Every (path, RefTo, target id) in a record, nested models and lists included (but the
+    fields named in ``leave_out``)."""
     for name, annotation, ref in _reference_fields(type(model)):
+        if name in leave_out:
+            continue
         value = getattr(model, name)
         if isinstance(value, str) and (own := _shape(annotation)[0] or ref) is not None:
             yield path + (name,), own, value  # what _walk yields for it, without a generator
@@ -348,22 +352,21 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
     prose_edge = {True: (CITE_LABEL, CITE_INVERSE, "body", "citation", "body", None),
                   False: (PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body", None)}  # by ``cite``
     for record_id, entry in index.items():
-        for path, ref, target in iter_references(entry.record):
-            if path[0] == "relations":
-                continue  # typed below, with the relation's own labels
+        # the relations are typed below, with their own labels
+        for path, ref, target in iter_references(entry.record, leave_out=("relations",)):
             if resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy):
                 if ref.hierarchy:
                     name = dotted(part for part in path if not isinstance(part, int))
                     hierarchies[name][record_id].append((target, path))
                 if target != record_id:
-                    add(record_id, target, ref.label, ref.inverse, dotted(path), ref.origin, path[0])
+                    add(record_id, target, ref.label, ref.inverse, _dotted(path), ref.origin, path[0])
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
                 # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
                 add(record_id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
-                    dotted(path[:2]), "citation" if cites else "relation", "relations", number)
+                    _dotted(path[:2]), "citation" if cites else "relation", "relations", number)
         for prose_link in check_prose(entry):  # most of a base's edges: made here rather than by add()
             edge = Edge._make((record_id, prose_link.target, *prose_edge[prose_link.cite]))
             outgoing[record_id].append(edge)
@@ -424,6 +427,13 @@ def _cycles(links: Links) -> Iterator[list[str]]:
                 trail.append(step[0])
                 walking.add(step[0])
                 onward.append(iter(links.get(step[0], ())))
+
+
+@lru_cache(maxsize=4096)
+def _dotted(path: tuple) -> str:
+    """core.dotted of a path, cached: an edge's path is written for every reference, and the
+    records of a kind share their few hundred paths."""
+    return dotted(path)
 
 
 def _what(ref: RefTo) -> str:
