@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Iterable
 
 from . import diagrams
@@ -190,10 +191,18 @@ def source_line(source: str, parsed_line: int) -> int:
     return origins[at] if at < len(origins) else (origins[-1] + 1 if origins else 1)
 
 
+@lru_cache(maxsize=1024)
+def _parsed_text(source: str) -> str:
+    """as_parsed's text: cached, as validate and the mermaid stage both check each diagram, and a
+    base repeats its diagrams (the character-by-character line map made that cost 50 µs a time)."""
+    return as_parsed(source)[0]
+
+
+@lru_cache(maxsize=1024)
 def diagram_type(source: str) -> str | None:
     """The type Mermaid 11.17.2 would take the diagram for, or None when it would take it for
     none (detectType, over the preprocessed text)."""
-    text, _ = as_parsed(source)
+    text = _parsed_text(source)
     text = _DETECT_COMMENT.sub("\n", _DIRECTIVE.sub("", _FRONT_MATTER.sub("", text, count=1)))
     return next((name for name, detector in DETECTORS.items() if detector.search(text)), None)
 
@@ -208,7 +217,7 @@ def static_problems(diagram: Authored) -> list[Diagnostic]:
         problems.append(Diagnostic(diagram.file, diagram.line,
                                    diagram.column, message, diagram.field, hint, "mermaid"))
 
-    text, _ = as_parsed(diagram.source)
+    text = _parsed_text(diagram.source)
     if not text.strip():
         problem("the diagram is empty", "write the diagram's type on its first line, e.g. 'flowchart LR', "
                 "then its lines")
