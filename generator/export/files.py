@@ -8,13 +8,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(temporary path)`` beside ``path``, then rename it into place."""
+def write_atomic(path: Path, write: Callable[[Path], None], unless_same: bool = False) -> Path:
+    """Call ``write(temporary path)`` beside ``path``, then rename it into place (``unless_same``:
+    unless ``path`` already holds the same bytes, which then stays as it is)."""
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(handle)
     temporary = Path(temporary)
     try:
         write(temporary)
+        if unless_same and _same_bytes(path, temporary):
+            temporary.unlink()
+            return path
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
@@ -39,21 +43,12 @@ def write_pieces(path: Path, pieces: Iterable[str]) -> Path:
     """Write the text that ``pieces`` make, one after another, unless the file already holds it:
     a file of the whole base is never one string in memory (at 10,000 records, all.json as one
     str and its UTF-8 were about 0.4 GB)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temporary = Path(temporary)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+    def write(temporary: Path) -> None:
+        with open(temporary, "w", encoding="utf-8", newline="") as out:
             for piece in pieces:
                 out.write(piece)
-        if _same_bytes(path, temporary):
-            temporary.unlink()
-            return path
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+
+    return write_atomic(path, write, unless_same=True)
 
 
 def _same_bytes(first: Path, second: Path) -> bool:
