@@ -295,9 +295,6 @@ class SourceDocument:
     # paths of the texts written as literal blocks ('|'): line n of such a text is the file's
     # line after its '|' plus n - 1 (a Mermaid error names the line of the diagram)
     literals: set[Path_] = field(default_factory=set)
-    # (body, the diagram fences of its prose): diagram_check.fences, asked by validate and by the
-    # mermaid stage, works the body out once (a fence is found by converting the whole article)
-    fences: tuple | None = field(default=None, repr=False, compare=False)
 
     def position(self, path: Iterable) -> tuple[int, int]:
         """Line and column of the value at ``path``, or of its nearest located parent."""
@@ -355,12 +352,15 @@ class Prose:
 
 @dataclass
 class Entry:
-    """A validated record: the model instance, where it came from, and its parsed prose."""
+    """A validated record: the model instance, where it came from, its parsed prose, and the
+    diagrams it holds that passed validation's own checks (diagram_check.Authored), for Mermaid
+    to parse in the next stage."""
 
     kind: str
     record: Any
     document: SourceDocument
     prose: Prose | None = None
+    diagrams: tuple = ()
 
     @property
     def id(self) -> str:
@@ -383,6 +383,7 @@ class Rejected:
     record: Any = None  # the model instance, when the fields themselves validated
     prose: Prose | None = None
     faults: frozenset = frozenset()
+    diagrams: tuple = ()  # as an Entry's
 
     @property
     def id(self) -> str:

@@ -49,9 +49,7 @@ def authored(document: SourceDocument, record: Any = None) -> list[Authored]:
         found.append(Authored(document.path, f"{holder}.{name}.mermaid", source, line + literal,
                               1 if literal else column, literal, True))
     if document.body:
-        if document.fences is None or document.fences[0] is not document.body:
-            document.fences = (document.body, fences(document.body))
-        for line, indent, source, exact in document.fences[1]:
+        for line, indent, source, exact in fences(document.body):
             found.append(Authored(document.path, "body", source, document.body_line + line, indent + 1, exact, False))
     return found
 
@@ -273,8 +271,12 @@ def check(documents: Iterable[tuple[SourceDocument, Any]], cache=None) -> tuple[
 
     Verdicts come from ``diagrams.parse`` (cached by source and Mermaid's version); without
     Chromium or Playwright the one problem is a warning that says what was checked instead."""
-    found = [diagram for document, record in documents for diagram in authored(document, record)
-             if not static_problems(diagram)]
+    return check_diagrams([diagram for document, record in documents for diagram in authored(document, record)
+                           if not static_problems(diagram)], cache)
+
+
+def check_diagrams(found: list[Authored], cache=None) -> tuple[int, list[Diagnostic], str]:
+    """:func:`check` of diagrams that passed the static checks (the mermaid stage: validate's)."""
     if not found:
         return 0, [], ""
     why = diagrams.unavailable()

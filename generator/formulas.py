@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import re
 
+from .core import finditer_at
+
 # Display first: "$$x$$" must not read as an empty inline formula. Inline formulas stay on one line.
 # The pattern starts with the literal '$' (the character before it, not '\' nor '$', is looked
 # behind after it), so that the regex engine skips to each '$' instead of trying every position:
@@ -53,8 +55,6 @@ class FormulaError(ValueError):
 
 def find(text: str):
     """(start, end, TeX, displayed) of each formula in ``text`` (code already blanked out)."""
-    from .core import finditer_at
-
     for match in finditer_at(FORMULA, text, "$"):
         display = match.group("display") is not None
         yield match.start(), match.end(), match.group("display" if display else "inline"), display

@@ -167,8 +167,8 @@ def _mermaid(run: Run) -> Done:
     """Every diagram an editor wrote, parsed by the pinned Mermaid (validate made the checks
     that need no browser): an error at the file and line Mermaid names, so that `kb validate`
     and `kb build` fail on a diagram that would not draw."""
-    records = [(e.document, e.record) for e in run.entries] + [(r.document, r.record) for r in run.rejected]
-    count, found, note = diagram_check.check(records, run.parsed)
+    diagrams = [diagram for checked in run.entries + run.rejected for diagram in checked.diagrams]
+    count, found, note = diagram_check.check_diagrams(diagrams, run.parsed)
     return Done(None, count, found, note)
 
 

@@ -51,11 +51,15 @@ def validate_document(document: SourceDocument, context: dict | None = None) -> 
     if document.body is not None:  # a Markdown record: its article
         prose, prose_problems = parse_prose(document, record)
         problems += prose_problems
+    diagrams = []
     for diagram in diagram_check.authored(document, record):  # Mermaid's own parse is the next stage
-        problems += diagram_check.static_problems(diagram)
+        found = diagram_check.static_problems(diagram)
+        problems += found
+        if not found:
+            diagrams.append(diagram)
     if record is None or problems:
-        return Rejected(document.kind, document, record, prose, faults), problems
-    return Entry(document.kind, record, document, prose), problems
+        return Rejected(document.kind, document, record, prose, faults, tuple(diagrams)), problems
+    return Entry(document.kind, record, document, prose, tuple(diagrams)), problems
 
 
 def _check_id(document: SourceDocument) -> list[Diagnostic]:
