@@ -104,6 +104,16 @@ def test_every_block_trigger_names_a_processor_of_the_converter(converters):
     assert all({"test", "run"} & set(vars(processors[name])) for name in prose.BLOCK_TRIGGERS)
 
 
+def _never_matches_without(name, expression, needs, alphabet: str, rng, longest: int) -> None:
+    """3,000 random texts of ``alphabet`` holding none of ``needs``: ``expression`` matches none."""
+    letters = [c for c in alphabet if not any(c in needed and len(needed) == 1 for needed in needs)]
+    for _ in range(3000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randint(1, longest)))
+        if any(needed in text for needed in needs):
+            continue
+        assert expression.search(text) is None, (name, text)
+
+
 def test_no_block_expression_matches_a_block_without_its_trigger(converters):
     processors = converters[0].md.parser.blockprocessors
     alphabet = "ab 1\n\n\t`$\\[]^!<>&;*_:|()@/.-#~{}=\"' "
@@ -111,12 +121,7 @@ def test_no_block_expression_matches_a_block_without_its_trigger(converters):
     for name, (_, needs) in prose.BLOCK_TRIGGERS.items():
         processor = processors[name]
         expression = getattr(processor, "SEARCH_RE", None) or processor.RE
-        letters = [c for c in alphabet if not any(c in needed and len(needed) == 1 for needed in needs)]
-        for _ in range(3000):
-            text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 60)))
-            if any(needed in text for needed in needs):
-                continue
-            assert expression.search(text) is None, (name, text)
+        _never_matches_without(name, expression, needs, alphabet, rng, 60)
 
 
 def test_every_trigger_names_a_pattern_of_the_converter(converters):
@@ -131,13 +136,7 @@ def test_no_pattern_matches_a_text_without_its_trigger(converters):
     alphabet = "ab 1\n\t`$\\[]^!<>&;*_:|()@/.-#~{}=\"'"
     rng = random.Random(11)
     for name, needs in prose.TRIGGERS.items():
-        expression = md.inlinePatterns[name].compiled_re
-        letters = [c for c in alphabet if not any(c in needed and len(needed) == 1 for needed in needs)]
-        for _ in range(3000):
-            text = "".join(rng.choice(letters) for _ in range(rng.randint(1, 40)))
-            if any(needed in text for needed in needs):
-                continue
-            assert expression.search(text) is None, (name, text)
+        _never_matches_without(name, md.inlinePatterns[name].compiled_re, needs, alphabet, rng, 40)
 
 
 def test_a_text_with_the_trigger_is_still_converted(converters):
