@@ -55,6 +55,7 @@ class Graph:
     incoming: dict[str, list[Edge]] = field(default_factory=lambda: defaultdict(list))
     tags: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     _neighbours: dict[str, frozenset[str]] = field(default_factory=dict, repr=False, compare=False)
+    _kinds: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def neighbours(self, record_id: str) -> frozenset[str]:
         """Records with an edge to or from this one (computed once per record: ranking the
@@ -76,6 +77,12 @@ class Graph:
 
     def kind_of(self, record_id: str) -> str:
         return self.entries[record_id].kind
+
+    def kinds(self) -> dict[str, str]:
+        """Record id -> kind, for every record (made once: ranking related records asks often)."""
+        if not self._kinds:
+            self._kinds = {record_id: entry.kind for record_id, entry in self.entries.items()}
+        return self._kinds
 
     def backlinks(self, record_id: str) -> list[Edge]:
         """Every edge pointing at the record, from other records, one per (source, label)."""
@@ -476,17 +483,20 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
         members = graph.tags.get(tag, ())
         if len(members) <= HUB_LIMIT:
             scores.update(members)
+    kinds = graph.kinds()
     result: dict[str, list[str]] = defaultdict(list)
     for candidate in dict.fromkeys(explicit):
-        if candidate != record_id and candidate in graph.entries:
-            bucket = result[graph.entries[candidate].kind]
+        if candidate != record_id and candidate in kinds:
+            bucket = result[kinds[candidate]]
             if len(bucket) < per_kind:
                 bucket.append(candidate)
-    taken = set(explicit)
+    for candidate in (record_id, *explicit):
+        scores.pop(candidate, None)
     by_kind: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for candidate, count in scores.items():
-        if candidate != record_id and candidate not in taken and candidate in graph.entries:
-            by_kind[graph.entries[candidate].kind].append((-count, candidate))
+        kind = kinds.get(candidate)
+        if kind is not None:
+            by_kind[kind].append((-count, candidate))
     for kind, ranked in by_kind.items():
         bucket = result[kind]
         if len(bucket) < per_kind:

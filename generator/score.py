@@ -259,32 +259,36 @@ def _words(count: int) -> str:
 
 
 # An article (prose through Python-Markdown and the allow-list, its tables and diagrams) costs
-# about 15 ms: from this many, building half of them in a forked child pays for the fork.
+# about 15 ms: from this many, scoring half of the records in a forked child pays for the fork.
 ARTICLES_PARALLEL_FROM = 8
-
-
-def _articles(graph: Graph, links: Links) -> dict[str, bytes]:
-    """The article of every record that has one, in two processes for a large base, as UTF-8
-    (as a str, an article with one formula symbol is four bytes a character; see present.Page)."""
-    with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
-    built = processes.split_map(lambda entry: article.build(graph, links, entry).encode("utf-8"), with_prose,
-                                ARTICLES_PARALLEL_FROM)
-    return {entry.id: text for entry, text in zip(with_prose, built)}
 
 
 @gc_paused()
 def score(graph: Graph, today: dt.date) -> dict[str, Score]:
-    """Stage entry point: one Score per record."""
+    """Stage entry point: one Score per record.
+
+    The records are scored in two processes for a large base (``processes.split_map``), each
+    building the articles of its half: they are independent of one another."""
     cited_kinds = {name for name, kind in KINDS.items() if kind.cited}
     cited = {edge.target for edges in graph.outgoing.values() for edge in edges
              if edge.target in graph.entries and graph.entries[edge.target].kind in cited_kinds}
-    articles = _articles(graph, Links(graph.entries))
-    return {record_id: _score(graph, entry, today, cited_kinds, cited, articles.get(record_id))
-            for record_id, entry in graph.entries.items()}
+    links = Links(graph.entries)
+
+    def one(entry: Entry) -> Score:
+        built = article.build(graph, links, entry) if entry.prose is not None else None
+        return _score(graph, entry, today, cited_kinds, cited, built)
+
+    # The articles cost the most: each half gets half of them (split_map cuts the list in two).
+    with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
+    without = [entry for entry in graph.entries.values() if entry.prose is None]
+    entries = with_prose[0::2] + without + with_prose[1::2]
+    made = processes.split_map(one, entries, 0 if len(with_prose) >= ARTICLES_PARALLEL_FROM else None)
+    by_id = {entry.id: made_score for entry, made_score in zip(entries, made)}
+    return {record_id: by_id[record_id] for record_id in graph.entries}
 
 
 def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set,
-           built: bytes | None) -> Score:
+           built: str | None) -> Score:
     record = entry.record
     # what should be filled in: the recommended fields, and every judgment (required ones too),
     # since `unknown` is an honest value that still leaves the page lacking it
@@ -295,7 +299,7 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
     by_relation = any(e.origin == "citation" and e.field == "relations" for e in graph.outgoing.get(entry.id, ()))
     figures, cited_figures, uncited_estimates = _figures(record, by_relation)
     completeness = round(100 * (len(recommended) - len(missing)) / len(recommended)) if recommended else 100
-    structure = measure(built.decode("utf-8")) if built is not None else None
+    structure = measure(built) if built is not None else None
     structure_points = structure_score(structure) if structure is not None else None
     if structure is not None:
         suggested = suggested_quality(structure_points)
@@ -355,7 +359,8 @@ def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: 
         ("orphan", not backlinks), ("uncited", uncited_source), ("uncited estimate", uncited_estimates)) if flagged]
     return Score(missing, figures, cited_figures, backlinks, past_review, stale, completeness, uncited_source,
                  suggested, quality, record.quality is None, warning, bands, ratings, header, lacks,
-                 target[1] if target else None, flags, structure, structure_points, built or b"",
+                 target[1] if target else None, flags, structure, structure_points,
+                 built.encode("utf-8") if built is not None else b"",
                  uncited_estimates)
 
 
