@@ -27,9 +27,8 @@ def build(graph: Graph, links: Links, entry: Entry) -> str:
     folder = KINDS[entry.kind].folder
 
     def link_for(target: str, text: str | None) -> tuple[str, str] | None:
-        other = graph.entries.get(target)
         # One line, as every name the page shows (a heading holding the link must stay one line).
-        return None if other is None else (url(page, page_path(other)), " ".join((text or other.name).split()))
+        return links.target(page, target, text)
 
     def cite_for(target: str) -> tuple[str, int] | None:
         return (f"#{reference_anchor(target)}", cited[target]) if target in cited else None

@@ -70,13 +70,17 @@ class Graph:
         """The records of a cited kind (sources) this one links to, each once, in order of first
         mention: its numbered references, which ``[[cite:...]]`` numbers in its article."""
         return list(dict.fromkeys(edge.target for edge in self.outgoing.get(record_id, ())
-                                  if KINDS[self.entries[edge.target].kind].cited))
+                                  if KINDS[self.kind_of(edge.target)].cited))
 
     def by_kind(self, kind: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.kind == kind]
 
     def kind_of(self, record_id: str) -> str:
         return self.entries[record_id].kind
+
+    def name_of(self, record_id: str) -> str:
+        """A record's name (what a link to it shows: incremental notes it as no more than that)."""
+        return self.entries[record_id].name
 
     def kinds(self) -> dict[str, str]:
         """Record id -> kind, for every record (made once: ranking related records asks often)."""

@@ -25,7 +25,7 @@ from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator import page_hooks, pipeline, sanitize, serve_errors
+from generator import incremental, page_hooks, pipeline, sanitize, serve_errors
 from generator.build import Refresher, built_with, remember_build, site_fingerprint, watch_dirty_builds
 from generator.core import errors_of, format_text
 from generator.page_hooks import on_page_content, on_page_markdown  # noqa: F401 (hooks MkDocs calls)
@@ -60,6 +60,9 @@ _pages = {"all": 0, "fingerprint": None}
 _serving = {"serve": False}  # set by on_startup: `mkdocs serve` (reloads refresh search in the background)
 _refresher = Refresher(log)
 _errors = serve_errors.ServeErrors(log)  # a served build with errors shows them (generator/serve_errors.py)
+# what the last reload scored and rendered, and what each page read: a reload makes again only what
+# read something that changed (generator/incremental.py)
+_memo = incremental.Memo()
 
 
 def on_startup(command, dirty):
@@ -83,7 +86,8 @@ def on_config(config):
     page_hooks.PAGES.start(0)
     root = _root(config)
     run = pipeline.run(pipeline.Run(root / "content", docs=root / pipeline.GENERATED_DIR,
-                                    cache=root / pipeline.DIAGRAM_CACHE), pipeline.GENERATE)
+                                    cache=root / pipeline.DIAGRAM_CACHE,
+                                    memo=_memo if _serving["serve"] else None), pipeline.GENERATE)
     if _serving["serve"] and _errors.held(config, run.diagnostics):
         return config  # no page is rendered: the preview shows the errors instead
     if not run.ok:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import diagram_check, diagrams, engines, images, link, load, processes, render, schemas, score, validate
+from . import diagram_check, diagrams, engines, images, incremental, link, load, processes, render, schemas, score, validate
 from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
@@ -72,6 +72,9 @@ class Run:
     formats: tuple[str, ...] = tuple(FORMATS)
     day: dt.date = field(default_factory=today)
     stopping: threading.Event | None = None  # set by another thread: the run stops (Interrupted)
+    # what score and render made in an earlier run of this process, to make again only what changed
+    # (kb serve's reloads; generator/incremental.py)
+    memo: incremental.Memo | None = None
     outputs: dict[str, Any] = field(default_factory=dict)  # stage -> what it made
     counts: dict[str, int] = field(default_factory=dict)  # stage -> how many
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
@@ -180,13 +183,16 @@ def _link(run: Run) -> Done:
 
 
 def _score(run: Run) -> Done:
-    scores = score.score(run.graph, run.day)
-    return Done(scores, len(scores))
+    images = incremental.image_files(run.content) if run.memo is not None else ()
+    scores = score.score(run.graph, run.day, run.memo, images)
+    note = f"{run.memo.remade['score']} scored again" if run.memo is not None else ""
+    return Done(scores, len(scores), note=note)
 
 
 def _render(run: Run) -> Done:
-    rendered = render.render(run.graph, run.scores, run.day)
-    return Done(rendered, len(rendered.pages))
+    rendered = render.render(run.graph, run.scores, run.day, run.memo)
+    note = f"{run.memo.remade['render']} records' pages made again" if run.memo is not None else ""
+    return Done(rendered, len(rendered.pages), note=note)
 
 
 def _draw(run: Run) -> Done:

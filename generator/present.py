@@ -117,6 +117,14 @@ class Links:
         entry = self.entries[record_id]
         return f'<a href="{url(from_page, page_path(entry))}">{h(text)}</a>'
 
+    def has(self, record_id: str) -> bool:
+        return record_id in self.entries
+
+    def target(self, from_page: str, record_id: str, text: str | None = None) -> tuple[str, str] | None:
+        """(address, text on one line) of a link from a page to a record, None if there is none."""
+        entry = self.entries.get(record_id)
+        return None if entry is None else (url(from_page, page_path(entry)), " ".join((text or entry.name).split()))
+
     def many(self, from_page: str, ids: Iterable[str]) -> str:
         return ", ".join(self.a(from_page, i) for i in ids)
 
@@ -205,7 +213,7 @@ def _one_value(links: Links, page: str, spec: FieldSpec, value: Any, bands: dict
         return ""
     show = spec.show
     if show == "link":
-        return links.a(page, value) if value in links.entries else h(value)
+        return links.a(page, value) if links.has(value) else h(value)
     if show == "url":
         return f'<a href="{h(value)}">{h(value)}</a>' if str(value).lower().startswith(SAFE_SCHEMES) else h(value)
     if show == "scale":

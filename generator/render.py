@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from . import processes
+from . import incremental, processes
 from .core import gc_paused
 from .emitters import EMITTERS, Emitter
 from .link import Graph
@@ -36,16 +36,29 @@ def _run(emitter: Emitter, base: Base, entry=None) -> list[Page]:
 
 
 @gc_paused()  # the pages are long-lived strings and lists: nothing for the collector to find
-def render(graph: Graph, scores: dict, today: dt.date) -> Rendered:
-    """Stage entry point: every page of the site as Markdown."""
+def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | None = None) -> Rendered:
+    """Stage entry point: every page of the site as Markdown.
+
+    With a ``memo`` (``kb serve``), a record's pages are made again only when something they
+    read changed since the memo's last run; the pages about the whole base always are."""
     base = Base(graph, scores, today)
     each = [emitter for emitter in EMITTERS if emitter.each]
     rendered = Rendered()
 
-    def record_pages(entry) -> list[tuple[str, Page]]:
+    def record_pages(entry, base: Base = base) -> list[tuple[str, Page]]:
         return [(emitter.name, page) for emitter in each for page in _run(emitter, base, entry)]
 
-    made = processes.split_map(record_pages, list(graph.entries.values()))
+    def tracked(entry) -> tuple[list[tuple[str, Page]], frozenset]:
+        reads = {("entry", entry.id)}
+        return record_pages(entry, incremental.tracked_base(base, reads)), frozenset(reads)
+
+    entries = list(graph.entries.values())
+    if memo is None:
+        made = processes.split_map(record_pages, entries)
+    else:
+        view = incremental.View.of(graph, today, scores)
+        by_id = memo.each("render", view, entries, lambda stale: processes.split_map(tracked, stale))
+        made = [by_id[entry.id] for entry in entries]
     for name, page in (item for pages in made for item in pages):
         rendered.pages[page.path] = page
         rendered.counts[name] = rendered.counts.get(name, 0) + 1

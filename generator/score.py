@@ -21,7 +21,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 
-from . import article, processes
+from . import article, incremental, processes
 from .core import Entry, gc_paused
 from .kinds import KINDS, fields_of, label_of, unwrap
 from .link import Graph
@@ -264,27 +264,43 @@ ARTICLES_PARALLEL_FROM = 8
 
 
 @gc_paused()
-def score(graph: Graph, today: dt.date) -> dict[str, Score]:
+def score(graph: Graph, today: dt.date, memo: incremental.Memo | None = None, images: tuple = ()) -> dict[str, Score]:
     """Stage entry point: one Score per record.
 
     The records are scored in two processes for a large base (``processes.split_map``), each
-    building the articles of its half: they are independent of one another."""
+    building the articles of its half: they are independent of one another. With a ``memo``
+    (``kb serve``), only the records whose Score read something that changed since the memo's
+    last run are scored again (``images``: the content's image files, see incremental)."""
     cited_kinds = {name for name, kind in KINDS.items() if kind.cited}
     cited = {edge.target for edges in graph.outgoing.values() for edge in edges
              if edge.target in graph.entries and graph.entries[edge.target].kind in cited_kinds}
     links = Links(graph.entries)
 
-    def one(entry: Entry) -> Score:
+    def one(entry: Entry, graph: Graph = graph, links: Links = links, cited=cited) -> Score:
         built = article.build(graph, links, entry) if entry.prose is not None else None
         return _score(graph, entry, today, cited_kinds, cited, built)
 
-    # The articles cost the most: each half gets half of them (split_map cuts the list in two).
-    with_prose = [entry for entry in graph.entries.values() if entry.prose is not None]
-    without = [entry for entry in graph.entries.values() if entry.prose is None]
-    entries = with_prose[0::2] + without + with_prose[1::2]
-    made = processes.split_map(one, entries, 0 if len(with_prose) >= ARTICLES_PARALLEL_FROM else None)
-    by_id = {entry.id: made_score for entry, made_score in zip(entries, made)}
-    return {record_id: by_id[record_id] for record_id in graph.entries}
+    def tracked(entry: Entry) -> tuple[Score, frozenset]:
+        reads = {("entry", entry.id)}
+        made = one(entry, incremental.tracked_graph(graph, reads), incremental.tracked_links(links, reads),
+                   incremental.tracked_set(cited, reads, "cited"))
+        return made, frozenset(reads)
+
+    def many(entries: list[Entry], function) -> list:
+        # The articles cost the most: each half gets half of them (split_map cuts the list in two).
+        with_prose = [entry for entry in entries if entry.prose is not None]
+        without = [entry for entry in entries if entry.prose is None]
+        ordered = with_prose[0::2] + without + with_prose[1::2]
+        made = processes.split_map(function, ordered, 0 if len(with_prose) >= ARTICLES_PARALLEL_FROM else None)
+        by_id = {entry.id: value for entry, value in zip(ordered, made)}
+        return [by_id[entry.id] for entry in entries]
+
+    entries = list(graph.entries.values())
+    if memo is None:
+        return dict(zip(graph.entries, many(entries, one)))
+    view = incremental.View.of(graph, today, cited=cited, images=images)
+    made = memo.each("score", view, entries, lambda stale: many(stale, tracked))
+    return {record_id: made[record_id] for record_id in graph.entries}
 
 
 def _score(graph: Graph, entry: Entry, today: dt.date, cited_kinds: set, cited: set,

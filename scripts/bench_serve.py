@@ -7,7 +7,15 @@
 
 It starts the server on the project (a folder with mkdocs.yml, generator/ and content/) as its
 own process, waits for the first build, then --edits times: waits until the server is idle,
-changes the summary of one record, and measures
+makes one edit, and measures. The edits take --sorts in turn, each on other records:
+
+* summary: a sentence at the start of a risk's summary (with --record, that record's);
+* name: an organization that others link to renamed (their pages show its name);
+* reference: a paragraph linking to an expert added to a risk's article (a new reference);
+* new: an expert added (a new page);
+* deleted: the expert added before deleted (its page goes: the check is that it answers 404).
+
+For each edit:
 
 * the reload: seconds from saving the file to the server's "Reloading browsers" (what a reader
   waits for; it includes the file watcher's polling, up to half a second), and the CPU seconds the
@@ -17,7 +25,10 @@ changes the summary of one record, and measures
   export (data/) and anything else;
 * with a background refresh of the search index and data (``kb serve``), the seconds until the
   server logs that it is done, and the files it wrote;
-* that the served page shows the edit (and, after a refresh, the record's JSON).
+* that the served page shows the edit (and, after a refresh, the record's JSON);
+* how many records' pages the generator made again (``kb serve`` keeps what the reload before
+  made and makes again only what read something that changed: generator/incremental.py), and
+  how many pages MkDocs rebuilt, from the log.
 
 The server's log is kept beside the --json file (or printed with --verbose). The project's
 content/ is edited in place: run it on a throw-away project, e.g. one made by benchmark.py --keep.
@@ -30,10 +41,12 @@ import os
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -142,6 +155,9 @@ def written_since(folder: Path, since_ns: int) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+SORTS = ("summary", "name", "reference", "new", "deleted")
+
+
 def edit_record(path: Path, number: int) -> str:
     """Put a marker at the start of the record's summary; return the marker."""
     marker = f"Edited-{number}-{os.getpid()}"
@@ -151,12 +167,64 @@ def edit_record(path: Path, number: int) -> str:
     return marker
 
 
+def _nth(content: Path, kind: str, n: int, suffix: str = ".yaml") -> Path:
+    paths = sorted((content / kind).glob(f"*{suffix}"))
+    return paths[n % len(paths)]
+
+
+def make_edit(sort: str, number: int, content: Path, record: Path | None, added: list[str]) -> tuple[str, str | None]:
+    """Make edit ``number`` of ``sort``; (the record's page, the text it must now show, or None:
+    it must be gone)."""
+    marker = f"Edited-{number}-{os.getpid()}"
+    if sort == "summary":
+        path = record or _nth(content, "risks", number)
+        return f"{path.parent.name}/{path.stem}.html", edit_record(path, number)
+    if sort == "name":
+        path = _nth(content, "organizations", number)
+        text = re.sub(r"^name: (.*?)(?: Edited-\S+)?$", rf"name: \1 {marker}", path.read_text(), count=1, flags=re.M)
+        path.write_text(text)
+        return f"organizations/{path.stem}.html", marker
+    if sort == "reference":
+        path = _nth(content, "risks", number, ".md")
+        path.write_text(path.read_text() + f"\n\n{marker} is about [[{_nth(content, 'experts', number).stem}]].\n")
+        return f"risks/{path.stem}.html", marker
+    if sort == "new":
+        template = _nth(content, "experts", number)
+        record_id = f"bench-serve-new-{number}-{os.getpid()}"
+        text = re.sub(r"^id: .*$", f"id: {record_id}", template.read_text(), count=1, flags=re.M)
+        (content / "experts" / f"{record_id}.yaml").write_text(re.sub(r"^name: .*$", f"name: {marker}", text,
+                                                                      count=1, flags=re.M))
+        added.append(record_id)
+        return f"experts/{record_id}.html", marker
+    if sort == "deleted":
+        if not added:
+            raise SystemExit("a 'deleted' edit deletes the record a 'new' edit added: put new before deleted")
+        record_id = added.pop(0)
+        (content / "experts" / f"{record_id}.yaml").unlink()
+        return f"experts/{record_id}.html", None
+    raise ValueError(sort)
+
+
+def _last_count(pattern: str, lines: list[str]) -> int | None:
+    found = [m.group(1) for line in lines for m in [re.search(pattern, line)] if m]
+    return int(found[-1].replace(",", "")) if found else None
+
+
 def fetch(port: int, url: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/{url}", timeout=600) as response:
         return response.read().decode("utf-8", "replace")
 
 
-def measure(project: Path, serve: str, edits: int, timeout: float, record: str | None) -> dict:
+def status(port: int, url: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/{url}", timeout=600) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def measure(project: Path, serve: str, edits: int, timeout: float, record: str | None,
+            sorts: tuple[str, ...] = ("summary",)) -> dict:
     project = project.resolve()
     scratch = project / ".bench-serve-tmp"
     scratch.mkdir(exist_ok=True)
@@ -165,8 +233,10 @@ def measure(project: Path, serve: str, edits: int, timeout: float, record: str |
     env = dict(os.environ, TMPDIR=str(scratch), PYTHONPATH=str(project), NO_MKDOCS_2_WARNING="1", CI="1")
     env.setdefault("KB_DIAGRAMS", "client")
     env.setdefault("KB_TODAY", TODAY)
-    target = project / "content" / (record or f"risks/{sorted((project / 'content' / 'risks').glob('*.yaml'))[0].name}")
+    content = project / "content"
+    target = content / (record or f"risks/{sorted((content / 'risks').glob('*.yaml'))[0].name}")
     kind, record_id = target.parent.name, target.stem
+    added: list[str] = []
     port = free_port()
     server = Server(project, serve, port, env)
     result: dict = {"serve": serve, "project": str(project), "record": f"{kind}/{record_id}",
@@ -183,20 +253,28 @@ def measure(project: Path, serve: str, edits: int, timeout: float, record: str |
             cpu_before = server.cpu()
             since_ns = time.time_ns()
             saved = time.monotonic()
-            marker = edit_record(target, number)
+            sort = sorts[(number - 1) % len(sorts)]
+            page, marker = make_edit(sort, number, content, target if record else None, added)
             reloaded = server.wait_for(RELOADED, saved, timeout)
-            reload: dict = {"seconds": round(reloaded - saved, 2), "cpu_seconds": round(server.cpu() - cpu_before, 2),
+            lines = [line for at, line in server.lines if at >= saved]
+            reload: dict = {"sort": sort, "page": page, "seconds": round(reloaded - saved, 2),
+                            "cpu_seconds": round(server.cpu() - cpu_before, 2),
+                            "records_remade": _last_count(r"([\d,]+) records' pages made again", lines),
+                            "mkdocs_rebuilt": _last_count(r"MkDocs rebuilt ([\d,]+) of", lines),
                             "idle_cpu_percent": round(100 * (cpu_before - idle) / 3),
                             "generator_wrote": written_since(project / "build" / "docs", since_ns).get("markdown", 0),
                             "site_wrote": written_since(site, since_ns)}
-            reload["page_shows_edit"] = marker in fetch(port, f"{kind}/{record_id}.html")
+            reload["page_shows_edit"] = (status(port, page) == 404 if marker is None
+                                         else marker in fetch(port, page))
             time.sleep(0.5)
             if server.seen(REFRESH_STARTED, saved, time.monotonic()):
                 done = server.wait_for(REFRESH_DONE, saved, timeout)
                 reload["refresh_seconds_after_save"] = round(done - saved, 2)
                 reload["cpu_seconds_with_refresh"] = round(server.cpu() - cpu_before, 2)
                 reload["site_wrote_with_refresh"] = written_since(site, since_ns)
-                reload["data_shows_edit"] = marker in fetch(port, f"data/{kind}/{record_id}.json")
+                data = "data/" + page.removesuffix(".html") + ".json"
+                reload["data_shows_edit"] = (status(port, data) == 404 if marker is None
+                                             else sort == "reference" or marker in fetch(port, data))
             result["reloads"].append(reload)
             print(f"{serve}: reload {number}: {json.dumps(reload)}", file=sys.stderr)
     finally:
@@ -211,29 +289,42 @@ def main(argv=None) -> int:
     parser.add_argument("--serve", choices=("mkdocs", "mkdocs-dirty", "kb"), action="append",
                         help="mkdocs serve, mkdocs serve --dirty or kb serve; repeatable (default: mkdocs and kb)")
     parser.add_argument("--edits", type=int, default=3, help="reloads to measure per server (default 3)")
-    parser.add_argument("--record", help="record to edit, e.g. risks/goal-drift.yaml (default: the first risk)")
+    parser.add_argument("--record", help="record whose summary to edit, e.g. risks/goal-drift.yaml (default: "
+                                          "the first risk, then others)")
+    parser.add_argument("--sorts", default="summary",
+                        help=f"comma-separated edits to take in turn, of {', '.join(SORTS)} (default summary; "
+                             "'all' for every sort)")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path, help="write the figures (and the server logs beside it)")
     parser.add_argument("--verbose", action="store_true", help="print the server's log")
     args = parser.parse_args(argv)
     results = []
     for serve in args.serve or ["mkdocs", "kb"]:
-        result = measure(args.project, serve, args.edits, args.timeout, args.record)
+        sorts = SORTS if args.sorts == "all" else tuple(args.sorts.split(","))
+        if not set(sorts) <= set(SORTS):
+            parser.error(f"--sorts: one or more of {', '.join(SORTS)}")
+        result = measure(args.project, serve, args.edits, args.timeout, args.record, sorts)
         log = result.pop("log")
         if args.verbose:
             print(log, file=sys.stderr)
         if args.json:
             args.json.with_name(f"{args.json.stem}-{serve}.log").write_text(log + "\n")
         results.append(result)
-    print("| server | records | first build | reload (s) | CPU (s) | generator wrote | site wrote | "
-          "search and data refreshed after (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| server | records | first build | edit | reload (s) | CPU (s) | records' pages made again | "
+          "generator wrote | MkDocs rebuilt | site wrote | search and data refreshed after (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for n, reload in enumerate(r["reloads"], 1):
             wrote = ", ".join(f"{v} {k}" for k, v in reload["site_wrote"].items())
             refreshed = reload.get("refresh_seconds_after_save", "-")
-            print(f"| {r['serve']} #{n} | {r['records']:,} | {r['first_build_seconds']} s | {reload['seconds']} | "
-                  f"{reload['cpu_seconds']} | {reload['generator_wrote']} | {wrote} | {refreshed} |")
+            print(f"| {r['serve']} #{n} | {r['records']:,} | {r['first_build_seconds']} s | {reload['sort']} | "
+                  f"{reload['seconds']} | {reload['cpu_seconds']} | {reload['records_remade'] or '-'} | "
+                  f"{reload['generator_wrote']} | {reload['mkdocs_rebuilt'] or '-'} | {wrote} | {refreshed} |")
+        seconds = [reload["seconds"] for reload in r["reloads"]]
+        refreshed = [reload["refresh_seconds_after_save"] for reload in r["reloads"] if "refresh_seconds_after_save" in reload]
+        if seconds:
+            print(f"| {r['serve']} median | | | | **{statistics.median(seconds)}** | | | | | | "
+                  f"{statistics.median(refreshed) if refreshed else '-'} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     ok = all(reload["page_shows_edit"] and reload.get("data_shows_edit", True)

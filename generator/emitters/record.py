@@ -153,7 +153,7 @@ def backlinks_by_kind(base: Base, entry: Entry) -> dict[str, list[tuple[str, str
     groups: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     for source, labels in by_source.items():
         groups[graph.kind_of(source)].append(
-            (graph.entries[source].name.lower(), source, ", ".join(dict.fromkeys(labels)).capitalize()))
+            (graph.name_of(source).lower(), source, ", ".join(dict.fromkeys(labels)).capitalize()))
     return {k: [(source, how) for _, source, how in sorted(groups[k])] for k in KINDS if k in groups}
 
 
@@ -230,9 +230,9 @@ def neighbourhood(base: Base, entry: Entry) -> tuple[str, int]:
     shown = list(dict.fromkeys([*outgoing, *incoming]))[:NEIGHBOURHOOD_NODES]
 
     def node(record_id: str, labels: list[str]) -> neighbourhood_svg.Node:
-        other = graph.entries[record_id]
-        return neighbourhood_svg.Node(other.name, KINDS[other.kind].singular, KINDS[other.kind].colour,
-                                      url(page, page_path(other)), ", ".join(dict.fromkeys(labels)))
+        kind = KINDS[graph.kind_of(record_id)]
+        return neighbourhood_svg.Node(graph.name_of(record_id), kind.singular, kind.colour,
+                                      url(page, f"{kind.folder}/{record_id}.md"), ", ".join(dict.fromkeys(labels)))
 
     centre = neighbourhood_svg.Node(entry.name, KINDS[entry.kind].singular, KINDS[entry.kind].colour)
     svg = neighbourhood_svg.draw(centre, [node(i, incoming[i]) for i in shown if i in incoming],
