@@ -820,3 +820,14 @@ def test_an_unchanged_all_json_is_left_as_it_is(real, tmp_path):
     after = (tmp_path / "all.json").stat()
     assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)
     assert not list(tmp_path.glob(".all.json.*")), "no temporary file is left behind"
+
+
+def test_the_file_of_a_record_no_longer_in_the_base_is_removed(real, tmp_path):
+    """kb serve exports into the same data/ after every edit: a deleted record's file must go."""
+    export(real.graph, tmp_path, ["json"])
+    kind = next(iter(KINDS))
+    kept = sorted(p.name for p in (tmp_path / kind).glob("*.json"))
+    assert kept
+    (tmp_path / kind / "a-record-deleted-since.json").write_text("{}")
+    export(real.graph, tmp_path, ["json"])
+    assert sorted(p.name for p in (tmp_path / kind).glob("*.json")) == kept

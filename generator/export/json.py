@@ -7,9 +7,11 @@ side, e.g. "develops") and ``references`` (``[{target, kind, label, field}]``: e
 one points to, the label read from this side, e.g. "developed by", and where it says so, e.g.
 ``developer``, ``positions[1].topic``, ``relations[0]`` or ``body`` for a ``[[link]]`` in a
 topic's prose). ``<kind>/<id>.json``: one record, as in ``<kind>.json``; each record page links
-to its file. ``all.json``: ``{"kinds": {kind: [records]}, "relations": [edges]}``, an edge being
-``{source, source_kind, target, target_kind, label, inverse, field, via}``, ``via`` being what
-the edge is (``link.ORIGINS``): ``field``, ``relation``, ``position``, ``citation`` or ``prose``.
+to its file, and the file of a record no longer in the base is removed (kb serve exports into the
+same folder after each edit). ``all.json``: ``{"kinds": {kind: [records]}, "relations": [edges]}``,
+an edge being ``{source, source_kind, target, target_kind, label, inverse, field, via}``, ``via``
+being what the edge is (``link.ORIGINS``): ``field``, ``relation``, ``position``, ``citation`` or
+``prose``.
 Without the three added keys a record validates against ``schemas/<kind>.schema.json``.
 UTF-8, not ASCII-escaped; the per-kind files indented by two spaces, ``all.json`` compact.
 """
@@ -33,6 +35,11 @@ def write(view: View, out: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
         for record in records:
             write_text(folder / f"{record['id']}.json", json_text(record))
+        # a record deleted since an export into the same folder (kb serve's reloads) has no file
+        current = {f"{record['id']}.json" for record in records}
+        for stale in folder.glob("*.json"):
+            if stale.name not in current:
+                stale.unlink(missing_ok=True)
         written.append(folder)
     # The one-file download is compact; the per-kind files are indented for reading.
     written.append(write_pieces(out / "all.json", all_json(everything, (view.edge_record(e) for e in view.edges))))
