@@ -230,9 +230,12 @@ class _Kept:
 
 @dataclass
 class Memo:
-    """What score and render made in the last run, and what each piece read."""
+    """What the last run made: each file's document and its validation (taken again while the
+    file is as it was), and each record's Score and pages with what they read."""
 
     stages: dict[str, _Kept] = field(default_factory=dict)
+    loaded: dict = field(default_factory=dict)  # file -> what load made of it, and its size and times
+    validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
 
     def each(self, stage: str, view: View, entries: Iterable[Entry],

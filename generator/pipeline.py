@@ -157,12 +157,13 @@ def _vocabulary(run: Run) -> Done:
 
 
 def _load(run: Run) -> Done:
-    documents, found = load.load(Path(run.content))
+    documents, found = load.load(Path(run.content), run.memo.loaded if run.memo is not None else None)
     return Done(documents, len(documents), found)
 
 
 def _validate(run: Run) -> Done:
-    entries, rejected, found = validate.validate(run.documents, run.vocabulary)
+    entries, rejected, found = validate.validate(run.documents, run.vocabulary,
+                                                 run.memo.validated if run.memo is not None else None)
     return Done((entries, rejected), len(entries), found)
 
 

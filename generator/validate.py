@@ -25,20 +25,34 @@ _SLUG = re.compile(SLUG_PATTERN)
 
 
 @gc_paused()
-def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked()
+def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(), kept: dict | None = None
              ) -> tuple[list[Entry], list[Rejected], list[Diagnostic]]:
     """Stage entry point: the records that validated, those that did not (link still checks
-    their references), and the problems. Choices and scales are judged by ``vocabulary``."""
+    their references), and the problems. Choices and scales are judged by ``vocabulary``.
+
+    ``kept`` (kb serve's reloads): what the validation before made of each document, updated
+    here; a document that load took as it was (the same object), judged by the same
+    vocabulary, is not validated again."""
     entries: list[Entry] = []
     rejected: list[Rejected] = []
     problems: list[Diagnostic] = []
     context = {"vocabulary": vocabulary}
+    now: dict = {}
     for document in documents:
         if document.data is None:  # did not load: load reported why
             continue
-        entry, found = validate_document(document, context)
+        before = kept.get(document.path) if kept is not None else None
+        if before is not None and before[0] is document and before[1] == vocabulary:
+            entry, found = before[2], before[3]
+        else:
+            entry, found = validate_document(document, context)
+        if kept is not None:
+            now[document.path] = (document, vocabulary, entry, found)
         problems.extend(found)
         (entries if isinstance(entry, Entry) else rejected).append(entry)
+    if kept is not None:
+        kept.clear()
+        kept.update(now)
     return entries, rejected, problems
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import incremental, pipeline
+from generator import incremental, load, pipeline, validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -59,9 +59,12 @@ class Editing:
 
 
 @pytest.fixture
-def base(tmp_path):
+def base(tmp_path, monkeypatch):
     import benchmark
 
+    # the files were all written just now: without this, load would read every one again
+    # each run (load.RACY_NS), and its memo would go untested here
+    monkeypatch.setattr(load, "RACY_NS", 0)
     benchmark.write_records(tmp_path / "content", RECORDS, seed=11)
     return Editing(tmp_path / "content")
 
@@ -192,3 +195,39 @@ def test_a_walk_of_a_whole_table_depends_on_all_of_it():
     assert reads == {("entry", "a"), ("entry", "c"), ("entry", "b")}
     assert list(tracked.values()) == [1, 2]
     assert ("entry", incremental.ALL) in reads
+
+
+def test_load_and_validate_take_again_what_did_not_change(tmp_path, monkeypatch):
+    import benchmark
+
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    root = tmp_path / "content"
+    benchmark.write_records(root, 60, seed=3)
+    loaded, validated = {}, {}
+    first, _ = load.load(root, loaded)
+    entries, _, _ = validate.validate(first, kept=validated)
+    again, _ = load.load(root, loaded)
+    assert all(a is b for a, b in zip(first, again)) and len(first) == len(again)
+    edited = next(d for d in first if d.path.endswith(".yaml"))
+    path = root / Path(edited.path).parent.name / Path(edited.path).name
+    path.write_text(path.read_text(encoding="utf-8").replace("summary: >-\n", "summary: >-\n  Edited.\n", 1),
+                    encoding="utf-8")
+    third, _ = load.load(root, loaded)
+    changed = [b for a, b in zip(first, third) if a is not b]
+    assert [d.path for d in changed] == [edited.path] and changed[0].data["summary"].startswith("Edited.")
+    entries_again, _, _ = validate.validate(third, kept=validated)
+    remade = [b for a, b in zip(entries, entries_again) if a is not b]
+    assert len(remade) == 1 and remade[0].record.summary.startswith("Edited.")
+
+
+def test_a_file_changed_just_now_is_read_again(tmp_path):
+    """Within load.RACY_NS of a change, a file may change again keeping its size and times."""
+    import benchmark
+
+    root = tmp_path / "content"
+    benchmark.write_records(root, 30, seed=3)
+    loaded: dict = {}
+    first, _ = load.load(root, loaded)
+    assert loaded == {}  # every file was written just now
+    again, _ = load.load(root, loaded)
+    assert not any(a is b for a, b in zip(first, again))
