@@ -9,9 +9,9 @@ before, table by table (:class:`View`), and makes again only what read something
 the rest is taken as it was. The result is the same, byte for byte, as making everything again
 (``tests/test_incremental.py`` checks it after edits of every sort).
 
-Some changes make everything again: another day, another vocabulary, a record added, deleted or
-moved to another kind (the set of ids and kinds is read by every ranking of related records),
-another image file. A computation that walks a whole table (``for entry in entries``) depends on
+Some changes make everything again: another day, another vocabulary, a record moved to another
+kind (ranking related records reads the kinds of the records its neighbours' edges name),
+another image file (for the scores: the articles show images). A computation that walks a whole table (``for entry in entries``) depends on
 all of it. Only what a computation reads through the view is seen: an emitter must reach the
 base through ``base`` and the entry it is given, as every emitter does.
 """
@@ -93,7 +93,9 @@ class _TrackedGraph(Graph):
         return self._graph.neighbours(record_id)
 
     def kinds(self) -> dict[str, str]:
-        return self._graph.kinds()  # which ids there are, of which kinds: a change makes everything again
+        # Not noted: who ranks related records asks the kind of ids that its neighbours' edges
+        # name (noted), which exist; a record that changes kind makes everything again (View).
+        return self._graph.kinds()
 
     def kind_of(self, record_id: str) -> str:
         return self._graph.kind_of(record_id)
@@ -119,7 +121,8 @@ class _TrackedLinks(Links):
         return self._links.markdown(from_page, record_id)
 
     def has(self, record_id: str) -> bool:
-        return self._links.has(record_id)  # which ids there are: a change makes everything again
+        self._reads.add(("label", record_id))  # a record added or deleted has a label that changed
+        return self._links.has(record_id)
 
     def target(self, from_page: str, record_id: str, text: str | None = None) -> tuple[str, str] | None:
         self._reads.add(("label", record_id))
@@ -173,6 +176,7 @@ class View:
 
     whole: tuple  # a change of any of these makes everything again
     tables: dict[str, dict]
+    kinds: dict[str, str]  # record id -> kind: a record that changes kind makes everything again
 
     @classmethod
     def of(cls, graph: Graph, today, scores: dict | None = None, cited: set | None = None,
@@ -188,14 +192,16 @@ class View:
             "score": dict(scores or {}),
             "cited": dict.fromkeys(cited or (), True),
         }
-        kinds = frozenset(graph.kinds().items())
-        return cls((today, graph.vocabulary, kinds, images), tables)
+        return cls((today, graph.vocabulary, images), tables, graph.kinds())
 
     def changes(self, before: "View | None") -> set | None:
         """The (table, key) reads whose answer differs from ``before``'s, with (table, ALL) for
         each table that changed at all; None when everything must be made again."""
         if before is None or before.whole != self.whole:
             return None
+        kinds, then = self.kinds, before.kinds
+        if any(then.get(record_id, kind) != kind for record_id, kind in kinds.items()):
+            return None  # a record moved to another kind (ranking related records reads kinds unnoted)
         changed = set()
         for table, now in self.tables.items():
             then = before.tables[table]
