@@ -165,9 +165,10 @@ def tracked_base(base: Base, reads: set) -> Base:
 
 
 def _entry_print(entry: Entry) -> tuple:
-    """What a record is made of: its file's data and article (the vocabulary is compared apart)."""
+    """What a record is made of: its file's data, how its numbers were written (``1.10`` stays
+    text) and its article; the vocabulary is compared apart."""
     document = entry.document
-    return entry.kind, document.path, document.data, document.body
+    return entry.kind, document.path, document.data, document.number_texts, document.body
 
 
 @dataclass

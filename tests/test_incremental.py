@@ -249,3 +249,13 @@ def test_a_file_changed_just_now_is_read_again(tmp_path):
     assert loaded == {}  # every file was written just now
     again, _ = load.load(root, loaded)
     assert not any(a is b for a, b in zip(first, again))
+
+
+def test_a_number_written_otherwise_is_seen(base):
+    """``headquarters: 1.10`` and ``1.1`` load as the same float; the text keeps what was written."""
+    path = base.file(base.of_kind("organizations")[0])
+    text = re.sub(r"^headquarters: .*$", "headquarters: 1.10", path.read_text(encoding="utf-8"), count=1, flags=re.M)
+    path.write_text(text, encoding="utf-8")
+    base.check()
+    path.write_text(text.replace("headquarters: 1.10", "headquarters: 1.1"), encoding="utf-8")
+    assert base.check()["render"] >= 1
