@@ -243,6 +243,7 @@ class Memo:
     stages: dict[str, _Kept] = field(default_factory=dict)
     loaded: dict = field(default_factory=dict)  # file -> what load made of it, and its size and times
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
+    written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
 
     def each(self, stage: str, view: View, entries: Iterable[Entry],

@@ -214,28 +214,43 @@ def _write(run: Run) -> Done:
     any engine builds the site from it alone."""
     pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0].encode("utf-8")
              if diagrams.MARK in page.data else page.data for path, page in run.rendered.pages.items()}
-    written, removed = write_changed(run.docs, pages)
+    written, removed = write_changed(run.docs, pages, run.memo.written if run.memo is not None else None)
     assets, stale = engines.copy_assets(run.docs, extra=images.under(run.content))
     note = f"{len(removed)} removed, {len(assets)} assets copied" + (f", {len(stale)} stale removed" if stale else "")
     return Done((written, removed), len(written), note=note)
 
 
-def write_changed(out: Path, pages: dict[str, str | bytes]) -> tuple[list[str], list[str]]:
+def write_changed(out: Path, pages: dict[str, str | bytes], kept: dict | None = None) -> tuple[list[str], list[str]]:
     """Write the pages whose bytes changed and delete the pages that are gone: a rebuild after one
     edit touches the pages that show the edited record, and an engine's dirty build sees only those.
-    A page is its text or its UTF-8 bytes."""
+    A page is its text or its UTF-8 bytes.
+
+    ``kept`` (kb serve's reloads): the bytes each file held after the write before, and the file's
+    size, modification time and inode then, updated here; a page given as those very bytes (render
+    took it from its memo) whose file is as it was is not read again to be compared."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
+    now: dict = {}
     for relative, text in pages.items():
         target = out / relative
         data = text.encode("utf-8") if isinstance(text, str) else text
+        before = kept.get(relative) if kept is not None else None
+        if before is not None and before[0] is data and before[1] == _file_key(target):
+            now[relative] = before
+            continue
         try:
-            if target.read_bytes() == data:
-                continue
+            same = target.read_bytes() == data
         except FileNotFoundError:
             target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written.append(relative)
+            same = False
+        if not same:
+            target.write_bytes(data)
+            written.append(relative)
+        if kept is not None:
+            now[relative] = (data, _file_key(target))
+    if kept is not None:
+        kept.clear()
+        kept.update(now)
     removed = []
     for existing in out.rglob("*.md"):
         relative = existing.relative_to(out).as_posix()
@@ -243,6 +258,14 @@ def write_changed(out: Path, pages: dict[str, str | bytes]) -> tuple[list[str], 
             existing.unlink()
             removed.append(relative)
     return written, removed
+
+
+def _file_key(path: Path) -> tuple | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
 
 
 def _site(run: Run) -> Done:

@@ -259,3 +259,18 @@ def test_a_number_written_otherwise_is_seen(base):
     base.check()
     path.write_text(text.replace("headquarters: 1.10", "headquarters: 1.1"), encoding="utf-8")
     assert base.check()["render"] >= 1
+
+
+def test_write_compares_again_only_pages_it_did_not_keep(tmp_path, monkeypatch):
+    pages = {"a.md": b"page a\n", "b/c.md": b"page c\n"}
+    kept: dict = {}
+    assert pipeline.write_changed(tmp_path, pages, kept) == (["a.md", "b/c.md"], [])
+    read = []
+    original = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self.name) or original(self))
+    assert pipeline.write_changed(tmp_path, pages, kept) == ([], [])
+    assert read == []  # the same bytes, the files as they were: nothing read
+    (tmp_path / "a.md").write_bytes(b"changed by someone else\n")
+    again = {**pages, "b/c.md": b"page c, edited\n"}
+    assert pipeline.write_changed(tmp_path, again, kept) == (["a.md", "b/c.md"], [])
+    assert (tmp_path / "a.md").read_bytes() == b"page a\n"
