@@ -35,7 +35,7 @@ from typing import Callable
 import yaml
 
 from . import diagrams, processes, sanitize
-from .core import Diagnostic
+from .core import Diagnostic, files_under
 
 STATIC = Path(__file__).parent / "static"
 THEME = Path(__file__).parent / "theme"  # Material's overrides (custom_dir)
@@ -100,13 +100,10 @@ def copy_assets(docs: Path, static: Path = STATIC, extra: dict[str, Path] | None
         target.write_bytes(data)
         written.append(relative)
     removed = []
-    for existing in sorted(docs.rglob("*"), reverse=True):
-        relative = existing.relative_to(docs).as_posix()
-        if existing.is_dir() and not existing.is_symlink():
-            continue
+    for relative in sorted(files_under(docs)):
         if relative.endswith(".md") or relative in wanted:
             continue
-        existing.unlink()
+        (docs / relative).unlink()
         removed.append(relative)
     for folder in sorted({(docs / r).parent for r in removed}, key=lambda p: len(p.parts), reverse=True):
         while folder != docs and folder.is_dir() and not any(folder.iterdir()):

@@ -27,7 +27,18 @@ from .core import Entry
 from .link import Graph
 from .present import Base, Links, page_path
 
-ALL = object()  # the key of a read of a whole table (its keys, its length, every value)
+class _All:
+    """The key of a read of a whole table (its keys, its length, every value). One object, also
+    after pickling: what a forked child read comes back pickled."""
+
+    def __repr__(self) -> str:
+        return "ALL"
+
+    def __reduce__(self) -> str:
+        return "ALL"  # pickled as the module's own ALL
+
+
+ALL = _All()
 
 # The tables a computation reads. "entry": a record in full; "label": what a link to it shows
 # (its name and page); "out"/"in": its edges; "near": its neighbours; "tag": a tag's records;
@@ -35,61 +46,80 @@ ALL = object()  # the key of a read of a whole table (its keys, its length, ever
 TABLES = ("entry", "label", "out", "in", "near", "tag", "score", "cited")
 
 
+class Reads:
+    """What one computation read: for each table, the keys it read (ALL: the whole table)."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self) -> None:
+        self.tables: dict[str, set] = {table: set() for table in TABLES}
+
+    def done(self) -> dict[str, frozenset]:
+        """What was read, as the memo keeps it (the tables read from)."""
+        return {table: frozenset(keys) for table, keys in self.tables.items() if keys}
+
+
+def touches(read: dict[str, frozenset], changed: dict[str, set]) -> bool:
+    """Whether a computation that read ``read`` (Reads.done) read something in ``changed``."""
+    return any(table in changed and not keys.isdisjoint(changed[table]) for table, keys in read.items())
+
+
 class _Tracked(Mapping):
     """A read-only view of a mapping that notes each key read, and ALL when it is walked."""
 
-    __slots__ = ("_data", "_reads", "_table")
+    __slots__ = ("_data", "_keys")
 
-    def __init__(self, data, reads: set, table: str):
-        self._data, self._reads, self._table = data, reads, table
+    def __init__(self, data, keys: set):
+        self._data, self._keys = data, keys
 
     def __getitem__(self, key):
-        self._reads.add((self._table, key))
+        self._keys.add(key)
         return self._data[key]
 
     def get(self, key, default=None):
-        self._reads.add((self._table, key))
+        self._keys.add(key)
         return self._data.get(key, default)
 
     def __contains__(self, key) -> bool:
-        self._reads.add((self._table, key))
+        self._keys.add(key)
         return key in self._data
 
     def __iter__(self):
-        self._reads.add((self._table, ALL))
+        self._keys.add(ALL)
         return iter(self._data)
 
     def __len__(self) -> int:
-        self._reads.add((self._table, ALL))
+        self._keys.add(ALL)
         return len(self._data)
 
     def keys(self):
-        self._reads.add((self._table, ALL))
+        self._keys.add(ALL)
         return self._data.keys()
 
     def values(self):
-        self._reads.add((self._table, ALL))
+        self._keys.add(ALL)
         return self._data.values()
 
     def items(self):
-        self._reads.add((self._table, ALL))
+        self._keys.add(ALL)
         return self._data.items()
 
 
 class _TrackedGraph(Graph):
     """A Graph whose tables note what is read of them; its methods read through them."""
 
-    def __init__(self, graph: Graph, reads: set):  # noqa: D107 (no dataclass __init__: a view)
-        self._graph, self._reads = graph, reads
-        self.entries = _Tracked(graph.entries, reads, "entry")
-        self.outgoing = _Tracked(graph.outgoing, reads, "out")
-        self.incoming = _Tracked(graph.incoming, reads, "in")
-        self.tags = _Tracked(graph.tags, reads, "tag")
+    def __init__(self, graph: Graph, reads: Reads):  # noqa: D107 (no dataclass __init__: a view)
+        self._graph = graph
+        self._near, self._labels = reads.tables["near"], reads.tables["label"]
+        self.entries = _Tracked(graph.entries, reads.tables["entry"])
+        self.outgoing = _Tracked(graph.outgoing, reads.tables["out"])
+        self.incoming = _Tracked(graph.incoming, reads.tables["in"])
+        self.tags = _Tracked(graph.tags, reads.tables["tag"])
         self.vocabulary = graph.vocabulary  # a change of it makes everything again
         self._neighbours, self._kinds = graph._neighbours, graph._kinds
 
     def neighbours(self, record_id: str) -> frozenset[str]:
-        self._reads.add(("near", record_id))
+        self._near.add(record_id)
         return self._graph.neighbours(record_id)
 
     def kinds(self) -> dict[str, str]:
@@ -101,61 +131,61 @@ class _TrackedGraph(Graph):
         return self._graph.kind_of(record_id)
 
     def name_of(self, record_id: str) -> str:
-        self._reads.add(("label", record_id))
+        self._labels.add(record_id)
         return self._graph.name_of(record_id)
 
 
 class _TrackedLinks(Links):
     """Links that note each record they link to as a read of its label (name and page)."""
 
-    def __init__(self, links: Links, reads: set):  # noqa: D107
-        self._links, self._reads = links, reads
-        self.entries = _Tracked(links.entries, reads, "entry")
+    def __init__(self, links: Links, reads: Reads):  # noqa: D107
+        self._links, self._labels = links, reads.tables["label"]
+        self.entries = _Tracked(links.entries, reads.tables["entry"])
 
     def a(self, from_page: str, record_id: str, text: str | None = None) -> str:
-        self._reads.add(("label", record_id))
+        self._labels.add(record_id)
         return self._links.a(from_page, record_id, text)
 
     def markdown(self, from_page: str, record_id: str) -> str:
-        self._reads.add(("label", record_id))
+        self._labels.add(record_id)
         return self._links.markdown(from_page, record_id)
 
     def has(self, record_id: str) -> bool:
-        self._reads.add(("label", record_id))  # a record added or deleted has a label that changed
+        self._labels.add(record_id)  # a record added or deleted has a label that changed
         return self._links.has(record_id)
 
     def target(self, from_page: str, record_id: str, text: str | None = None) -> tuple[str, str] | None:
-        self._reads.add(("label", record_id))
+        self._labels.add(record_id)
         return self._links.target(from_page, record_id, text)
 
 
 class _TrackedSet:
-    __slots__ = ("_data", "_reads", "_table")
+    __slots__ = ("_data", "_keys")
 
-    def __init__(self, data: set, reads: set, table: str):
-        self._data, self._reads, self._table = data, reads, table
+    def __init__(self, data: set, keys: set):
+        self._data, self._keys = data, keys
 
     def __contains__(self, key) -> bool:
-        self._reads.add((self._table, key))
+        self._keys.add(key)
         return key in self._data
 
 
-def tracked_graph(graph: Graph, reads: set) -> Graph:
+def tracked_graph(graph: Graph, reads: Reads) -> Graph:
     return _TrackedGraph(graph, reads)
 
 
-def tracked_links(links: Links, reads: set) -> Links:
+def tracked_links(links: Links, reads: Reads) -> Links:
     return _TrackedLinks(links, reads)
 
 
-def tracked_set(data: set, reads: set, table: str):
-    return _TrackedSet(data, reads, table)
+def tracked_set(data: set, reads: Reads, table: str):
+    return _TrackedSet(data, reads.tables[table])
 
 
-def tracked_base(base: Base, reads: set) -> Base:
+def tracked_base(base: Base, reads: Reads) -> Base:
     view = object.__new__(Base)  # the same fields, read through the views above
     view.graph = _TrackedGraph(base.graph, reads)
-    view.scores = _Tracked(base.scores, reads, "score")
+    view.scores = _Tracked(base.scores, reads.tables["score"])
     view.today = base.today
     view.links = _TrackedLinks(base.links, reads)
     return view
@@ -188,29 +218,43 @@ class View:
             "label": {i: (e.name, page_path(e)) for i, e in entries.items()},
             "out": {i: tuple(edges) for i, edges in graph.outgoing.items() if edges},
             "in": {i: tuple(edges) for i, edges in graph.incoming.items() if edges},
-            "near": {i: graph.neighbours(i) for i in entries},
             "tag": {t: tuple(members) for t, members in graph.tags.items()},
             "score": dict(scores or {}),
             "cited": dict.fromkeys(cited or (), True),
         }
         return cls((today, graph.vocabulary, images), tables, graph.kinds())
 
-    def changes(self, before: "View | None") -> set | None:
-        """The (table, key) reads whose answer differs from ``before``'s, with (table, ALL) for
-        each table that changed at all; None when everything must be made again."""
+    def changes(self, before: "View | None") -> dict[str, set] | None:
+        """For each table, the keys whose answer differs from ``before``'s, with ALL in a table
+        that changed at all; None when everything must be made again."""
         if before is None or before.whole != self.whole:
             return None
         kinds, then = self.kinds, before.kinds
         if any(then.get(record_id, kind) != kind for record_id, kind in kinds.items()):
             return None  # a record moved to another kind (ranking related records reads kinds unnoted)
-        changed = set()
+        changed: dict[str, set] = {}
         for table, now in self.tables.items():
-            then = before.tables[table]
-            keys = [key for key in now.keys() | then.keys() if now.get(key) != then.get(key)]
-            changed.update((table, key) for key in keys)
+            was = before.tables[table]
+            # most values are the very objects of the run before (a Score the memo kept, a
+            # document load kept): ``is`` answers for them before ``!=`` compares
+            changed[table] = {key for key in now.keys() | was.keys()
+                              if (a := now.get(key, _NONE)) is not (b := was.get(key, _NONE)) and a != b}
+        # A record's neighbours are the ends of its edges: they can change only where its edges did.
+        changed["near"] = {key for key in changed["out"] | changed["in"]
+                           if _ends(self.tables, key) != _ends(before.tables, key)}
+        for keys in changed.values():
             if keys:
-                changed.add((table, ALL))
+                keys.add(ALL)
         return changed
+
+
+_NONE = object()
+
+
+def _ends(tables: dict, record_id: str) -> frozenset:
+    """What Graph.neighbours answers for a record, from a view's edges."""
+    return frozenset([e.target for e in tables["out"].get(record_id, ())] +
+                     [e.source for e in tables["in"].get(record_id, ())])
 
 
 def image_files(content: Path) -> tuple:
@@ -232,7 +276,7 @@ def image_files(content: Path) -> tuple:
 @dataclass
 class _Kept:
     view: View | None = None
-    made: dict[str, tuple[Any, frozenset]] = field(default_factory=dict)  # record id -> (what, its reads)
+    made: dict[str, tuple[Any, dict]] = field(default_factory=dict)  # record id -> (what, what it read)
 
 
 @dataclass
@@ -247,17 +291,17 @@ class Memo:
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
 
     def each(self, stage: str, view: View, entries: Iterable[Entry],
-             make: Callable[[list[Entry]], list[tuple[Any, frozenset]]]) -> dict[str, Any]:
+             make: Callable[[list[Entry]], list[tuple[Any, dict]]]) -> dict[str, Any]:
         """For every entry, what ``make`` made of it (with what it read), taken from the last run
         where nothing it read changed. ``make`` makes a list of entries (in two processes, say)
-        and returns (result, reads) for each."""
+        and returns (result, Reads.done()) for each."""
         kept = self.stages.setdefault(stage, _Kept())
         changed = view.changes(kept.view)
         entries = list(entries)
         if changed is None:
             stale = entries
         else:
-            stale = [e for e in entries if e.id not in kept.made or not kept.made[e.id][1].isdisjoint(changed)]
+            stale = [e for e in entries if e.id not in kept.made or touches(kept.made[e.id][1], changed)]
         made = dict(zip((e.id for e in stale), make(stale)))
         kept.made = {e.id: made.get(e.id) or kept.made[e.id] for e in entries}
         kept.view = view

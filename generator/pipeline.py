@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import diagram_check, diagrams, engines, images, incremental, link, load, processes, render, schemas, score, validate
-from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, gc_paused
+from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, files_under, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
 from .search_index import index_search
@@ -252,10 +252,9 @@ def write_changed(out: Path, pages: dict[str, str | bytes], kept: dict | None = 
         kept.clear()
         kept.update(now)
     removed = []
-    for existing in out.rglob("*.md"):
-        relative = existing.relative_to(out).as_posix()
-        if relative not in pages:
-            existing.unlink()
+    for relative in files_under(out):
+        if relative.endswith(".md") and relative not in pages:
+            (out / relative).unlink()
             removed.append(relative)
     return written, removed
 

@@ -48,9 +48,10 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
     def record_pages(entry, base: Base = base) -> list[tuple[str, Page]]:
         return [(emitter.name, page) for emitter in each for page in _run(emitter, base, entry)]
 
-    def tracked(entry) -> tuple[list[tuple[str, Page]], frozenset]:
-        reads = {("entry", entry.id)}
-        return record_pages(entry, incremental.tracked_base(base, reads)), frozenset(reads)
+    def tracked(entry) -> tuple[list[tuple[str, Page]], dict]:
+        reads = incremental.Reads()
+        reads.tables["entry"].add(entry.id)
+        return record_pages(entry, incremental.tracked_base(base, reads)), reads.done()
 
     entries = list(graph.entries.values())
     if memo is None:

@@ -280,11 +280,12 @@ def score(graph: Graph, today: dt.date, memo: incremental.Memo | None = None, im
         built = article.build(graph, links, entry) if entry.prose is not None else None
         return _score(graph, entry, today, cited_kinds, cited, built)
 
-    def tracked(entry: Entry) -> tuple[Score, frozenset]:
-        reads = {("entry", entry.id)}
+    def tracked(entry: Entry) -> tuple[Score, dict]:
+        reads = incremental.Reads()
+        reads.tables["entry"].add(entry.id)
         made = one(entry, incremental.tracked_graph(graph, reads), incremental.tracked_links(links, reads),
                    incremental.tracked_set(cited, reads, "cited"))
-        return made, frozenset(reads)
+        return made, reads.done()
 
     def many(entries: list[Entry], function) -> list:
         # The articles cost the most: each half gets half of them (split_map cuts the list in two).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import incremental, load, pipeline, validate
+from generator import incremental, load, pipeline, processes, validate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 
@@ -65,6 +65,8 @@ def base(tmp_path, monkeypatch):
     # the files were all written just now: without this, load would read every one again
     # each run (load.RACY_NS), and its memo would go untested here
     monkeypatch.setattr(load, "RACY_NS", 0)
+    # render's pages in two processes, as for a large base: what the child read comes back pickled
+    monkeypatch.setattr(processes, "PARALLEL_FROM", 50)
     benchmark.write_records(tmp_path / "content", RECORDS, seed=11)
     return Editing(tmp_path / "content")
 
@@ -207,12 +209,13 @@ def test_the_comparison_sees_a_change_that_is_not_noted(base, monkeypatch):
 
 
 def test_a_walk_of_a_whole_table_depends_on_all_of_it():
-    reads: set = set()
-    tracked = incremental._Tracked({"a": 1, "b": 2}, reads, "entry")
+    reads = incremental.Reads()
+    tracked = incremental._Tracked({"a": 1, "b": 2}, reads.tables["entry"])
     assert tracked["a"] == 1 and tracked.get("c") is None and "b" in tracked
-    assert reads == {("entry", "a"), ("entry", "c"), ("entry", "b")}
+    assert reads.done() == {"entry": frozenset({"a", "b", "c"})}
     assert list(tracked.values()) == [1, 2]
-    assert ("entry", incremental.ALL) in reads
+    assert incremental.touches(reads.done(), {"entry": {incremental.ALL, "z"}})
+    assert not incremental.touches(reads.done(), {"entry": set(), "label": {"a", incremental.ALL}})
 
 
 def test_load_and_validate_take_again_what_did_not_change(tmp_path, monkeypatch):
@@ -274,3 +277,12 @@ def test_write_compares_again_only_pages_it_did_not_keep(tmp_path, monkeypatch):
     again = {**pages, "b/c.md": b"page c, edited\n"}
     assert pipeline.write_changed(tmp_path, again, kept) == (["a.md", "b/c.md"], [])
     assert (tmp_path / "a.md").read_bytes() == b"page a\n"
+
+
+def test_a_walk_noted_in_a_forked_child_is_still_a_walk():
+    import pickle
+
+    reads = incremental.Reads()
+    list(incremental._Tracked({"a": 1}, reads.tables["entry"]).values())
+    again = pickle.loads(pickle.dumps(reads.done()))
+    assert incremental.touches(again, {"entry": {incremental.ALL}})
