@@ -410,3 +410,60 @@ def test_a_featured_systems_developer_renamed(base):
     other = next(i for i in base.of_kind("organizations") if i != developers[0])
     _set_line(base.file(system), "developer", other)
     base.check()
+
+
+# ---------------------------------------------------------------------------- kb serve's hooks
+
+
+def test_the_served_docs_after_a_failed_reload_are_a_full_builds(tmp_path, monkeypatch):
+    """mkdocs_hooks.on_config as `kb serve` calls it on each reload (its module-wide memo): an
+    edit, then a reload with an error (held, no score or render), then a fix with another edit;
+    the docs tree written is what a full build writes."""
+    from mkdocs.config import load_config
+
+    from generator import mkdocs_hooks
+
+    repo = Path(__file__).resolve().parent.parent
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(repo / "mkdocs.yml", project / "mkdocs.yml")
+    (project / "generator").symlink_to(repo / "generator")
+    shutil.copytree(repo / "tests" / "fixtures" / "valid" / "content", project / "content")
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    monkeypatch.setattr(mkdocs_hooks, "_memo", incremental.Memo())
+
+    def reload():
+        config = load_config(str(project / "mkdocs.yml"))
+        mkdocs_hooks.on_config(config)
+        return config
+
+    mkdocs_hooks.on_startup("serve", True)
+    try:
+        reload()
+        organization = project / "content" / "organizations" / "openai.yaml"
+        risk = project / "content" / "risks" / "deceptive-alignment.yaml"
+        _set_line(organization, "name", "OpenAI Renamed Once")
+        reload()
+        good = risk.read_text(encoding="utf-8")
+        risk.write_text(good + "no_such_field: 1\n", encoding="utf-8")
+        _set_line(organization, "name", "OpenAI Renamed Twice")  # while the base has an error
+        reload()
+        assert mkdocs_hooks._run is None  # held: nothing rendered
+        risk.write_text(good.replace("summary: ", "summary: Fixed. ", 1), encoding="utf-8")
+        reload()
+        served = mkdocs_hooks._run
+        assert served is not None and served.ok
+        assert mkdocs_hooks._memo.remade["render"] < len(served.graph.entries)
+    finally:
+        mkdocs_hooks.on_shutdown()
+    full = pipeline.run(pipeline.Run(project / "content", docs=tmp_path / "full-docs", cache=tmp_path / "cache",
+                                     day=served.day), pipeline.GENERATE)
+    assert full.ok
+    docs = project / pipeline.GENERATED_DIR
+
+    def tree(folder: Path) -> dict[str, bytes]:
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.md"))}
+
+    assert tree(docs) == tree(tmp_path / "full-docs")
