@@ -32,7 +32,8 @@ def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(
 
     ``kept`` (kb serve's reloads): what the validation before made of each document, updated
     here; a document that load took as it was (the same object), judged by the same
-    vocabulary, is not validated again."""
+    vocabulary, is not validated again, unless its article shows an image: whether the image
+    is there is read from the content folder, not the document."""
     entries: list[Entry] = []
     rejected: list[Rejected] = []
     problems: list[Diagnostic] = []
@@ -42,7 +43,7 @@ def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(
         if document.data is None:  # did not load: load reported why
             continue
         before = kept.get(document.path) if kept is not None else None
-        if before is not None and before[0] is document and before[1] == vocabulary:
+        if before is not None and before[0] is document and before[1] == vocabulary and not _shows_images(document):
             entry, found = before[2], before[3]
         else:
             entry, found = validate_document(document, context)
@@ -74,6 +75,11 @@ def validate_document(document: SourceDocument, context: dict | None = None) -> 
     if record is None or problems:
         return Rejected(document.kind, document, record, prose, faults, tuple(diagrams)), problems
     return Entry(document.kind, record, document, prose, tuple(diagrams)), problems
+
+
+def _shows_images(document: SourceDocument) -> bool:
+    """Whether validating the document reads image files (its article names one: _check_features)."""
+    return document.body is not None and "![" in document.body
 
 
 def _check_id(document: SourceDocument) -> list[Diagnostic]:
