@@ -229,9 +229,13 @@ class View:
         that changed at all; None when everything must be made again."""
         if before is None or before.whole != self.whole:
             return None
+        # Graph.kinds() and kind_of() are not noted: they are asked about ids that edges or tags
+        # name, which exist in a run without errors, and an id keeps its kind unless its record
+        # moves to another folder. So a record added or deleted is seen through its label and
+        # edges, and only one that changed kind makes everything again.
         kinds, then = self.kinds, before.kinds
         if any(then.get(record_id, kind) != kind for record_id, kind in kinds.items()):
-            return None  # a record moved to another kind (ranking related records reads kinds unnoted)
+            return None
         changed: dict[str, set] = {}
         for table, now in self.tables.items():
             was = before.tables[table]
@@ -303,7 +307,7 @@ class Memo:
         else:
             stale = [e for e in entries if e.id not in kept.made or touches(kept.made[e.id][1], changed)]
         made = dict(zip((e.id for e in stale), make(stale)))
-        kept.made = {e.id: made.get(e.id) or kept.made[e.id] for e in entries}
+        kept.made = {e.id: made[e.id] if e.id in made else kept.made[e.id] for e in entries}
         kept.view = view
         self.remade[stage] = len(stale)
         return {record_id: value for record_id, (value, _) in kept.made.items()}
