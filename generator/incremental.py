@@ -42,8 +42,9 @@ ALL = _All()
 
 # The tables a computation reads. "entry": a record in full; "label": what a link to it shows
 # (its name and page); "out"/"in": its edges; "near": its neighbours; "tag": a tag's records;
-# "score": its Score; "cited": whether some record cites it.
-TABLES = ("entry", "label", "out", "in", "near", "tag", "score", "cited")
+# "kind": the records of a kind (Graph.by_kind), in full; "score": its Score; "cited": whether
+# some record cites it.
+TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited")
 
 
 class Reads:
@@ -110,7 +111,7 @@ class _TrackedGraph(Graph):
 
     def __init__(self, graph: Graph, reads: Reads):  # noqa: D107 (no dataclass __init__: a view)
         self._graph = graph
-        self._near, self._labels = reads.tables["near"], reads.tables["label"]
+        self._near, self._labels, self._kinds_read = reads.tables["near"], reads.tables["label"], reads.tables["kind"]
         self.entries = _Tracked(graph.entries, reads.tables["entry"])
         self.outgoing = _Tracked(graph.outgoing, reads.tables["out"])
         self.incoming = _Tracked(graph.incoming, reads.tables["in"])
@@ -121,6 +122,10 @@ class _TrackedGraph(Graph):
     def neighbours(self, record_id: str) -> frozenset[str]:
         self._near.add(record_id)
         return self._graph.neighbours(record_id)
+
+    def by_kind(self, kind: str) -> list[Entry]:
+        self._kinds_read.add(kind)
+        return self._graph.by_kind(kind)
 
     def kinds(self) -> dict[str, str]:
         # Not noted: who ranks related records asks the kind of ids that its neighbours' edges
@@ -219,9 +224,13 @@ class View:
             "out": {i: tuple(edges) for i, edges in graph.outgoing.items() if edges},
             "in": {i: tuple(edges) for i, edges in graph.incoming.items() if edges},
             "tag": {t: tuple(members) for t, members in graph.tags.items()},
+            "kind": {},  # kind -> its records as by_kind lists them
             "score": dict(scores or {}),
             "cited": dict.fromkeys(cited or (), True),
         }
+        for record_id, entry in entries.items():
+            tables["kind"].setdefault(entry.kind, []).append(tables["entry"][record_id])
+        tables["kind"] = {kind: tuple(prints) for kind, prints in tables["kind"].items()}
         return cls((today, graph.vocabulary, images), tables, graph.kinds())
 
     def changes(self, before: "View | None") -> dict[str, set] | None:
@@ -294,20 +303,20 @@ class Memo:
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
 
-    def each(self, stage: str, view: View, entries: Iterable[Entry],
-             make: Callable[[list[Entry]], list[tuple[Any, dict]]]) -> dict[str, Any]:
-        """For every entry, what ``make`` made of it (with what it read), taken from the last run
-        where nothing it read changed. ``make`` makes a list of entries (in two processes, say)
-        and returns (result, Reads.done()) for each."""
+    def each(self, stage: str, view: View, items: Iterable, make: Callable[[list], list[tuple[Any, dict]]],
+             key: Callable[[Any], str] = lambda entry: entry.id) -> dict[str, Any]:
+        """For every item (an entry; a part of an emitter), what ``make`` made of it (with what
+        it read), by ``key``, taken from the last run where nothing it read changed. ``make``
+        makes a list of items (in two processes, say) and returns (result, Reads.done()) for each."""
         kept = self.stages.setdefault(stage, _Kept())
         changed = view.changes(kept.view)
-        entries = list(entries)
+        items = list(items)
         if changed is None:
-            stale = entries
+            stale = items
         else:
-            stale = [e for e in entries if e.id not in kept.made or touches(kept.made[e.id][1], changed)]
-        made = dict(zip((e.id for e in stale), make(stale)))
-        kept.made = {e.id: made[e.id] if e.id in made else kept.made[e.id] for e in entries}
+            stale = [item for item in items if key(item) not in kept.made or touches(kept.made[key(item)][1], changed)]
+        made = dict(zip(map(key, stale), make(stale)))
+        kept.made = {k: made[k] if k in made else kept.made[k] for k in map(key, items)}
         kept.view = view
         self.remade[stage] = len(stale)
-        return {record_id: value for record_id, (value, _) in kept.made.items()}
+        return {k: value for k, (value, _) in kept.made.items()}

@@ -27,12 +27,33 @@ class EmitterFailed(Exception):
     """An emitter raised: says which one and on which record, with the error as its cause."""
 
 
-def _run(emitter: Emitter, base: Base, entry=None) -> list[Page]:
+def _run(emitter: Emitter, base: Base, entry=None, part: str | None = None) -> list[Page]:
     try:
-        return list(emitter.pages(base, entry) if emitter.each else emitter.pages(base))
+        if emitter.each:
+            return list(emitter.pages(base, entry))
+        if emitter.parts is not None:
+            return list(emitter.pages(base, part))
+        return list(emitter.pages(base))
     except Exception as exc:
-        where = f" on {entry.document.path}" if entry is not None else ""
+        where = f" on {entry.document.path}" if entry is not None else (f" (part {part})" if part else "")
         raise EmitterFailed(f"emitter '{emitter.name}' failed{where}: {exc}") from exc
+
+
+def _whole(emitter: Emitter, base: Base, memo: incremental.Memo | None, view) -> list[Page]:
+    """The pages of an emitter about the whole base; with a memo, its parts made again only when
+    what they read changed (an emitter without parts is always made again)."""
+    if emitter.parts is None:
+        return _run(emitter, base)
+    parts = list(emitter.parts(base))
+    if memo is None:
+        return [page for part in parts for page in _run(emitter, base, part=part)]
+
+    def tracked(part: str) -> tuple[list[Page], dict]:
+        reads = incremental.Reads()
+        return _run(emitter, incremental.tracked_base(base, reads), part=part), reads.done()
+
+    made = memo.each(f"render:{emitter.name}", view, parts, lambda stale: [tracked(p) for p in stale], key=str)
+    return [page for part in parts for page in made[part]]
 
 
 @gc_paused()  # the pages are long-lived strings and lists: nothing for the collector to find
@@ -40,7 +61,8 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
     """Stage entry point: every page of the site as Markdown.
 
     With a ``memo`` (``kb serve``), a record's pages are made again only when something they
-    read changed since the memo's last run; the pages about the whole base always are."""
+    read changed since the memo's last run, and so are the parts of an emitter that makes its
+    pages in parts (the index of a kind); the other pages about the whole base always are."""
     base = Base(graph, scores, today)
     each = [emitter for emitter in EMITTERS if emitter.each]
     rendered = Rendered()
@@ -54,6 +76,7 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
         return record_pages(entry, incremental.tracked_base(base, reads)), reads.done()
 
     entries = list(graph.entries.values())
+    view = None
     if memo is None:
         made = processes.split_map(record_pages, entries)
     else:
@@ -65,7 +88,7 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
         rendered.counts[name] = rendered.counts.get(name, 0) + 1
     for emitter in EMITTERS:
         if not emitter.each:
-            pages = _run(emitter, base)
+            pages = _whole(emitter, base, memo, view)
             rendered.counts[emitter.name] = len(pages)
             for page in pages:
                 rendered.pages[page.path] = page

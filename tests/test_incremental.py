@@ -45,7 +45,8 @@ class Editing:
         assert kept.rendered.counts == full.rendered.counts
         assert kept.scores == full.scores
         self.graph = full.graph
-        return dict(self.memo.remade)
+        self.parts = {stage: n for stage, n in self.memo.remade.items() if ":" in stage}
+        return {stage: n for stage, n in self.memo.remade.items() if ":" not in stage}
 
     def file(self, record_id: str) -> Path:
         return Path(self.graph.entries[record_id].document.path)
@@ -87,6 +88,7 @@ def test_a_summary_edit_remakes_a_few_pages(base):
     remade = base.check()
     assert 1 <= remade["render"] <= RECORDS // 20, remade  # its page and the few that show its summary
     assert remade["score"] <= RECORDS // 20, remade
+    assert base.parts == {"render:index": 1}  # the index of risks
 
 
 def test_a_name_edit_remakes_the_pages_that_link_to_it(base):

@@ -2,8 +2,10 @@
 
 An emitter is a plain function from the finished view of the base (``present.Base``) to pages:
 ``each`` emitters make the pages of one record (called for every record, and in two
-processes for a large base), the others the pages about the whole base. Adding a page type is
-adding a module here and a line in ``EMITTERS``.
+processes for a large base), the others the pages about the whole base; such an emitter may
+make them in ``parts`` (the index: a part per kind), each part's pages a function of the base
+and the part, so that kb serve makes again only the parts an edit changed (generator/incremental.py).
+Adding a page type is adding a module here and a line in ``EMITTERS``.
 """
 from __future__ import annotations
 
@@ -16,15 +18,16 @@ from . import backlinks, dashboard, home, index, maps, record, search, tags, top
 @dataclass(frozen=True)
 class Emitter:
     name: str
-    pages: Callable  # (Base, Entry) -> list[Page] when `each`, else (Base) -> list[Page]
+    pages: Callable  # (Base, Entry) -> list[Page] when `each`; (Base, part) with `parts`; else (Base)
     each: bool = False
+    parts: Callable | None = None  # (Base) -> the parts (strings) it makes its pages in
 
 
 EMITTERS: tuple[Emitter, ...] = (
     Emitter("record", record.pages, each=True),
     Emitter("topic", topic.pages, each=True),
     Emitter("backlinks", backlinks.pages, each=True),
-    Emitter("index", index.pages),
+    Emitter("index", index.part_pages, parts=index.parts),
     Emitter("tags", tags.pages),
     Emitter("dashboard", dashboard.pages),
     Emitter("maps", maps.pages),

@@ -11,7 +11,15 @@ from ..present import Base, Page, h, is_empty, paged, sort_key, template, url, v
 
 
 def pages(base: Base) -> list[Page]:
-    return [page for kind in KINDS.values() for page in kind_pages(base, kind)]
+    return [page for part in parts(base) for page in part_pages(base, part)]
+
+
+def parts(base: Base) -> list[str]:
+    return list(KINDS)  # a part per kind: an edit changes the index of its own kind
+
+
+def part_pages(base: Base, part: str) -> list[Page]:
+    return kind_pages(base, KINDS[part])
 
 
 def kind_pages(base: Base, kind: Kind) -> list[Page]:
