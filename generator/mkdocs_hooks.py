@@ -27,7 +27,7 @@ from mkdocs.structure.files import File, Files
 
 from generator import incremental, page_hooks, pipeline, sanitize, serve_errors
 from generator.build import Refresher, built_with, remember_build, site_fingerprint, watch_dirty_builds
-from generator.core import errors_of, format_text
+from generator.core import errors_of, files_under, format_text
 from generator.page_hooks import on_page_content, on_page_markdown  # noqa: F401 (hooks MkDocs calls)
 
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
@@ -98,8 +98,8 @@ def on_config(config):
 
 def on_files(files: Files, config) -> Files:
     out = _root(config) / pipeline.GENERATED_DIR
-    for path in sorted(out.rglob("*.md")):
-        files.append(File.generated(config, path.relative_to(out).as_posix(), abs_src_path=str(path)))
+    for relative in sorted((r for r in files_under(out) if r.endswith(".md")), key=lambda r: r.split("/")):  # as Paths sort
+        files.append(File.generated(config, relative, abs_src_path=str(out / relative)))
     pages = files.documentation_pages()
     if _dirty.seen:
         _prepare_dirty_build(config, pages)
