@@ -11,9 +11,11 @@ the rest is taken as it was. The result is the same, byte for byte, as making ev
 
 Some changes make everything again: another day, another vocabulary, a record moved to another
 kind (ranking related records reads the kinds of the records its neighbours' edges name),
-another image file (for the scores: the articles show images). A computation that walks a whole table (``for entry in entries``) depends on
-all of it. Only what a computation reads through the view is seen: an emitter must reach the
-base through ``base`` and the entry it is given, as every emitter does.
+another image file (for the scores: the articles show images). A computation that walks a whole
+table (``for entry in entries``) depends on all of it. Only what a computation reads through the
+view is seen: an emitter must reach the base through ``base`` and the entry it is given, as every
+emitter does. load and validate keep their own results by file (see there), and write the bytes
+each page's file held.
 """
 from __future__ import annotations
 
