@@ -1,5 +1,5 @@
-"""The cold drawing path (generator/diagrams.py: ``draw`` and ``_drawings``) writes the same
-drawings into the cache, byte for byte, as the routine it replaced.
+"""The cold drawing path (generator/diagrams.py: ``draw``, ``_drawings`` and the bundle's faster
+getConfig()) writes the same drawings into the cache, byte for byte, as the routine it replaced.
 
 Mermaid's drawings are not a function of their source alone, so both paths draw here with the
 same three things held fixed, by ``DETERMINISM``, a script each page runs after the bundle:
@@ -204,11 +204,78 @@ def new_with_determinism(monkeypatch):
 # ------------------------------------------------------------------------------ tests
 
 
+def test_the_drawing_pages_run_the_pinned_bundle_with_one_change():
+    shipped = MERMAID_JS.read_text(encoding="utf-8")
+    assert shipped.count(diagrams._GET_CONFIG) == 1, "the pinned bundle's getConfig() changed: see _FAST_GET_CONFIG"
+    bundle = diagrams.drawing_bundle()
+    assert bundle != shipped and bundle == shipped.replace(diagrams._GET_CONFIG, diagrams._FAST_GET_CONFIG)
+
+
 def test_the_set_is_varied():
     words = {source.split("\n")[0].split()[0] for source, _ in SET if not source.startswith(("%%", "---"))}
     assert {"flowchart", "sequenceDiagram", "classDiagram", "stateDiagram-v2", "erDiagram", "pie", "gantt",
             "mindmap", "timeline", "journey", "gitGraph", "quadrantChart"} <= words
     assert len(set(SET)) == len(SET) > 2 * CHUNK  # several chunks
+
+
+COMPARE = """([copySource, assignSource]) => {
+  const s = (f) => f;  // the bundle's function-naming helper
+  const copy = eval("(" + copySource + ")"), assign = eval("(" + assignSource + ")");
+  const shared = {deep: {deeper: [1]}}, list = [1, 2, 2, shared, shared, null];
+  const tricky = JSON.parse('{"__proto__": {"polluted": true}}');
+  const input = {
+    theme: "default", n: 0, no: false, none: null, undef: undefined, f() { return 1; },
+    list, when: new Date(0), re: /x/g, proto: tricky,
+    flowchart: {curve: "basis", useMaxWidth: true, nested: {deep: shared, list, none: null}, none: null, list},
+    themeVariables: Object.assign(Object.create({inherited: 1}), {primaryColor: "#fff", fontSize: "16px"}),
+    1: "an index key", z: {a: 1}, a: {z: 2},
+  };
+  const config = mermaid.mermaidAPI.getConfig();  // Mermaid's own configuration, as getConfig() copies it
+  const describe = (out, original, depth) => {
+    if (typeof out !== "object" || out === null) return [typeof out, typeof out === "function" ? out.name : String(out)];
+    return [Array.isArray(out) ? "array" : Object.getPrototypeOf(out) === Object.prototype ? "object" : "other",
+            out === original, depth,
+            Reflect.ownKeys(out).map((key) => {
+              const d = Object.getOwnPropertyDescriptor(out, key);
+              return [String(key), d.writable, d.enumerable, d.configurable,
+                      describe(d.value, original && original[key], depth + 1)];
+            })];
+  };
+  return [input, config].map((value) =>
+    [JSON.stringify(describe(copy(value, 2), value, 0)), JSON.stringify(describe(assign({}, value, {depth: 2}), value, 0))]);
+}"""
+
+
+@needs_chromium
+def test_the_faster_getconfig_copies_as_assign_with_depth_does():
+    """The copy in _FAST_GET_CONFIG against Mermaid's own assignWithDepth(), taken from the pinned
+    bundle, on Mermaid's configuration and on a value with everything that copy treats apart."""
+    import concurrent.futures
+
+    shipped = MERMAID_JS.read_text(encoding="utf-8")
+    assign = re.search(r'vD=(s\(\(e,t,\{depth:r=2\}=\{\}\)=>\{.*?\},"assignWithDepth"\))', shipped).group(1)
+    assign = assign.replace("vD(", "self(")  # it calls itself by its minified name
+    assign = f"(() => {{ const self = {assign}; return self; }})()"
+    fast = diagrams._FAST_GET_CONFIG
+    copy = fast[fast.index("function c("):fast.index("return()=>c($x,2)")]
+
+    def run():
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=diagrams._chromium(), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.set_content("<!doctype html><html><body></body></html>")
+            page.add_script_tag(path=str(MERMAID_JS))
+            try:
+                return page.evaluate(COMPARE, [copy, assign])
+            finally:
+                browser.close()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:  # see test_diagrams_drawing.py
+        (tricky, config) = pool.submit(run).result()
+    assert tricky[0] == tricky[1]
+    assert config[0] == config[1] and len(config[0]) > 10_000  # the whole configuration, compared
 
 
 @needs_chromium
