@@ -26,9 +26,11 @@ import os
 import re
 import shutil
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from . import sanitize
 from .core import html_block
@@ -53,6 +55,7 @@ class Drawn:
     cached: int
     left: int  # diagrams left to the reader's browser
     failed: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)  # where a drawing run's time went (_drawings)
 
 
 def _key(source: str, linked: bool) -> str:
@@ -119,16 +122,23 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
     diagrams = {diagram for text in pages.values() for diagram in found_in(text)}
     cache.mkdir(parents=True, exist_ok=True)
     missing = [d for d in sorted(diagrams) if not cached(cache, d).exists()]
-    failed: list[str] = []
+    errors: dict[tuple[str, bool], str] = {}
+    seconds: dict[str, float] = {}
     chromium = _chromium() if missing else None
     if missing and chromium:
-        for (source, linked), svg in _draw_in_chromium(chromium, missing, progress).items():
+        post = 0.0
+        for (source, linked), svg in _drawings(chromium, missing, progress, seconds):  # as they come
             if svg.startswith("ERROR:"):
-                failed.append(f"{svg[6:]}: {source.splitlines()[0] if source else ''}")
+                errors[(source, linked)] = f"{svg[6:]}: {source.splitlines()[0] if source else ''}"
                 continue
+            start = time.perf_counter()
             cached(cache, (source, linked)).write_text(sanitize.drawing(_slim(svg)), encoding="utf-8")
+            post += time.perf_counter() - start
+        seconds["post"] = post
+    # In the order the diagrams were handed to Chromium, whatever order they came back in.
+    failed = [errors[d] for d in sorted(missing, key=lambda diagram: diagram[1]) if d in errors]
     drawn = len(missing) - len(failed) if chromium else 0
-    return Drawn(drawn, len(diagrams) - len(missing), len(missing) - drawn, failed)
+    return Drawn(drawn, len(diagrams) - len(missing), len(missing) - drawn, failed, seconds)
 
 
 def inline(page_html: str, cache: Path) -> tuple[str, bool]:
@@ -442,11 +452,21 @@ def write_shared_css(path: Path = KB_CSS) -> bool:
 
 # ------------------------------------------------------------------------------ drawing in Chromium
 #
-# Two pages (one per core) draw at once, each in chunks of CHUNK diagrams, and
-# mermaid.initialize() is called only when the security level changes. (Half of a cold
-# drawing's time is in Mermaid's getConfig(), which copies its whole configuration about 100
-# times per flowchart; a patch to the minified bundle drew the same SVGs a third faster, but was
-# left out: the cache makes it matter only for a cold build, and the pinned file stays as shipped.)
+# One headless Chromium, a page per core (at most four), each loaded once with the bundle, takes
+# chunks of CHUNK diagrams from one queue; mermaid.initialize() is called only when the security
+# level changes. The drawings of a chunk come back as soon as it is done, and ``draw`` slims,
+# sanitizes and writes them while the pages go on drawing.
+#
+# The pages run the pinned bundle with one change, made in memory when it is loaded (the file
+# stays as shipped; readers' browsers get it unchanged): Mermaid's getConfig(), called 5 to 170
+# times per drawing, copies Mermaid's whole configuration every time with assignWithDepth(),
+# which defines each key with Object.defineProperty() after Object.entries(): about 40% of the
+# page's time in a profile of 200 diagrams of ten types. _FAST_GET_CONFIG makes the same copy
+# (the same keys in the same order, objects copied to the same depth, arrays without repeats,
+# nulls left out, "__proto__" as an own key) with plain loops; a page then draws in 0.6-0.7 of
+# the time. tests/test_diagrams_cold.py checks that it applies to the pinned bundle, that it
+# copies as assignWithDepth() does, and that the drawings are the same, byte for byte, as the
+# shipped bundle's.
 
 
 def inert_handlers_js() -> str:
@@ -479,49 +499,111 @@ _SCRIPT = """async (items) => {
 }"""
 
 
+_GET_CONFIG = 'Lt=s(()=>ii({},$x),"getConfig")'  # assignWithDepth({}, config, {depth: 2})
+_FAST_GET_CONFIG = ('Lt=s((()=>{function c(t,r){'
+                    'if(Array.isArray(t)){let e=[];return t.forEach(i=>{e.includes(i)||e.push(i)}),e}'
+                    'if(r<=0)return Object.assign({},t);'
+                    'let e={};for(let a in t){if(!Object.hasOwn(t,a))continue;let o=t[a];'
+                    'if(typeof o=="object"){if(o===null)continue;o=c(o,r-1)}'
+                    'a==="__proto__"?Object.defineProperty(e,a,{value:o,writable:!0,enumerable:!0,configurable:!0}):e[a]=o}'
+                    'return e}return()=>c($x,2)})(),"getConfig")')
+
+
+@lru_cache(maxsize=1)
+def drawing_bundle() -> str:
+    """The pinned Mermaid as the build's drawing pages run it: with ``_FAST_GET_CONFIG`` when the
+    bundle holds the getConfig() it replaces exactly once; any other bundle runs as shipped."""
+    text = MERMAID_JS.read_text(encoding="utf-8")
+    return text.replace(_GET_CONFIG, _FAST_GET_CONFIG) if text.count(_GET_CONFIG) == 1 else text
+
+
+def _page_scripts() -> list[str]:
+    """What a drawing page runs after the bundle."""
+    return [inert_handlers_js()]
+
+
 def _draw_in_chromium(executable: str, diagrams: list[tuple[str, bool]], progress=None) -> dict[tuple[str, bool], str]:
-    """Draw (source, linked) diagrams in a few pages of one headless Chromium at once (one per
-    core), in chunks."""
+    """Each (source, linked) diagram drawn by Mermaid in Chromium: its SVG, or "ERROR:<message>"."""
+    drawn = dict(_drawings(executable, diagrams, progress))
+    return {diagram: drawn[diagram] for diagram in sorted(diagrams, key=lambda diagram: diagram[1])}
+
+
+def _drawings(executable: str, diagrams: list[tuple[str, bool]], progress=None,
+              seconds: dict[str, float] | None = None) -> Iterator[tuple[tuple[str, bool], str]]:
+    """Draw (source, linked) diagrams in a page per core of one headless Chromium, CHUNK at a
+    time, and yield each (diagram, SVG or "ERROR:<message>") as its chunk comes back, while the
+    pages go on drawing. Closing the generator stops the drawing after the chunks under way.
+    ``seconds`` gets where the time went: "launch" (Chromium started), "pages" (until the last
+    page has loaded the bundle), "drawing" (from the first page ready to the last chunk back)."""
     import asyncio
-    import concurrent.futures
+    import collections
+    import queue
+    import threading
 
     from playwright.async_api import async_playwright
 
     # Editors' diagrams (strict) apart from generated ones (loose): fewer initialize() calls.
     items = [[_key(source, linked), source, linked]
              for source, linked in sorted(diagrams, key=lambda diagram: diagram[1])]
-    chunks = [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
-    by_key: dict[str, str] = {}
+    by_key = {key: (source, linked) for key, source, linked in items}
+    chunks = collections.deque(items[i:i + CHUNK] for i in range(0, len(items), CHUNK))
+    workers = min(len(chunks), max(1, os.cpu_count() or 1), 4)
+    bundle, scripts = drawing_bundle(), _page_scripts()
+    results: queue.Queue = queue.Queue()  # a chunk's drawings by key; then None, or what went wrong
+    stop = threading.Event()
+    marks: dict[str, float] = {"start": time.perf_counter()}
 
-    async def worker(browser, queue: asyncio.Queue) -> None:
+    async def worker(browser) -> None:
         page = await browser.new_page()
         await page.set_content("<!doctype html><html><body></body></html>")
-        await page.add_script_tag(path=str(MERMAID_JS))
-        await page.add_script_tag(content=inert_handlers_js())
-        while not queue.empty():
-            chunk = queue.get_nowait()
-            by_key.update(await page.evaluate(_SCRIPT, chunk))
-            if progress:
-                progress(len(by_key), len(items))
+        await page.add_script_tag(content=bundle)
+        for script in scripts:
+            await page.add_script_tag(content=script)
+        now = time.perf_counter()
+        marks["first"], marks["ready"] = min(marks.get("first", now), now), now
+        while chunks and not stop.is_set():
+            results.put(await page.evaluate(_SCRIPT, chunks.popleft()))
+            marks["last"] = time.perf_counter()
         await page.close()
 
     async def run() -> None:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            marks["launched"] = time.perf_counter()
             try:
-                queue: asyncio.Queue = asyncio.Queue()
-                for chunk in chunks:
-                    queue.put_nowait(chunk)
-                workers = min(len(chunks), max(1, os.cpu_count() or 1), 4)
-                await asyncio.gather(*(worker(browser, queue) for _ in range(workers)))
+                await asyncio.gather(*(worker(browser) for _ in range(workers)))
             finally:
                 await browser.close()
 
-    # In a thread of its own: the caller may already run an event loop (pytest-playwright does,
-    # and so would any async host), and asyncio.run() refuses to nest.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, run()).result()
-    return {(source, linked): by_key[key] for key, source, linked in items}
+    def thread() -> None:
+        # A thread of its own: the caller may already run an event loop (pytest-playwright does,
+        # and so would any async host), and asyncio.run() refuses to nest.
+        try:
+            asyncio.run(run())
+        except BaseException as exc:  # raised again in the caller's thread
+            results.put(exc)
+        else:
+            results.put(None)
+
+    runner = threading.Thread(target=thread, name="kb-draw", daemon=True)
+    runner.start()
+    done = 0
+    try:
+        while (chunk := results.get()) is not None:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            for key, svg in chunk.items():
+                yield by_key[key], svg
+            done += len(chunk)
+            if progress:
+                progress(done, len(items))
+    finally:
+        stop.set()
+        runner.join()
+        if seconds is not None and "launched" in marks:
+            seconds.update(launch=marks["launched"] - marks["start"],
+                           pages=marks.get("ready", marks["launched"]) - marks["launched"],
+                           drawing=marks.get("last", marks.get("first", 0)) - marks.get("first", 0))
 
 
 # ------------------------------------------------------------------------------ parsing in Chromium

@@ -4,6 +4,7 @@
     .venv/bin/python scripts/benchmark.py --records 1000 --records 10000 --json bench.json
     .venv/bin/python scripts/benchmark.py --records 1000 --diagrams build
     .venv/bin/python scripts/benchmark.py --compare-mermaid2
+    .venv/bin/python scripts/benchmark.py --draw 500 --repeat 3
 
 For each size it writes a knowledge base that is valid under the schemas (every kind, references
 of the right kinds, positions on topics, typed relations, topics with prose links, tables and
@@ -28,6 +29,12 @@ the worker's own peak from wait4(), which is one process's, not the tree's. It p
 table (a column per size), the targets as PASS/FAIL lines, and can write everything as JSON.
 --profile adds a cProfile of the slowest generator stage, --profile-mkdocs one of MkDocs.
 --compare-mermaid2 builds one base with our Mermaid fence and with the mkdocs-mermaid2 plugin.
+--draw N times the cold drawing alone: N editor-style diagrams of several Mermaid types
+(``diagram_set``) and every diagram of a --draw-records base (its topics' flowcharts, the two
+maps), drawn into an empty cache --repeat times, each run with a Chromium of its own; the
+target is the median run's ms per drawing. A build's own draw stage (--diagrams build) is judged
+only when it draws at least DRAW_MIN diagrams: the 1,000-record base has about 30, and the
+browser's launch would be most of their average.
 
 Wall times depend on what else runs on the machine; CPU seconds are printed beside them and the
 load average at the start of each run is recorded, so a slow run can be told from a loaded one.
@@ -53,6 +60,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -69,6 +77,8 @@ SITE_STAGES = ("site", "export", "index")  # the engine (MkDocs), the data, Page
 PROJECT_MARK = ".kb-benchmark-project"
 TODAY = "2026-01-07"  # KB_TODAY for the builds: ages and review dates do not move between runs
 GIB = 1024 ** 3
+DRAW_TARGET_MS = 10.0  # the issue's target: a cold drawing costs at most this on average
+DRAW_MIN = 100  # drawings a cold run must draw for its average to be judged (fewer: launch dominates)
 
 # ============================================================================ synthetic records
 #
@@ -485,6 +495,158 @@ class Synth:
         return " ".join(sentences)
 
 
+
+# ============================================================================ a set of diagrams
+#
+# For --draw: diagrams as editors write them, of the Mermaid types a knowledge base uses,
+# flowcharts the most (the synthetic topics' own and some with shapes and subgraphs), each about
+# the size of a topic's flowchart: 3-12 nodes, steps or rows, labels of one to five words.
+
+DIAGRAM_TYPES = {"flowchart": 16, "flowchart with shapes": 14, "sequence": 14, "state": 10, "class": 10,
+                 "er": 8, "pie": 8, "gantt": 8, "mindmap": 4, "timeline": 4, "journey": 4}  # weights
+
+
+class DiagramSynth:
+    """Deterministic editor-style Mermaid sources of every type of ``DIAGRAM_TYPES``; plain
+    flowcharts are the synthetic topics' own (``Synth.mermaid``)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        self.topics = Synth(60, seed)
+
+    def words(self, low: int = 2, high: int = 5) -> str:
+        return " ".join(self.rng.choices(WORDS, k=self.rng.randint(low, high))).capitalize()
+
+    def name(self) -> str:
+        return "".join(word.capitalize() for word in self.rng.sample(WORDS, 2))
+
+    def flowchart(self) -> str:
+        return textwrap.dedent(self.topics.mermaid()).strip()
+
+    def shapes(self) -> str:
+        """A flowchart with node shapes, dotted and thick edges, at times a subgraph and a classDef."""
+        rng = self.rng
+        count = rng.randint(5, 10)
+        out = [f"flowchart {rng.choice(['TD', 'LR'])}"]
+        shapes = ['["{}"]', '("{}")', '{{"{}"}}', '(["{}"])', '[["{}"]]']
+        for n in range(1, count):
+            parent = rng.randrange(n)
+            edge = f'-->|"{rng.choice(WORDS)}"|' if rng.random() < 0.4 else rng.choice(["-->", "-.->", "==>"])
+            node = f"N{n}" + rng.choice(shapes).format(self.words())
+            head = f'N{parent}["{self.words()}"]' if n == 1 else f"N{parent}"
+            out.append(f"  {head} {edge} {node}")
+        if rng.random() < 0.3:
+            out.append(f"  subgraph S1[\"{self.words(1, 3)}\"]\n    N1\n    N2\n  end")
+        if rng.random() < 0.2:
+            out.append("  classDef hot fill:#fde0dc,stroke:#c62828\n  class N1 hot")
+        return "\n".join(out)
+
+    def sequence(self) -> str:
+        rng = self.rng
+        actors = rng.sample(["Lab", "Regulator", "Evaluator", "Model", "Auditor", "Public", "Funder"], rng.randint(3, 5))
+        out = ["sequenceDiagram", "  autonumber"] if rng.random() < 0.4 else ["sequenceDiagram"]
+        out += [f"  participant {a}" for a in actors]
+        for _ in range(rng.randint(5, 10)):
+            a, b = rng.sample(actors, 2)
+            out.append(f"  {a}{rng.choice(['->>', '-->>', '-)', '->>', '-x'])}{b}: {self.words()}")  # ->> twice as often
+            if rng.random() < 0.15:
+                out.append(f"  Note over {a},{b}: {self.words()}")
+        if rng.random() < 0.3:
+            a, b = rng.sample(actors, 2)
+            out += [f"  alt {self.words(1, 3)}", f"    {a}->>{b}: {self.words()}", "  else otherwise",
+                    f"    {b}->>{a}: {self.words()}", "  end"]
+        return "\n".join(out)
+
+    def state(self) -> str:
+        rng = self.rng
+        states = [self.name() for _ in range(rng.randint(4, 7))]
+        out = ["stateDiagram-v2", f"  [*] --> {states[0]}"]
+        for n in range(1, len(states)):
+            out.append(f"  {states[rng.randrange(n)]} --> {states[n]}: {self.words(1, 3)}")
+        if rng.random() < 0.4:
+            out.append(f"  {states[-1]} --> {states[0]}: {self.words(1, 3)}")
+        out.append(f"  {states[-1]} --> [*]")
+        return "\n".join(out)
+
+    def klass(self) -> str:
+        rng = self.rng
+        classes = list(dict.fromkeys(self.name() for _ in range(rng.randint(3, 5))))
+        out = ["classDiagram"]
+        for name in classes:
+            out.append(f"  class {name} {{")
+            out += [f"    +{rng.choice(['int', 'str', 'float', 'bool'])} {rng.choice(WORDS)}" for _ in range(rng.randint(1, 3))]
+            out += [f"    +{rng.choice(WORDS)}() {rng.choice(['bool', 'int', 'void'])}" for _ in range(rng.randint(0, 2))]
+            out.append("  }")
+        for n in range(1, len(classes)):
+            out.append(f"  {classes[rng.randrange(n)]} {rng.choice(['<|--', '*--', 'o--', '-->', '..>'])} {classes[n]}")
+        return "\n".join(out)
+
+    def er(self) -> str:
+        rng = self.rng
+        entities = list(dict.fromkeys(rng.choice(WORDS).upper().replace("-", "") + f"{n}" for n in range(rng.randint(3, 5))))
+        out = ["erDiagram"]
+        for n in range(1, len(entities)):
+            out.append(f"  {entities[rng.randrange(n)]} {rng.choice(['||--o{', '||--|{', '}o--o{', '|o--||'])} "
+                       f"{entities[n]} : {rng.choice(WORDS)}")
+        for entity in entities[:2]:
+            out.append(f"  {entity} {{\n    string id PK\n    int {rng.choice(WORDS)}\n  }}")
+        return "\n".join(out)
+
+    def pie(self) -> str:
+        rng = self.rng
+        out = [f"pie title {self.words()}"]
+        out += [f'  "{self.words(1, 3)}" : {rng.randint(5, 60)}' for _ in range(rng.randint(3, 6))]
+        return "\n".join(out)
+
+    def gantt(self) -> str:
+        rng = self.rng
+        out = ["gantt", f"  title {self.words()}", "  dateFormat YYYY-MM-DD"]
+        for s in range(rng.randint(2, 3)):
+            out.append(f"  section {self.words(1, 2)}")
+            for t in range(rng.randint(2, 4)):
+                task = f"t{s}{t}"
+                start = f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if t == 0 else f"after t{s}{t - 1}"
+                out.append(f"  {self.words(1, 3)} :{rng.choice(['', 'done, ', 'active, ', 'crit, '])}{task}, {start}, {rng.randint(3, 60)}d")
+        return "\n".join(out)
+
+    def mindmap(self) -> str:
+        rng = self.rng
+        out = ["mindmap", f"  root(({self.words(1, 2)}))"]
+        for _ in range(rng.randint(3, 4)):
+            out.append(f"    {self.words(1, 3)}")
+            out += [f"      {self.words(1, 3)}" for _ in range(rng.randint(1, 3))]
+        return "\n".join(out)
+
+    def timeline(self) -> str:
+        rng = self.rng
+        out = ["timeline", f"  title {self.words()}"]
+        for year in sorted(rng.sample(range(2015, 2035), rng.randint(3, 6))):
+            out.append(f"  {year} : {self.words()}" + (f" : {self.words()}" if rng.random() < 0.3 else ""))
+        return "\n".join(out)
+
+    def journey(self) -> str:
+        rng = self.rng
+        out = ["journey", f"  title {self.words()}"]
+        for _ in range(rng.randint(2, 3)):
+            out.append(f"  section {self.words(1, 2)}")
+            out += [f"    {self.words(1, 3)}: {rng.randint(1, 5)}: {rng.choice(['Lab', 'Public', 'Regulator'])}"
+                    for _ in range(rng.randint(2, 3))]
+        return "\n".join(out)
+
+    def one(self, kind: str) -> str:
+        return getattr(self, {"class": "klass", "flowchart with shapes": "shapes"}.get(kind, kind))()
+
+
+def diagram_set(count: int, seed: int = 1) -> list[tuple[str, str]]:
+    """``count`` different editor-style diagrams, as (type, source), types mixed by ``DIAGRAM_TYPES``."""
+    synth, picker = DiagramSynth(seed), random.Random(f"diagram types {seed}")
+    kinds, weights = list(DIAGRAM_TYPES), list(DIAGRAM_TYPES.values())
+    out: dict[str, str] = {}
+    while len(out) < count:
+        kind = picker.choices(kinds, weights)[0]
+        out.setdefault(synth.one(kind), kind)
+    return [(kind, source) for source, kind in out.items()]
+
 def fold(text: str, indent: int = 2) -> str:
     """A folded block scalar's lines (the text wrapped at about 96 columns), newline-ended."""
     lines, line = [], ""
@@ -633,6 +795,7 @@ class _Spans:
     def __init__(self):
         self.spans: dict[str, dict] = {}
         self.written: list[str] = []
+        self.drawn: dict = {}
 
     def wrap(self, stage):
         def timed(run):
@@ -641,6 +804,8 @@ class _Spans:
                 done = stage.function(run)
                 if stage.name == "write":
                     self.written = list(done.output[0])
+                if stage.name == "draw":
+                    self.drawn = _drawn_figures(done.output)
                 return done
             finally:
                 self.spans[stage.name] = {"wall": time.perf_counter() - wall, "cpu": _cpu() - cpu, **_memory()}
@@ -679,7 +844,16 @@ def run_build(config: Path, site_dir: Path | None = None) -> dict:
         "wall": wall, "cpu": cpu,
         "spans": spans.with_generate(),
         "written": spans.written,
+        "drawn": spans.drawn,
     }
+
+
+def _drawn_figures(drawn) -> dict:
+    """What the draw stage did (generator.diagrams.Drawn), as plain figures."""
+    figures = {"drawn": drawn.drawn, "cached": drawn.cached, "left": drawn.left, "failed": len(drawn.failed)}
+    if getattr(drawn, "seconds", None):  # where the time of the drawing went (launch, pages, render, post)
+        figures["seconds"] = dict(drawn.seconds)
+    return figures
 
 
 def site_stats(site: Path) -> dict:
@@ -948,6 +1122,57 @@ def _stats_text(profiler: cProfile.Profile, top: int) -> str:
 # -- the worker's run ------------------------------------------------------------------------
 
 
+def draw_set_pages(project: Path, count: int, seed: int) -> tuple[dict[str, str], Counter]:
+    """The pages of the base in ``project`` that hold diagrams (its topics' flowcharts and the two
+    maps, as render makes them) and one page for each of ``count`` editor-style diagrams
+    (``diagram_set``); and how many diagrams of each type they hold."""
+    from generator import diagrams, pipeline
+
+    scratch = project / "draw-scratch"
+    run = pipeline.Run(project / "content", docs=scratch / "docs", cache=scratch / "diagrams",
+                       parsed=scratch / "mermaid-parsed.json")
+    pipeline.run(run, pipeline.NAMES[:pipeline.NAMES.index("draw")])
+    if not run.ok:
+        raise SystemExit("the synthetic base does not build: " + "; ".join(d.as_text() for d in run.diagnostics[:5]))
+    pages = {path: page.markdown for path, page in run.rendered.pages.items() if diagrams.MARK in page.data}
+    types: Counter = Counter()
+    for text in pages.values():
+        for _, linked in diagrams.found_in(text):
+            types["map (linked)" if linked else "topic flowchart"] += 1
+    for number, (kind, source) in enumerate(diagram_set(count, seed)):
+        pages[f"draw-set/{number}.md"] = diagrams.block(source) + "\n"
+        types[kind] += 1
+    return pages, types
+
+
+def draw_set(project: Path, count: int, seed: int, repeat: int) -> dict:
+    """``diagrams.draw()`` of the draw set into an empty cache, ``repeat`` times (each run launches
+    its own Chromium): wall and CPU seconds of this process and of the processes under it
+    (Playwright's driver and Chromium, TreeCPU), what was drawn, and, when the drawing code
+    reports it, where the time went."""
+    import gc
+
+    from generator import diagrams
+
+    pages, types = draw_set_pages(project, count, seed)
+    unique = {diagram for text in pages.values() for diagram in diagrams.found_in(text)}
+    runs = []
+    for number in range(repeat):
+        cache = project / f"draw-cache-{number}"
+        shutil.rmtree(cache, ignore_errors=True)
+        gc.collect()
+        load = os.getloadavg()
+        tree = TreeCPU(os.getpid())
+        wall, cpu = time.perf_counter(), time.process_time()
+        drawn = diagrams.draw(pages, cache)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        tree.stop()
+        runs.append({"load_average": load, "wall": wall, "cpu": cpu, "children_cpu": tree.seconds(),
+                     "files": len(list(cache.glob("*.svg"))), **_drawn_figures(drawn)})
+        shutil.rmtree(cache, ignore_errors=True)
+    return {"diagrams": len(unique), "types": dict(types.most_common()), "runs": runs}
+
+
 def worker(args) -> int:
     project = Path(args.worker).resolve()
     sys.path.insert(0, str(project))  # import the project's generator/ (the repository's, or a snapshot)
@@ -968,6 +1193,11 @@ def worker(args) -> int:
         out["build"] = build
         out["logs"] = dict(logs.counts)
         out["log_warnings"] = logs.warnings
+        Path(args.out).write_text(json.dumps(out, indent=1, default=str))
+        return 0
+
+    if args.mode == "draw":  # --draw N: a set of diagrams drawn into an empty cache, --repeat times
+        out["draw_set"] = draw_set(project, args.draw, args.seed, args.repeat)
         Path(args.out).write_text(json.dumps(out, indent=1, default=str))
         return 0
 
@@ -1121,6 +1351,33 @@ class TreeMemory:
             return 0
 
 
+class TreeCPU(TreeMemory):
+    """The CPU seconds of the processes under a process (not its own), sampled like
+    TreeMemory: each process's user and system time as last seen, summed. Chromium's processes
+    are not all reaped by their parents before the browser exits, so getrusage(RUSAGE_CHILDREN)
+    misses most of them; a process's last 100 ms can be missed here."""
+
+    INTERVAL = 0.1
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pid: int):
+        self.seen: dict[int, int] = {}  # pid -> clock ticks
+        super().__init__(pid)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            for pid in self._tree():
+                if pid != self.pid:
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                        self.seen[pid] = max(self.seen.get(pid, 0), int(fields[11]) + int(fields[12]))
+                    except (OSError, IndexError, ValueError):
+                        pass
+
+    def seconds(self) -> float:
+        return sum(self.seen.values()) / self.TICK
+
+
 def spawn_worker(project: Path, out: Path, diagrams: str, extra: list[str],
                  log: Path) -> tuple[int, int, float, TreeMemory]:
     """Run one worker in a fresh process; (exit code, its own peak RSS in bytes, wall seconds,
@@ -1164,6 +1421,63 @@ def measure_size(total: int, args, base: Path) -> dict:
     else:
         note(f"{total:,} records: done in {seconds:.0f} s")
     return result
+
+
+def measure_draw(args, base: Path) -> dict:
+    """--draw N: the draw set (N editor-style diagrams and every diagram of a --draw-records base)
+    drawn cold --repeat times, in a fresh worker process."""
+    project = base / f"kb-draw-{args.draw}"
+    note(f"draw set: writing a {args.draw_records:,}-record base into {project}")
+    make_project(project, args.draw_records, args.seed, args.code)
+    note(f"draw set: drawing its diagrams and {args.draw:,} more into an empty cache, {args.repeat} time(s) ...")
+    out = project / "benchmark-result.json"
+    code, _, seconds, _ = spawn_worker(project, out, "build", ["--mode", "draw", "--draw", str(args.draw),
+                                                               "--repeat", str(args.repeat)],
+                                       project / "benchmark-worker.log")
+    result = json.loads(out.read_text()) if out.exists() else {}
+    result.update(records=args.draw_records, extra=args.draw, worker_exit=code, worker_seconds=seconds)
+    if code != 0 or not result.get("draw_set"):
+        note(f"draw set: the worker failed (exit {code}):\n"
+             + (project / "benchmark-worker.log").read_text(errors="replace")[-3000:])
+    return result
+
+
+def _ms_per_drawing(seconds: float, drawn: int) -> float | None:
+    return seconds / drawn * 1000 if drawn else None
+
+
+def draw_table(result: dict) -> str:
+    """The runs of --draw: one row each."""
+    drawset = result["draw_set"]
+    types = ", ".join(f"{count} {kind}" for kind, count in drawset["types"].items())
+    lines = [f"Cold drawing: {drawset['diagrams']:,} diagrams ({types}; the editor-style ones from "
+             f"--draw {result['extra']:,}, the rest from a {result['records']:,}-record base), each run into an "
+             f"empty cache with a Chromium of its own", "",
+             "| run | load average at start | drawn / failed | wall s | ms per drawing | CPU s: build process / "
+             "Chromium and its driver | launch / pages ready / drawing / post-processing s |",
+             "|---|---|---|---|---|---|---|"]
+    for number, run in enumerate(drawset["runs"], start=1):
+        ms = _ms_per_drawing(run["wall"], run["drawn"])
+        parts = run.get("seconds") or {}
+        split = " / ".join(_s(parts.get(key)) for key in ("launch", "pages", "drawing", "post")) if parts else "-"
+        lines.append(f"| {number} | {' '.join(f'{x:.1f}' for x in run['load_average'])} | {run['drawn']:,} / "
+                     f"{run['failed']} | {run['wall']:.2f} | {ms:.1f} | {run['cpu']:.2f} / {run['children_cpu']:.2f} | "
+                     f"{split} |" if ms is not None else f"| {number} | - | 0 / {run['failed']} | - | - | - | - |")
+    return "\n".join(lines)
+
+
+def draw_check(result: dict) -> dict:
+    """The target on the draw set: the median run's ms per drawing."""
+    runs = [run for run in (result.get("draw_set") or {}).get("runs", []) if run["drawn"]]
+    name = f"cold drawing <= {DRAW_TARGET_MS:g} ms on average"
+    if not runs:
+        return {"check": name, "result": "FAIL", "detail": "the draw set was not drawn (no Chromium, or the worker failed)"}
+    per = sorted(_ms_per_drawing(run["wall"], run["drawn"]) for run in runs)
+    median = statistics.median(per)
+    failed = max(run["failed"] for run in runs)
+    return {"check": name, "result": "PASS" if median <= DRAW_TARGET_MS and not failed else "FAIL",
+            "detail": f"{median:.1f} ms per drawing (median of {len(per)} run(s), {per[0]:.1f}-{per[-1]:.1f} ms; "
+                      f"{runs[0]['drawn']:,} drawn cold, {failed} failed; --draw {result['extra']:,})"}
 
 
 def compare_mermaid2(args, base: Path) -> dict:
@@ -1351,6 +1665,12 @@ def rows_for(result: dict) -> dict[str, str]:
                                                 f"{_s(incremental.get('spans', {}).get('generate', {}).get('wall'))}, "
                                                 f"site {_s(incremental.get('spans', {}).get('site', {}).get('wall'))})")
     row["diagrams drawn at build (SVG cache)"] = f"{result.get('diagram_svgs', 0):,}"
+    drawn = build.get("drawn") or {}
+    if drawn:
+        row["draw: drawn cold / from cache / left to the browser / failed"] = (
+            f"{drawn['drawn']:,} / {drawn['cached']:,} / {drawn['left']:,} / {drawn['failed']}")
+        ms = _ms_per_drawing(stages.get("draw", 0), drawn["drawn"])
+        row["draw: stage seconds, ms per drawing drawn"] = f"{_s(stages.get('draw'))} ({'-' if ms is None else f'{ms:.1f} ms'})"
     row["pages that load Mermaid in the browser"] = f"{result.get('client_diagram_pages', 0):,}"
     logs = result.get("logs_first_build", {})
     row["log records of one build (INFO / WARNING)"] = (
@@ -1421,6 +1741,18 @@ def checks(results: list[dict]) -> list[dict]:
             f"incremental build {(r.get('tree_peak') or 0) / GIB:.2f} GiB")
     if not at_10k:
         add("peak memory < 2 GiB at 10,000", None, "no 10,000-record run")
+    for r in ok:
+        if r.get("diagrams_mode") != "build":
+            continue
+        drawn = (r["build"].get("drawn") or {}).get("drawn", 0)
+        seconds = r["build"]["summary"]["stages"].get("draw", 0)
+        name = f"cold drawing <= {DRAW_TARGET_MS:g} ms on average ({r['records']:,} records)"
+        if drawn < DRAW_MIN:
+            add(name, None, f"{drawn} drawn cold in {seconds:.2f} s: too few for an average (at least {DRAW_MIN}); "
+                            f"scripts/benchmark.py --draw N draws a set of N")
+        else:
+            ms = _ms_per_drawing(seconds, drawn)
+            add(name, ms <= DRAW_TARGET_MS, f"draw stage {seconds:.2f} s for {drawn:,} drawn cold = {ms:.1f} ms per drawing")
     for r in [r for r in ok if r["records"] == 3300]:
         add("build of 3,300 records <= 40 s", r["build"]["wall"] <= 40, f"{r['build']['wall']:.1f} s")
     for r in results:
@@ -1460,6 +1792,10 @@ def main(argv=None) -> int:
     parser.add_argument("--compare-mermaid2", action="store_true",
                         help="build one base with our Mermaid fence and with the mkdocs-mermaid2 plugin")
     parser.add_argument("--compare-records", type=int, default=1000)
+    parser.add_argument("--draw", type=int, metavar="N",
+                        help="draw N editor-style diagrams of several Mermaid types, and every diagram of a "
+                             "--draw-records base, into an empty cache, --repeat times: ms per cold drawing")
+    parser.add_argument("--draw-records", type=int, default=1000, help="size of the base of --draw")
     parser.add_argument("--snapshot", action="store_true",
                         help="copy generator/ and mkdocs.yml once at the start and build every size with that "
                              "copy, so that edits made meanwhile do not change what is measured")
@@ -1471,8 +1807,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
-    if not args.records and not args.compare_mermaid2:
-        parser.error("give --records N (repeatable) and/or --compare-mermaid2")
+    if not args.records and not args.compare_mermaid2 and not args.draw:
+        parser.error("give --records N (repeatable), --draw N and/or --compare-mermaid2")
 
     base = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="kb-benchmark-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -1517,6 +1853,13 @@ def main(argv=None) -> int:
                         for url, size in measured["largest"][:6]:
                             print(f"  {size:>10,}  {url}")
                     print("```")
+        if args.draw:
+            report["draw"] = measure_draw(args, base)
+            if report["draw"].get("draw_set"):
+                print(f"\n## {draw_table(report['draw'])}")
+            report.setdefault("checks", []).append(draw_check(report["draw"]))
+            print("\n## Targets (draw set)\n")
+            print(f"- {report['checks'][-1]['result']}: {report['checks'][-1]['check']}: {report['checks'][-1]['detail']}")
         if args.compare_mermaid2:
             report["mermaid2"] = compare_mermaid2(args, base)
             print("\n## " + mermaid2_table(report["mermaid2"]))
@@ -1526,6 +1869,7 @@ def main(argv=None) -> int:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
     failed = any((r.get("build") or {}).get("ok") is not True for r in report.get("sizes", []))
+    failed = failed or bool(args.draw and (report.get("draw") or {}).get("worker_exit") != 0)
     return 1 if failed else 0
 
 
