@@ -304,6 +304,7 @@ class Memo:
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
+    _compared: tuple = field(default=(None, None, None), repr=False)  # (view, id of the view before, changes)
 
     def each(self, stage: str, view: View, items: Iterable, make: Callable[[list], list[tuple[Any, dict]]],
              key: Callable[[Any], str] = lambda entry: entry.id) -> dict[str, Any]:
@@ -311,7 +312,13 @@ class Memo:
         it read), by ``key``, taken from the last run where nothing it read changed. ``make``
         makes a list of items (in two processes, say) and returns (result, Reads.done()) for each."""
         kept = self.stages.setdefault(stage, _Kept())
-        changed = view.changes(kept.view)
+        # render's pages and its parts compare the same two views: once (the view before is
+        # held by id only, not kept alive; this run's view is alive, so no other has its id)
+        if self._compared[0] is view and self._compared[1] == id(kept.view):
+            changed = self._compared[2]
+        else:
+            changed = view.changes(kept.view)
+            self._compared = (view, id(kept.view), changed)
         items = list(items)
         if changed is None:
             stale = items
