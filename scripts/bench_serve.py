@@ -323,8 +323,8 @@ def main(argv=None) -> int:
         seconds = [reload["seconds"] for reload in r["reloads"]]
         refreshed = [reload["refresh_seconds_after_save"] for reload in r["reloads"] if "refresh_seconds_after_save" in reload]
         if seconds:
-            print(f"| {r['serve']} median | | | | **{statistics.median(seconds)}** | | | | | | "
-                  f"{statistics.median(refreshed) if refreshed else '-'} |")
+            print(f"| {r['serve']} median | | | | **{statistics.median(seconds):.2f}** | | | | | | "
+                  f"{f'{statistics.median(refreshed):.2f}' if refreshed else '-'} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     ok = all(reload["page_shows_edit"] and reload.get("data_shows_edit", True)
