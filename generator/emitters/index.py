@@ -10,10 +10,6 @@ from ..models import choice_text
 from ..present import Base, Page, h, is_empty, paged, sort_key, template, url, value_html
 
 
-def pages(base: Base) -> list[Page]:
-    return [page for part in parts(base) for page in part_pages(base, part)]
-
-
 def parts(base: Base) -> list[str]:
     return list(KINDS)  # a part per kind: an edit changes the index of its own kind
 
