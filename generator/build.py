@@ -485,8 +485,13 @@ class Refresher:
             started = time.perf_counter()
             self.log.info("Search and data/ still show the previous build: refreshing the search index "
                           "and data in the background")
-            self._export(run)
-            pipeline.run(run, ("index",))
+            alone = pipeline.search_refreshes_alone(run)
+            if alone:  # quick, and it keeps the base: search first
+                pipeline.run(run, ("index",))
+                self._export(run)
+            else:  # the whole site: Pagefind needs the memory the base holds, which the export needs
+                self._export(run)
+                pipeline.run(run, ("index",))
         except pipeline.Interrupted:
             return  # a new build has started and will refresh again
         if not run.ok:
@@ -494,8 +499,10 @@ class Refresher:
                              format_text(errors_of(run.diagnostics)))
             return
         self.current = True
-        self.log.info("search index and data refreshed in %.1f s (export %.1f s, search index %.1f s)",
-                      time.perf_counter() - started, run.timings["export"], run.timings["index"])
+        indexed = (f"{run.counts['index']} pages changed since the whole site was indexed" if alone
+                   else "every page")
+        self.log.info("search index and data refreshed in %.1f s (search index of %s %.1f s, export %.1f s)",
+                      time.perf_counter() - started, indexed, run.timings["index"], run.timings["export"])
 
     def _export(self, run: pipeline.Run) -> None:
         """The export stage, interruptible by stop(). An Interrupted that stop() raised arrives in

@@ -28,6 +28,7 @@ from . import images
 from .core import Entry
 from .link import Graph
 from .present import Base, Links, page_path
+from .search_index import Delta
 
 class _All:
     """The key of a read of a whole table (its keys, its length, every value). One object, also
@@ -304,6 +305,7 @@ class Memo:
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
+    search: Delta = field(default_factory=Delta)  # the pages changed since the whole site was indexed
     _compared: tuple = field(default=(None, None, None), repr=False)  # (view, id of the view before, changes)
 
     def each(self, stage: str, view: View, items: Iterable, make: Callable[[list], list[tuple[Any, dict]]],

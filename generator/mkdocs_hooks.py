@@ -113,9 +113,11 @@ def _prepare_dirty_build(config, pages) -> None:
     mkdocs.yml or address, so that every page is rebuilt."""
     site = Path(config.site_dir)
     if _run is not None:
+        _run.pages_changed = set()  # and the pages MkDocs builds (on_post_build): what search indexes again
         for relative in _run.removed:
             removed = File(relative, None, config.site_dir, config.use_directory_urls)
             Path(removed.abs_dest_path).unlink(missing_ok=True)
+            _run.pages_changed.add(removed.dest_uri)
     _pages["fingerprint"] = site_fingerprint(config)
     if site.is_dir() and any(site.iterdir()) and built_with(_root(config), site) != _pages["fingerprint"]:
         log.info("The theme, mkdocs.yml or the site address changed since %s was built (or this is its "
@@ -141,6 +143,8 @@ def on_post_build(config):
     _run.site = site
     if _dirty.seen:
         log.info("Dirty build: MkDocs rebuilt %d of %d pages", len(page_hooks.PAGES.built), _pages["all"])
+        if _run.pages_changed is not None:
+            _run.pages_changed.update(Path(built).relative_to(site).as_posix() for built in page_hooks.PAGES.built)
     if _serving["serve"] and _dirty.seen and (site / "pagefind").is_dir():
         if _run.written or _run.removed or not _refresher.current:
             _refresher.start(_run)

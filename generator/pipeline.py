@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import diagram_check, diagrams, engines, images, incremental, link, load, processes, render, schemas, score, validate
+from . import (diagram_check, diagrams, engines, images, incremental, link, load, processes, render, schemas, score,
+               search_index, validate)
 from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, files_under, gc_paused
 from .export import FORMATS, export
 from .kinds import KINDS
-from .search_index import index_search
+from .search_index import index_delta, index_search
 from .vocabulary import Checked, keys as vocabulary_keys
 
 log = logging.getLogger("kb")
@@ -75,6 +76,9 @@ class Run:
     # what score and render made in an earlier run of this process, to make again only what changed
     # (kb serve's reloads; generator/incremental.py)
     memo: incremental.Memo | None = None
+    # kb serve's reloads: the site's pages (paths in site/) this run changed or removed, which the
+    # index stage indexes alone (with those of the reloads before, since the whole site was)
+    pages_changed: set[str] | None = None
     outputs: dict[str, Any] = field(default_factory=dict)  # stage -> what it made
     counts: dict[str, int] = field(default_factory=dict)  # stage -> how many
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
@@ -323,10 +327,24 @@ def _export(run: Run) -> Done:
 
 def _index(run: Run) -> Done:
     """Pagefind's search index of the site, after the run has let go of the base, the pages and
-    the engine's objects: Pagefind needs as much memory again, and the two must not peak together."""
+    the engine's objects: Pagefind needs as much memory again, and the two must not peak together.
+    A reload of kb serve that changed few pages indexes those alone (``search_refreshes_alone``)."""
+    if search_refreshes_alone(run):
+        problem = index_delta(run.site, run.pages_changed, run.memo.search, run.stopping)
+        return Done(None, len(run.memo.search.since), [problem] if problem else [], note="pages indexed again")
     _release_memory(run)
     problem = index_search(run.site, run.stopping)
+    if run.memo is not None and problem is None:
+        run.memo.search.reset()
     return Done(None, _html_pages(run.site), [problem] if problem else [])
+
+
+def search_refreshes_alone(run: Run) -> bool:
+    """Whether the index stage of this run indexes only the pages changed since the whole site was
+    (kb serve's reloads, when few have): it then needs little memory, and keeps the run's."""
+    return (run.memo is not None and run.pages_changed is not None and run.site is not None
+            and (run.site / "pagefind" / search_index.PARTS_FILE).is_file()
+            and run.memo.search.fits(run.pages_changed, _html_pages(run.site)))
 
 
 def _release_memory(run: Run, keep: tuple[str, ...] = ()) -> None:

@@ -9,6 +9,13 @@ pages' own). Part 0 is ``site/pagefind/``, as for a small site in one part; part
 ``site/pagefind/part-<n>/``; ``site/pagefind/kb-parts.json`` lists the parts after the first,
 and the search page (assets/kb.js) merges them into one search (Pagefind UI's ``mergeIndex``).
 
+``kb serve`` refreshes the index after an edit without indexing the whole site again
+(:func:`index_delta`, with a :class:`Delta` kept between reloads): the pages changed since the
+whole site was indexed are indexed alone into ``site/pagefind/kb-delta-<n>/``, listed last in
+``merge``, and ``hide`` lists the fragments those pages have in the parts (a fragment is a page as
+indexed, named by a hash of it), which assets/search/pagefind.js leaves out of the results. Past
+``Delta.MOST`` of the pages, the whole site is indexed again instead.
+
 The whole index is built into a new folder that then replaces the old one, so that a served
 site keeps its index until the new one is complete. Pagefind dies with this process however
 that dies, and is killed on any exception here (``build.Stopped`` by a signal included) and when
@@ -16,6 +23,7 @@ that dies, and is killed on any exception here (``build.Stopped`` by a signal in
 """
 from __future__ import annotations
 
+import gzip
 import heapq
 import importlib.util
 import json
@@ -28,6 +36,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from dataclasses import dataclass, field
+
 from . import processes
 from .core import Diagnostic, Interrupted
 
@@ -35,6 +45,8 @@ PAGEFIND = [sys.executable, "-m", "pagefind", "--silent", "--exclude-selectors",
 # HTML one Pagefind run indexes at most (KB_SEARCH_PART_MB overrides it): about 1.2 GB of memory.
 PART_BYTES = 256 * 1024 ** 2
 PARTS_FILE = "kb-parts.json"  # in the index folder: {"merge": ["part-1/", ...]}, read by assets/kb.js
+DELTA_PREFIX = "kb-delta-"  # kb serve's index of the pages changed since the whole site was indexed
+FRAGMENT_SIGNATURE = b"pagefind_dcd"  # what a fragment's JSON follows, once unzipped
 
 
 def part_bytes() -> int | None:
@@ -149,3 +161,95 @@ def _pagefind(site: Path, output: Path, stopping: threading.Event | None) -> str
             return (f"the search index could not be built: pagefind failed (exit {code}): "
                     f"{errors.read().strip()[-2000:]}")
     return None
+
+
+# ------------------------------------------------------------------ kb serve: the pages an edit changed
+
+
+@dataclass
+class Delta:
+    """What kb serve's refreshes keep between reloads: the pages (paths in the site) changed or
+    removed since the whole site was last indexed, and the fragments of the pages in that index
+    (page address -> fragment), read once from its folders when a refresh first needs them."""
+
+    MOST = 0.2  # past this share of the site's pages changed, the whole site is indexed again
+    since: set[str] = field(default_factory=set)
+    fragments: dict[str, str] | None = None
+    number: int = 0  # of the last kb-delta-<n>/
+
+    def fits(self, changed: set[str], pages: int) -> bool:
+        """Whether the pages changed since the whole index, with ``changed``, are few enough to
+        index alone (of ``pages`` in the site)."""
+        return len(self.since | changed) <= max(50, self.MOST * pages)
+
+    def reset(self) -> None:
+        """The whole site was indexed: nothing has changed since."""
+        self.since, self.fragments = set(), None
+
+
+def address(page: str) -> str:
+    """The address Pagefind gives a page of the site (``risks/index.html`` -> ``/risks/``)."""
+    url = "/" + page
+    return url[: -len("index.html")] if url.endswith("/index.html") else url
+
+
+def fragments_of(index: Path) -> dict[str, str]:
+    """Page address -> the fragment it has in the index in ``index`` (every part of it, but a
+    kb-delta's)."""
+    found: dict[str, str] = {}
+    folders = [index] + sorted(p for p in index.glob("part-*") if p.is_dir())
+    for folder in folders:
+        for entry in os.scandir(folder / "fragment") if (folder / "fragment").is_dir() else ():
+            if entry.name.endswith(".pf_fragment"):
+                with open(entry.path, "rb") as file:
+                    data = gzip.decompress(file.read())
+                if data.startswith(FRAGMENT_SIGNATURE):
+                    found[json.loads(data[len(FRAGMENT_SIGNATURE):])["url"]] = entry.name[: -len(".pf_fragment")]
+    return found
+
+
+def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading.Event | None = None) -> Diagnostic | None:
+    """After a reload that changed (or removed) the pages ``changed`` (paths in ``site``): the
+    pages changed since :func:`index_search` indexed the whole site, indexed alone (``delta``
+    says which; the caller has asked it whether they are few enough)."""
+    index = site / "pagefind"
+    if delta.fragments is None:
+        delta.fragments = fragments_of(index)
+    since = delta.since | changed
+    present = sorted(page for page in since if (site / page).is_file())
+    new = index / ".kb-delta-new"
+    shutil.rmtree(new, ignore_errors=True)
+    merged = json.loads((index / PARTS_FILE).read_text(encoding="utf-8")).get("merge", [])
+    merged = [part for part in merged if not part.startswith(DELTA_PREFIX)]
+    name = f"{DELTA_PREFIX}{delta.number + 1}/"
+    try:
+        indexed: dict[str, str] = {}
+        if present:
+            with tempfile.TemporaryDirectory(prefix=".pagefind-pages-", dir=site) as folder:
+                _link_pages(site, Path(folder), present)
+                problem = _pagefind(Path(folder), new, stopping)
+            if problem is not None:
+                shutil.rmtree(new, ignore_errors=True)
+                return Diagnostic(str(site), 1, 1, problem, code="search")
+            indexed = fragments_of(new)
+            new.rename(index / name)
+            merged.append(name)
+        # a page's fragment in the parts is hidden unless the new index has the same one (the
+        # page came back to what it was: the search page shows a fragment found twice once)
+        hide = sorted({delta.fragments[address(page)] for page in since if address(page) in delta.fragments}
+                      - set(indexed.values()))
+        _write_atomic(index / PARTS_FILE, json.dumps({"merge": merged, "hide": hide}) + "\n")
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    for old in index.glob(f"{DELTA_PREFIX}*"):
+        if old.name + "/" not in merged:
+            shutil.rmtree(old, ignore_errors=True)
+    delta.since, delta.number = since, delta.number + 1
+    return None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

@@ -1,6 +1,7 @@
 """Incremental rebuilds: dirty MkDocs builds and `kb serve` render only the pages an edit changed."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -206,9 +207,20 @@ def test_kb_serve_reloads_only_the_edited_pages_then_refreshes_search_and_data(p
 
         # search and data were not redone before the reload, the log says so, and then they are
         served.wait_for(r"Search and data/ still show the previous build: refreshing", saved)
-        served.wait_for(r"search index and data refreshed in", saved)
+        refreshed = served.wait_for(r"search index and data refreshed in .*search index of (\d+) pages changed", saved)
         assert "Edited while served." in served.get("data/risks/deceptive-alignment.json")
         assert mtimes(site / "pagefind", "*") != index
+        # search indexed the pages MkDocs rebuilt alone, and hides what they were in the whole index
+        from generator.search_index import PARTS_FILE, fragments_of
+        parts = json.loads((site / "pagefind" / PARTS_FILE).read_text())
+        assert parts["merge"][-1] == "kb-delta-1/" and int(refreshed[1]) == len(rewritten)
+        again = fragments_of(site / "pagefind" / "kb-delta-1")
+        assert set(again) == {"/" + page for page in html_of(rewritten)}
+        fragment = site / "pagefind" / "kb-delta-1" / "fragment" / f"{again['/risks/deceptive-alignment.html']}.pf_fragment"
+        assert "Edited while served." in gzip.decompress(fragment.read_bytes()).decode()
+        whole = fragments_of(site / "pagefind")
+        assert whole["/risks/deceptive-alignment.html"] in parts["hide"]
+        assert set(parts["hide"]) <= {whole[url] for url in again}
         rewritten_data = changed(data, mtimes(site / "data", "*.json"))
         assert "risks/deceptive-alignment.json" in rewritten_data and len(rewritten_data) < len(data) / 2
         assert not list(site.glob(".pagefind-*"))

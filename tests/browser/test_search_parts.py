@@ -5,8 +5,11 @@ a search in Chromium finds records whose pages were indexed in different parts, 
 fetched from elsewhere and no console error."""
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import shutil
 from urllib.parse import urljoin
 
 import pytest
@@ -70,3 +73,85 @@ def test_a_search_finds_pages_of_every_part(browser, parted):
         assert any("/pagefind/part-" in u for u in watch.requests), "no part after the first was fetched"
     finally:
         context.close()
+
+
+# ------------------------------------------------------- kb serve: the pages an edit changed, alone
+
+def _searched(page, server, query: str) -> list[str]:
+    """The pages (paths in the site) that search.html lists for ``query``; [] once it says none."""
+    page.goto(server("search.html"), wait_until="load")
+    field = page.locator(".pagefind-ui__search-input")
+    field.click()
+    field.press_sequentially(query, delay=20)
+    page.wait_for_function("""() => document.querySelector('.pagefind-ui__result-link')
+        || /No results/.test(document.querySelector('.pagefind-ui__message')?.textContent || '')""", timeout=15_000)
+    page.wait_for_timeout(300)
+    links = page.locator(".pagefind-ui__result-inner > .pagefind-ui__result-title .pagefind-ui__result-link")  # not sub-results
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    return [re.sub(r"[?#].*$", "", urljoin(page.url, h)).replace(server.url, "") for h in hrefs]
+
+
+def _say(site, relative: str, words: str) -> None:
+    path = site / relative
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("</h1>", f"</h1><p>{words}</p>", 1), encoding="utf-8")
+
+
+def test_a_search_after_an_edit_finds_pages_by_what_they_say_now(browser, parted, tmp_path):
+    """The whole index in parts, then a delta of an edited, a deleted, a new and an unchanged page
+    (as kb serve refreshes it): each is found by its new words, once, never by its old ones."""
+    built, _ = parted
+    site = tmp_path / "site"
+    shutil.copytree(built.root, site)
+    shutil.rmtree(site / "pagefind")
+    systems = sorted(p for part in _parts(built) for p in part if p.startswith("systems/") and p != "systems/index.html")
+    edited, deleted, kept, same = systems[0], systems[1], systems[2], systems[3]
+    _say(site, edited, "wombatbefore")
+    _say(site, same, "bilbyonce")  # rebuilt as it was: the same fragment in the parts and the delta
+    _say(site, deleted, "numbatgone")
+    _say(site, kept, "wombatbefore")
+    with patched_parts(2):
+        assert search_index.index_search(site) is None
+    assert len(json.loads((site / "pagefind" / search_index.PARTS_FILE).read_text())["merge"]) >= 2
+
+    (site / edited).write_text((site / edited).read_text().replace("wombatbefore", "quokkaafter"))
+    (site / deleted).unlink()
+    created = "systems/a-new-system.html"
+    (site / created).write_text((site / kept).read_text().replace("wombatbefore", "quokkaafter"))
+    delta = search_index.Delta()
+    assert search_index.index_delta(site, {edited, deleted, created, same}, delta) is None
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.add_init_script(OPEN_SHADOW_ROOTS)
+        watch = Watch().attach(page)
+        with serve(site) as server:
+            # (Pagefind may list other pages for a word no page has: what matters is these pages)
+            found = _searched(page, server, "wombatbefore")
+            assert found.count(kept) == 1 and edited not in found, found
+            found = _searched(page, server, "quokkaafter")
+            assert found.count(edited) == 1 and found.count(created) == 1, found
+            assert deleted not in _searched(page, server, "numbatgone")
+            found = _searched(page, server, "bilbyonce")
+            assert found.count(same) == 1, found
+            title = re.search(r"<h1[^>]*>(.*?)<", (site / edited).read_text(), re.S).group(1).strip()
+            found = _searched(page, server, title)
+            assert found.count(edited) == 1, (title, found)
+        watch.assert_clean("searches after a delta")
+        assert any("/pagefind/kb-delta-1/" in u for u in watch.requests), "the delta was not fetched"
+    finally:
+        context.close()
+
+
+@contextlib.contextmanager
+def patched_parts(megabytes: int):
+    before = os.environ.get("KB_SEARCH_PART_MB")
+    os.environ["KB_SEARCH_PART_MB"] = str(megabytes)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["KB_SEARCH_PART_MB"]
+        else:
+            os.environ["KB_SEARCH_PART_MB"] = before

@@ -177,7 +177,10 @@
       fetch(bundle + "kb-parts.json", { cache: "no-cache" }).then(function (response) {
         return response.ok ? response.json() : { merge: [] };
       }).catch(function () { return { merge: [] }; }).then(function (parts) {
-        var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: bundle, showSubResults: true,
+        /* assets/search/pagefind.js is Pagefind's module with what kb-parts.json hides left out */
+        var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: new URL(siteRoot() + "assets/search/",
+                                                                                    window.location.href).href,
+                                         showSubResults: true,
                                          showImages: false, autofocus: true, baseUrl: base,
                                          mergeIndex: (parts.merge || []).map(function (part) {
                                            return { bundlePath: bundle + part, baseUrl: base };
