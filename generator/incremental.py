@@ -306,6 +306,7 @@ class Memo:
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
     search: Delta = field(default_factory=Delta)  # the pages changed since the whole site was indexed
+    exported: dict = field(default_factory=dict)  # export format -> what it made (generator/export)
     _compared: tuple = field(default=(None, None, None), repr=False)  # (view, id of the view before, changes)
 
     def each(self, stage: str, view: View, items: Iterable, make: Callable[[list], list[tuple[Any, dict]]],

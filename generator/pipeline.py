@@ -313,7 +313,8 @@ def _html_pages(site: Path) -> int:
 def _export(run: Run) -> Done:
     """The base as data (``export``: JSON, CSV, SQLite, each file written atomically) and, for a
     site, the schemas its pages link to."""
-    written = export(run.graph, run.data or run.site / "data", run.formats)
+    written = export(run.graph, run.data or run.site / "data", run.formats,
+                     run.memo.exported if run.memo is not None else None)
     if run.site is not None:
         folder = run.site / "schemas"
         folder.mkdir(parents=True, exist_ok=True)

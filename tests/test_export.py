@@ -831,3 +831,86 @@ def test_the_file_of_a_record_no_longer_in_the_base_is_removed(real, tmp_path):
     (tmp_path / kind / "a-record-deleted-since.json").write_text("{}")
     export(real.graph, tmp_path, ["json"])
     assert sorted(p.name for p in (tmp_path / kind).glob("*.json")) == kept
+
+
+def test_json_text_is_json_dumps_to_the_byte(real, exported):
+    """The export's own encoder of indented JSON (files.json_text, made for speed) against json."""
+    import random
+
+    from generator.export.files import indented_items, json_text
+    from generator.export.view import View
+
+    view = View(real.graph)
+    for kind, entries in view.kinds.items():
+        records = [view.json_record(entry) for entry in entries]
+        assert (exported / f"{kind}.json").read_text(encoding="utf-8") == json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+        assert indented_items([json_text(r) for r in records]) == json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+    odd = [{}, [], [[]], [{}], {"a": {"b": []}}, "é\n\"\u2028\x00", -0.0, 1e300, 10 ** 30, True, None, (1, "x"),
+           float("nan"), float("-inf"), {1: "a key that is a number"}, {"k": [1, 2.5, False, "s", {"x": None}]}]
+    rng = random.Random(7)
+
+    def shaped(depth=0):
+        roll = rng.random()
+        if depth > 4 or roll < 0.3:
+            return rng.choice(["", "é\n", 'a"b', 0, -5, 3.25, None, True, False, "\t\u0001", 2 ** 70])
+        if roll < 0.65:
+            return {"".join(rng.choice('ab"é\n') for _ in range(rng.randint(0, 3))): shaped(depth + 1)
+                    for _ in range(rng.randint(0, 4))}
+        return [shaped(depth + 1) for _ in range(rng.randint(0, 4))]
+
+    for value in odd + [shaped() for _ in range(3000)]:
+        assert json_text(value) == json.dumps(value, ensure_ascii=False, indent=2) + "\n", value
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _stats(folder: Path) -> dict[str, tuple]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def test_an_export_that_keeps_what_it_made_writes_what_a_fresh_one_does(tmp_path):
+    """kb serve exports into the same data/ after each edit with what the last export made
+    (``kept``): after edits of every sort its JSON and CSV are, file for file and byte for byte,
+    a fresh export's, and a file whose records did not change is not written again."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    out, kept = tmp_path / "data", {}
+
+    def exported_again() -> set[str]:
+        """Export with ``kept``, compare with a fresh export; the files written again."""
+        checked = check(content)
+        assert checked.ok, [d.as_text() for d in checked.diagnostics]
+        before = _stats(out)
+        time.sleep(0.01)
+        export(checked.graph, out, ["json", "csv"], kept)
+        fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
+        export(checked.graph, fresh, ["json", "csv"])
+        assert _files(out) == _files(fresh)
+        after = _stats(out)
+        return {path for path in after if after[path] != before.get(path)}
+
+    exported_again()
+    edited = sorted((content / "risks").glob("*.yaml"))[0]
+    edited.write_text(edited.read_text().replace("summary: >-\n", "summary: >-\n  Edited for the export.\n", 1))
+    added = edited.with_name("a-risk-added-for-the-export.yaml")
+    added.write_text(edited.read_text().replace(f"id: {edited.stem}", f"id: {added.stem}"))
+    (out / "systems.json").write_text("[]\n")  # a file changed by someone else is written again
+    (out / "experts.csv").write_text("id\r\n")
+    tampered = sorted((out / "systems").glob("*.json"))[0]
+    tampered.write_text("{}\n")
+    rewritten = exported_again()
+    assert {f"risks/{edited.stem}.json", f"risks/{added.stem}.json", "risks.json", "systems.json",
+            f"systems/{tampered.name}", "all.json", "risks.csv", "experts.csv"} <= rewritten
+    assert "systems.csv" not in rewritten
+    # the records the new risk names have a backlink more; the others are not written again
+    assert len(rewritten) < len(_stats(out)) / 2, sorted(rewritten)
+
+    added.unlink()
+    rewritten = exported_again()
+    assert f"risks/{added.stem}.json" not in _stats(out) and {"risks.json", "all.json", "risks.csv"} <= rewritten
+    assert f"risks/{edited.stem}.json" not in rewritten
+
+    assert exported_again() == set()  # nothing changed: nothing is written

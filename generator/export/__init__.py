@@ -43,15 +43,17 @@ FORMATS: dict[str, Callable[[View, Path], list[Path]]] = {
 }
 
 
-def export(graph: Graph, out: Path, formats: Iterable[str]) -> list[Path]:
-    """Write the requested formats (names of ``FORMATS``) into ``out``, in the table's order."""
+def export(graph: Graph, out: Path, formats: Iterable[str], kept: dict | None = None) -> list[Path]:
+    """Write the requested formats (names of ``FORMATS``) into ``out``, in the table's order.
+    ``kept`` (kb serve: a dict kept between exports into the same ``out``) lets a format keep
+    what it made, to make again only what changed."""
     wanted = list(dict.fromkeys(formats))
     unknown = [name for name in wanted if name not in FORMATS]
     if unknown:
         raise ValueError(f"unknown export format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    view = View(graph)
+    view = View(graph, kept)
     written: list[Path] = []
     for name, write in FORMATS.items():
         if name in wanted:

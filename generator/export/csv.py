@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..kinds import KINDS
-from .files import compact, write_text
+from .files import WrittenFiles, compact, write_text
 from .view import BODY, PAGE_URL, Column, View, columns_of, page_url
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as the start of a formula
@@ -77,9 +77,19 @@ def _scalar_text(value: Any) -> str:
 
 
 def write(view: View, out: Path) -> list[Path]:
+    # kb serve's exports into the same folder: a kind whose rows read what they read last time,
+    # and whose file is as that export left it, is not written again
+    kept = view.kept.setdefault("csv", {"rows": {}, "files": WrittenFiles()}) if view.kept is not None else None
     written = []
     for kind, entries in view.kinds.items():
         columns = columns_of(KINDS[kind], view.graph.vocabulary)
+        path = out / f"{kind}.csv"
+        if kept is not None:
+            rows = (columns, [(entry.id, view.dumps[entry.id], entry.document.body) for entry in entries])
+            if kept["rows"].get(kind) == rows and kept["files"].unchanged(path):
+                written.append(path)
+                continue
+            kept["rows"][kind] = rows
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow([column.name for column in columns] + [PAGE_URL, BODY])
@@ -87,5 +97,7 @@ def write(view: View, out: Path) -> list[Path]:
             dump = view.dumps[entry.id]
             writer.writerow([csv_cell(column, dump[column.name]) for column in columns]
                             + [page_url(kind, entry.id), _defused(entry.document.body or "")])
-        written.append(write_text(out / f"{kind}.csv", buffer.getvalue()))
+        written.append(write_text(path, buffer.getvalue()))
+        if kept is not None:
+            kept["files"].note(path)
     return written

@@ -17,44 +17,98 @@ UTF-8, not ASCII-escaped; the per-kind files indented by two spaces, ``all.json`
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
-from .files import compact, json_text, write_pieces, write_text
+from .files import WrittenFiles, compact, indented_items, json_text, write_pieces, write_text
 from .view import View
 
 
+@dataclass
+class Kept:
+    """What the last export into the same folder made (kb serve exports after each reload): each
+    record as a dict with its two texts, and the files written with their times then. A record
+    whose dict is equal is not encoded again, and its file, as it was, is not read again."""
+
+    records: dict[tuple[str, str], tuple[dict, str, str]] = field(default_factory=dict)  # (kind, id) -> dict, texts
+    files: WrittenFiles = field(default_factory=WrittenFiles)  # the files as the export left them
+    relations: list | None = None  # all.json's edges
+    relations_text: list[str] = field(default_factory=list)  # and their JSON
+
+
 def write(view: View, out: Path) -> list[Path]:
-    written, everything = [], {}
+    kept = view.kept.setdefault("json", Kept()) if view.kept is not None else None
+    before = kept.records if kept is not None else {}
+    texts: dict[tuple[str, str], tuple[dict, str, str]] = {}
+    files, folders = [], []
     for kind, entries in view.kinds.items():
-        records = [view.json_record(entry) for entry in entries]
-        everything[kind] = records
-        written.append(write_text(out / f"{kind}.json", json_text(records)))
-    for kind, records in everything.items():
         folder = out / kind  # one file per record, <kind>/<id>.json: what each record page links to
         folder.mkdir(parents=True, exist_ok=True)
-        for record in records:
-            write_text(folder / f"{record['id']}.json", json_text(record))
+        ids = {entry.id for entry in entries}
+        changed = any(key_kind == kind and key not in ids for key_kind, key in before)  # a record gone
+        for entry in entries:
+            record, path = view.json_record(entry), folder / f"{entry.id}.json"
+            old = before.get((kind, entry.id))
+            if old is not None and old[0] == record:
+                texts[kind, entry.id] = old
+                if _as_written(kept, path):
+                    continue
+            else:
+                texts[kind, entry.id] = (record, json_text(record), compact(record))
+                changed = True
+            _written(kept, write_text(path, texts[kind, entry.id][1]))
         # a record deleted since an export into the same folder (kb serve's reloads) has no file
-        current = {f"{record['id']}.json" for record in records}
+        current = {f"{entry.id}.json" for entry in entries}
         for stale in folder.glob("*.json"):
             if stale.name not in current:
                 stale.unlink(missing_ok=True)
-        written.append(folder)
+        path = out / f"{kind}.json"
+        if changed or not _as_written(kept, path):
+            _written(kept, write_text(path, indented_items([texts[kind, e.id][1] for e in entries])))
+        files.append(path)
+        folders.append(folder)
     # The one-file download is compact; the per-kind files are indented for reading.
-    written.append(write_pieces(out / "all.json", all_json(everything, (view.edge_record(e) for e in view.edges))))
-    return written
+    relations = [view.edge_record(e) for e in view.edges]
+    same_relations = kept is not None and relations == kept.relations
+    relations_text = kept.relations_text if same_relations else list(_relations_text(relations))
+    path = out / "all.json"
+    if (texts.keys() != before.keys() or any(texts[key] is not before[key] for key in texts)
+            or not same_relations or not _as_written(kept, path)):
+        pieces = {kind: [texts[kind, e.id][2] for e in entries] for kind, entries in view.kinds.items()}
+        _written(kept, write_pieces(path, all_json(pieces, relations_text)))
+    if kept is not None:
+        kept.records, kept.relations, kept.relations_text = texts, relations, relations_text
+    return [*files, *folders, path]
 
 
-def all_json(kinds: dict[str, list], relations: Iterable[dict]) -> Iterator[str]:
-    """``compact({"kinds": kinds, "relations": relations}) + "\\n"``, a record or an edge at a time."""
+def _as_written(kept: Kept | None, path: Path) -> bool:
+    """Whether ``path`` is as the last export left it (which then wrote or checked its bytes)."""
+    return kept is not None and kept.files.unchanged(path)
+
+
+def _written(kept: Kept | None, path: Path) -> None:
+    if kept is not None:
+        kept.files.note(path)
+
+
+def _relations_text(relations: list[dict]) -> Iterator[str]:
+    """The edges in compact JSON, a thousand at a time (one call of the encoder each), without
+    the list's brackets."""
+    for start in range(0, len(relations), 1000):
+        yield compact(relations[start:start + 1000])[1:-1]
+
+
+def all_json(kinds: dict[str, list[str]], relations: list[str]) -> Iterator[str]:
+    """``compact({"kinds": kinds, "relations": edges}) + "\\n"``, a record at a time; ``kinds``
+    holds each record already compact, ``relations`` the edges (``_relations_text``)."""
     yield '{"kinds":{'
     for number, (kind, records) in enumerate(kinds.items()):
         yield ("," if number else "") + compact(kind) + ":["
         for index, record in enumerate(records):
-            yield ("," if index else "") + compact(record)
+            yield ("," if index else "") + record
         yield "]"
     yield '},"relations":['
-    for index, relation in enumerate(relations):
-        yield ("," if index else "") + compact(relation)
+    for index, text in enumerate(relations):
+        yield ("," if index else "") + text
     yield "]}\n"

@@ -29,8 +29,9 @@ def page_url(kind: str, record_id: str) -> str:
 class View:
     """The graph as the exports see it: kinds in registry order, records and edges in id order."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, kept: dict | None = None):
         self.graph = graph
+        self.kept = kept  # format -> what it made in the last export into the same folder (kb serve)
         for kind in KINDS.values():
             clash = set(ADDED_KEYS) & set(kind.model.model_fields)
             if clash:  # a model field would be overwritten: rename the added key
