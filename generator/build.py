@@ -486,9 +486,18 @@ class Refresher:
             self.log.info("Search and data/ still show the previous build: refreshing the search index "
                           "and data in the background")
             alone = pipeline.search_refreshes_alone(run)
-            if alone:  # quick, and it keeps the base: search first
+            if alone:  # quick, and it keeps the base: search first, then the data pages link to
                 pipeline.run(run, ("index",))
-                self._export(run)
+                if run.ok:
+                    self.log.info("search index refreshed %.1f s after the reload: %d pages changed since "
+                                  "the whole site was indexed", time.perf_counter() - started, run.counts["index"])
+                self._export(run, tuple(f for f in run.formats if f != "sqlite"))
+                if run.ok and "sqlite" in run.formats:  # the whole base again, seconds at 10,000 records
+                    self.log.info("data/ refreshed but knowledge.sqlite %.1f s after the reload",
+                                  time.perf_counter() - started)
+                    seconds = run.timings["export"]
+                    self._export(run, ("sqlite",))
+                    run.timings["export"] += seconds
             else:  # the whole site: Pagefind needs the memory the base holds, which the export needs
                 self._export(run)
                 pipeline.run(run, ("index",))
@@ -504,11 +513,14 @@ class Refresher:
         self.log.info("search index and data refreshed in %.1f s (search index of %s %.1f s, export %.1f s)",
                       time.perf_counter() - started, indexed, run.timings["index"], run.timings["export"])
 
-    def _export(self, run: pipeline.Run) -> None:
-        """The export stage, interruptible by stop(). An Interrupted that stop() raised arrives in
-        this thread before this returns: never later, in code that does not expect it."""
+    def _export(self, run: pipeline.Run, formats: tuple[str, ...] | None = None) -> None:
+        """The export stage (of ``formats``, else the run's), interruptible by stop(). An
+        Interrupted that stop() raised arrives in this thread before this returns: never later,
+        in code that does not expect it."""
         with self._lock:
             self._exporting, self._interrupted = True, False
+        whole = run.formats
+        run.formats = whole if formats is None else formats
         try:
             pipeline.run(run, ("export",))
         except pipeline.Interrupted:
@@ -518,6 +530,8 @@ class Refresher:
             if self._end_export():
                 _receive_interrupt()
             raise
+        finally:
+            run.formats = whole
         if self._end_export():
             _receive_interrupt()
 

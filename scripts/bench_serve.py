@@ -24,7 +24,8 @@ For each edit:
   build/docs, and in the served site the HTML pages, the search index (pagefind/), the data
   export (data/) and anything else;
 * with a background refresh of the search index and data (``kb serve``), the seconds until the
-  server logs that it is done, and the files it wrote;
+  server logs that search is refreshed, that the JSON and CSV of data/ are, and that everything
+  is (the SQLite file last), and the files it wrote;
 * that the served page shows the edit (and, after a refresh, the record's JSON);
 * how many records' pages the generator made again (``kb serve`` keeps what the reload before
   made and makes again only what read something that changed: generator/incremental.py), and
@@ -55,6 +56,8 @@ RELOADED = re.compile(r"Reloading browsers")
 FAILED = re.compile(r"An error happened during the rebuild|Aborted with|^ERROR")
 REFRESH_STARTED = re.compile(r"refreshing the search index and data")
 REFRESH_DONE = re.compile(r"search index and data refreshed|search index and data: refresh failed")
+SEARCH_DONE = re.compile(r"search index refreshed|search index and data refreshed")  # the first comes when only changed pages are indexed
+DATA_DONE = re.compile(r"data/ refreshed but knowledge.sqlite|search index and data refreshed")
 TODAY = "2026-01-07"
 
 
@@ -270,6 +273,8 @@ def measure(project: Path, serve: str, edits: int, timeout: float, record: str |
             if server.seen(REFRESH_STARTED, saved, time.monotonic()):
                 done = server.wait_for(REFRESH_DONE, saved, timeout)
                 reload["refresh_seconds_after_save"] = round(done - saved, 2)
+                reload["search_seconds_after_save"] = round(server.wait_for(SEARCH_DONE, saved, timeout) - saved, 2)
+                reload["data_seconds_after_save"] = round(server.wait_for(DATA_DONE, saved, timeout) - saved, 2)
                 reload["cpu_seconds_with_refresh"] = round(server.cpu() - cpu_before, 2)
                 reload["site_wrote_with_refresh"] = written_since(site, since_ns)
                 data = "data/" + page.removesuffix(".html") + ".json"
@@ -311,20 +316,22 @@ def main(argv=None) -> int:
             args.json.with_name(f"{args.json.stem}-{serve}.log").write_text(log + "\n")
         results.append(result)
     print("| server | records | first build | edit | reload (s) | CPU (s) | records' pages made again | "
-          "generator wrote | MkDocs rebuilt | site wrote | search and data refreshed after (s) |")
+          "generator wrote | MkDocs rebuilt | site wrote | search, JSON and CSV, all data refreshed after (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for n, reload in enumerate(r["reloads"], 1):
             wrote = ", ".join(f"{v} {k}" for k, v in reload["site_wrote"].items())
-            refreshed = reload.get("refresh_seconds_after_save", "-")
+            refreshed = (f"{reload['search_seconds_after_save']}, {reload['data_seconds_after_save']}, "
+                         f"{reload['refresh_seconds_after_save']}" if "refresh_seconds_after_save" in reload else "-")
             print(f"| {r['serve']} #{n} | {r['records']:,} | {r['first_build_seconds']} s | {reload['sort']} | "
                   f"{reload['seconds']} | {reload['cpu_seconds']} | {reload['records_remade'] or '-'} | "
                   f"{reload['generator_wrote']} | {reload['mkdocs_rebuilt'] or '-'} | {wrote} | {refreshed} |")
         seconds = [reload["seconds"] for reload in r["reloads"]]
-        refreshed = [reload["refresh_seconds_after_save"] for reload in r["reloads"] if "refresh_seconds_after_save" in reload]
+        refreshed = [[reload[f"{what}_seconds_after_save"] for reload in r["reloads"] if "refresh_seconds_after_save" in reload]
+                     for what in ("search", "data", "refresh")]
         if seconds:
             print(f"| {r['serve']} median | | | | **{statistics.median(seconds):.2f}** | | | | | | "
-                  f"{f'{statistics.median(refreshed):.2f}' if refreshed else '-'} |")
+                  f"{', '.join(f'{statistics.median(t):.2f}' for t in refreshed) if refreshed[0] else '-'} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     ok = all(reload["page_shows_edit"] and reload.get("data_shows_edit", True)

@@ -163,7 +163,7 @@ def test_a_stopped_refresh_ends_in_the_middle_of_the_export_and_leaves_no_tempor
 
     real_export, started = pipeline.export, threading.Event()
 
-    def slow_export(graph, out, formats):
+    def slow_export(graph, out, formats, kept=None):
         out.mkdir(parents=True, exist_ok=True)
 
         def write(temporary):

@@ -208,6 +208,12 @@ def test_kb_serve_reloads_only_the_edited_pages_then_refreshes_search_and_data(p
         # search and data were not redone before the reload, the log says so, and then they are
         served.wait_for(r"Search and data/ still show the previous build: refreshing", saved)
         refreshed = served.wait_for(r"search index and data refreshed in .*search index of (\d+) pages changed", saved)
+        # search first, then the JSON and CSV the pages link to, the SQLite file of the whole base last
+        order = [served.wait_for(pattern, saved).string for pattern in (
+            r"search index refreshed [\d.]+ s after the reload", r"data/ refreshed but knowledge.sqlite",
+            r"search index and data refreshed in")]
+        log = served.log().splitlines()
+        assert [log.index(line) for line in order] == sorted(log.index(line) for line in order)
         assert "Edited while served." in served.get("data/risks/deceptive-alignment.json")
         assert mtimes(site / "pagefind", "*") != index
         # search indexed the pages MkDocs rebuilt alone, and hides what they were in the whole index
