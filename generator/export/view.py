@@ -41,29 +41,32 @@ class View:
         }
         self.dumps = {entry.id: entry.record.model_dump(mode="json")
                       for entries in self.kinds.values() for entry in entries}
+        self._kinds = {record_id: entry.kind for record_id, entry in graph.entries.items()}  # for every edge
         self.edges: list[Edge] = []
         for record_id in sorted(graph.entries):
             self.edges += list(dict.fromkeys(graph.outgoing.get(record_id, ())))
 
     def kind_of(self, record_id: str) -> str:
-        return self.graph.entries[record_id].kind
+        return self._kinds[record_id]
 
     def json_record(self, entry) -> dict[str, Any]:
         record = dict(self.dumps[entry.id])
         record[PAGE_URL] = page_url(entry.kind, entry.id)
+        kinds = self._kinds
         backlinks = sorted(self.graph.backlinks(entry.id), key=lambda e: (e.source, e.inverse))
-        record["backlinks"] = [{"source": e.source, "kind": self.kind_of(e.source), "label": e.inverse}
+        record["backlinks"] = [{"source": e.source, "kind": kinds[e.source], "label": e.inverse}
                                for e in backlinks]
         record["references"] = [
-            {"target": e.target, "kind": self.kind_of(e.target), "label": e.label, "field": e.path}
+            {"target": e.target, "kind": kinds[e.target], "label": e.label, "field": e.path}
             for e in dict.fromkeys(self.graph.outgoing.get(entry.id, ()))
         ]
         record[BODY] = entry.document.body
         return record
 
     def edge_record(self, edge: Edge) -> dict[str, str]:
-        return {"source": edge.source, "source_kind": self.kind_of(edge.source),
-                "target": edge.target, "target_kind": self.kind_of(edge.target),
+        kinds = self._kinds
+        return {"source": edge.source, "source_kind": kinds[edge.source],
+                "target": edge.target, "target_kind": kinds[edge.target],
                 "label": edge.label, "inverse": edge.inverse, "field": edge.path, "via": edge.origin}
 
 
