@@ -145,6 +145,8 @@ def on_post_build(config):
         log.info("Dirty build: MkDocs rebuilt %d of %d pages", len(page_hooks.PAGES.built), _pages["all"])
         if _run.pages_changed is not None:
             _run.pages_changed.update(Path(built).relative_to(site).as_posix() for built in page_hooks.PAGES.built)
+            if _serving["serve"]:  # changed since the whole index: the next refresh that ends indexes them
+                _memo.search.since |= _run.pages_changed
     if _serving["serve"] and _dirty.seen and (site / "pagefind").is_dir():
         if _run.written or _run.removed or not _refresher.current:
             _refresher.start(_run)

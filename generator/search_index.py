@@ -170,7 +170,11 @@ def _pagefind(site: Path, output: Path, stopping: threading.Event | None) -> str
 class Delta:
     """What kb serve's refreshes keep between reloads: the pages (paths in the site) changed or
     removed since the whole site was last indexed, and the fragments of the pages in that index
-    (page address -> fragment), read once from its folders when a refresh first needs them."""
+    (page address -> fragment), read once from its folders when a refresh first needs them.
+
+    The hooks add a reload's pages to ``since`` when MkDocs has built them, before any refresh:
+    a refresh that is stopped (the next reload starts) or fails leaves them there, and the next
+    one indexes them with its own."""
 
     MOST = 0.2  # past this share of the site's pages changed, the whole site is indexed again
     since: set[str] = field(default_factory=set)
@@ -213,9 +217,10 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
     pages changed since :func:`index_search` indexed the whole site, indexed alone (``delta``
     says which; the caller has asked it whether they are few enough)."""
     index = site / "pagefind"
+    delta.since |= changed  # changed since the whole index, whether this refresh ends or not
     if delta.fragments is None:
         delta.fragments = fragments_of(index)
-    since = delta.since | changed
+    since = delta.since
     present = sorted(page for page in since if (site / page).is_file())
     new = index / ".kb-delta-new"
     shutil.rmtree(new, ignore_errors=True)
@@ -245,7 +250,7 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
     for old in index.glob(f"{DELTA_PREFIX}*"):
         if old.name + "/" not in merged:
             shutil.rmtree(old, ignore_errors=True)
-    delta.since, delta.number = since, delta.number + 1
+    delta.number += 1
     return None
 
 

@@ -134,5 +134,29 @@ def test_a_failed_delta_leaves_the_index_as_it_was(site, monkeypatch):
     delta = Delta()
     problem = index_delta(site, {"risks/record-1.html"}, delta)
     assert problem is not None and "pagefind failed" in problem.message
-    assert parts_of(site) == before and delta.since == set() and delta.number == 0
+    assert parts_of(site) == before and delta.number == 0
     assert not list((site / "pagefind").glob("*delta*")) and not list(site.glob(".pagefind-pages-*"))
+    # the page is still changed since the whole index: the next refresh that ends indexes it too
+    assert delta.since == {"risks/record-1.html"}
+    monkeypatch.undo()
+    (site / "risks/record-3.html").write_text(page("Record 3", "Edited later."))
+    assert index_delta(site, {"risks/record-3.html"}, delta) is None
+    assert urls_in(site / "pagefind" / "kb-delta-1") == {"/risks/record-1.html", "/risks/record-3.html"}
+
+
+def test_a_stopped_delta_leaves_its_pages_to_the_next(site):
+    """A refresh stopped by the next reload (``stopping`` set) indexes nothing; the pages of its
+    reload are indexed by the next refresh, with that reload's own."""
+    import threading
+
+    from generator.core import Interrupted
+
+    delta = Delta()
+    stopped = threading.Event()
+    stopped.set()
+    (site / "risks/record-1.html").write_text(page("Record 1", "Edited, then stopped."))
+    with pytest.raises(Interrupted):
+        index_delta(site, {"risks/record-1.html"}, delta, stopped)
+    assert parts_of(site) == {"merge": []} and not list((site / "pagefind").glob("*delta*"))
+    assert index_delta(site, {"systems/record-2.html"}, delta) is None
+    assert urls_in(site / "pagefind" / "kb-delta-1") == {"/risks/record-1.html", "/systems/record-2.html"}
