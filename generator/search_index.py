@@ -180,15 +180,16 @@ class Delta:
     since: set[str] = field(default_factory=set)
     fragments: dict[str, str] | None = None
     number: int = 0  # of the last kb-delta-<n>/
+    indexed: bool = False  # this process indexed the whole site (what it finds of another's, it does not know)
 
     def fits(self, changed: set[str], pages: int) -> bool:
         """Whether the pages changed since the whole index, with ``changed``, are few enough to
         index alone (of ``pages`` in the site)."""
-        return len(self.since | changed) <= max(50, self.MOST * pages)
+        return self.indexed and len(self.since | changed) <= max(50, self.MOST * pages)
 
     def reset(self) -> None:
         """The whole site was indexed: nothing has changed since."""
-        self.since, self.fragments = set(), None
+        self.since, self.fragments, self.indexed = set(), None, True
 
 
 def address(page: str) -> str:
@@ -225,8 +226,12 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
     new = index / ".kb-delta-new"
     shutil.rmtree(new, ignore_errors=True)
     merged = json.loads((index / PARTS_FILE).read_text(encoding="utf-8")).get("merge", [])
+    listed = [part for part in merged if part.startswith(DELTA_PREFIX)]
     merged = [part for part in merged if not part.startswith(DELTA_PREFIX)]
-    name = f"{DELTA_PREFIX}{delta.number + 1}/"
+    number = max([delta.number] + [int(p.name[len(DELTA_PREFIX):]) for p in index.glob(f"{DELTA_PREFIX}*")
+                                   if p.name[len(DELTA_PREFIX):].isdigit()]) + 1
+    name = f"{DELTA_PREFIX}{number}/"
+    placed = False
     try:
         indexed: dict[str, str] = {}
         if present:
@@ -238,6 +243,7 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
                 return Diagnostic(str(site), 1, 1, problem, code="search")
             indexed = fragments_of(new)
             new.rename(index / name)
+            placed = True
             merged.append(name)
         # a page's fragment in the parts is hidden unless the new index has the same one (the
         # page came back to what it was: the search page shows a fragment found twice once)
@@ -246,11 +252,14 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
         _write_atomic(index / PARTS_FILE, json.dumps({"merge": merged, "hide": hide}) + "\n")
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
+        if placed:
+            shutil.rmtree(index / name, ignore_errors=True)
         raise
+    # the delta before stays one refresh longer: a search page opened before this one may still fetch it
     for old in index.glob(f"{DELTA_PREFIX}*"):
-        if old.name + "/" not in merged:
+        if old.name + "/" not in merged and old.name + "/" not in listed:
             shutil.rmtree(old, ignore_errors=True)
-    delta.number += 1
+    delta.number = number
     return None
 
 

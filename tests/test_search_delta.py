@@ -57,6 +57,7 @@ def test_a_delta_indexes_the_changed_pages_alone_and_hides_what_they_were(site):
     (site / "systems/record-2.html").unlink()
     (site / "systems/record-6.html").write_text(page("Record 6", "A new record, okapi."))
     changed = {"risks/record-1.html", "systems/record-2.html", "systems/record-6.html"}
+    delta.reset()  # the site was indexed whole by this process (the fixture)
     assert delta.fits(changed, 8)
     assert index_delta(site, changed, delta) is None
 
@@ -74,11 +75,15 @@ def test_a_delta_indexes_the_changed_pages_alone_and_hides_what_they_were(site):
     (site / "risks/record-3.html").write_text(page("Record 3", "Edited again, tapir."))
     assert index_delta(site, {"risks/record-3.html"}, delta) is None
     parts = parts_of(site)
-    assert parts["merge"] == ["kb-delta-2/"] and not folder.exists()
+    assert parts["merge"] == ["kb-delta-2/"]
+    assert folder.exists(), "the delta before stays one refresh longer, for a search page opened before"
     assert urls_in(site / "pagefind" / "kb-delta-2") == {"/risks/record-1.html", "/systems/record-6.html",
                                                          "/risks/record-3.html"}
     assert set(parts["hide"]) == {whole[url] for url in ("/risks/record-1.html", "/systems/record-2.html",
                                                          "/risks/record-3.html")}
+    assert index_delta(site, {"risks/record-3.html"}, delta) is None
+    assert parts_of(site)["merge"] == ["kb-delta-3/"] and not folder.exists()
+    assert sorted(p.name for p in (site / "pagefind").glob("kb-delta-*")) == ["kb-delta-2", "kb-delta-3"]
 
 
 def test_a_page_edited_back_to_what_it_was_is_not_hidden(site):
@@ -119,7 +124,7 @@ def test_indexing_the_whole_site_again_ends_the_deltas(site):
 
 
 def test_a_delta_fits_while_few_pages_changed_since_the_whole_index():
-    delta = Delta(since={f"p{n}.html" for n in range(40)})
+    delta = Delta(since={f"p{n}.html" for n in range(40)}, indexed=True)
     assert delta.fits({"q.html"}, 100)  # at least 50 pages, whatever the site's size
     assert delta.fits({f"q{n}.html" for n in range(10)}, 100)
     assert not delta.fits({f"q{n}.html" for n in range(11)}, 100)
@@ -160,3 +165,34 @@ def test_a_stopped_delta_leaves_its_pages_to_the_next(site):
     assert parts_of(site) == {"merge": []} and not list((site / "pagefind").glob("*delta*"))
     assert index_delta(site, {"systems/record-2.html"}, delta) is None
     assert urls_in(site / "pagefind" / "kb-delta-1") == {"/risks/record-1.html", "/systems/record-2.html"}
+
+
+def test_a_delta_needs_the_whole_index_of_this_process(site):
+    """A new kb serve finds the index (and deltas) another process left: it does not know what
+    changed since, so the whole site is indexed first; and a delta never lands on a folder
+    another left."""
+    delta = Delta()
+    assert not delta.fits({"risks/record-1.html"}, 8)
+    delta.reset()
+    assert delta.fits({"risks/record-1.html"}, 8)
+    left = Delta()
+    assert index_delta(site, {"risks/record-1.html"}, left) is None
+    assert index_delta(site, {"risks/record-1.html"}, left) is None  # kb-delta-1 and -2 are there
+    assert index_delta(site, {"risks/record-3.html"}, delta) is None
+    assert parts_of(site)["merge"] == ["kb-delta-3/"]
+
+
+def test_a_delta_that_fails_after_its_folder_is_placed_takes_it_away(site, monkeypatch):
+    delta = Delta()
+    (site / "risks/record-1.html").write_text(page("Record 1", "Edited."))
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search_index, "_write_atomic", full_disk)
+    with pytest.raises(OSError):
+        index_delta(site, {"risks/record-1.html"}, delta)
+    assert not list((site / "pagefind").glob("*delta*")) and parts_of(site) == {"merge": []}
+    monkeypatch.undo()
+    assert index_delta(site, {"risks/record-3.html"}, delta) is None
+    assert urls_in(site / "pagefind" / "kb-delta-1") == {"/risks/record-1.html", "/risks/record-3.html"}

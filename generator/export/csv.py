@@ -77,19 +77,30 @@ def _scalar_text(value: Any) -> str:
 
 
 def write(view: View, out: Path) -> list[Path]:
-    # kb serve's exports into the same folder: a kind whose rows read what they read last time,
+    if view.kept is None:
+        return _write(view, out, None)
+    kept = view.kept.setdefault("csv", {"rows": {}, "files": WrittenFiles()})
+    try:
+        return _write(view, out, kept)
+    except BaseException:  # stopped or failed half way: forget what the files might no longer hold
+        view.kept["csv"] = {"rows": {}, "files": WrittenFiles()}
+        raise
+
+
+def _write(view: View, out: Path, kept: dict | None) -> list[Path]:
+    # kb serve's exports into the same folder: a kind whose rows read what they read last time
+    # (the records' values by repr, which tells 0.0 from -0.0 and 1 from 1.0 as the cells do),
     # and whose file is as that export left it, is not written again
-    kept = view.kept.setdefault("csv", {"rows": {}, "files": WrittenFiles()}) if view.kept is not None else None
     written = []
     for kind, entries in view.kinds.items():
         columns = columns_of(KINDS[kind], view.graph.vocabulary)
         path = out / f"{kind}.csv"
         if kept is not None:
-            rows = (columns, [(entry.id, view.dumps[entry.id], entry.document.body) for entry in entries])
+            rows = (columns, [(entry.id, repr(view.dumps[entry.id]), entry.document.body) for entry in entries])
             if kept["rows"].get(kind) == rows and kept["files"].unchanged(path):
                 written.append(path)
                 continue
-            kept["rows"][kind] = rows
+            kept["rows"].pop(kind, None)  # until the file holds them
         buffer = io.StringIO(newline="")
         writer = csv.writer(buffer, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
         writer.writerow([column.name for column in columns] + [PAGE_URL, BODY])
@@ -100,4 +111,5 @@ def write(view: View, out: Path) -> list[Path]:
         written.append(write_text(path, buffer.getvalue()))
         if kept is not None:
             kept["files"].note(path)
+            kept["rows"][kind] = rows
     return written

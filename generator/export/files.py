@@ -94,7 +94,7 @@ def json_text(value: Any) -> str:
     pieces: list[str] = []
     try:
         _indented(value, "\n", pieces)
-    except _Unusual:
+    except (_Unusual, RecursionError):  # json's own error for a value that holds itself
         return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
     pieces.append("\n")
     return "".join(pieces)

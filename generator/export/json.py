@@ -28,20 +28,33 @@ from .view import View
 @dataclass
 class Kept:
     """What the last export into the same folder made (kb serve exports after each reload): each
-    record as a dict with its two texts, and the files written with their times then. A record
-    whose dict is equal is not encoded again, and its file, as it was, is not read again."""
+    record's JSON, compact and indented, and the files written with their times then. A record
+    whose compact JSON is the same (the encoder's, in C: unlike ``==``, it tells ``0.0`` from
+    ``-0.0`` and ``1`` from ``1.0``, as the files do) is not indented again, and its file, as it
+    was, is not read again. An export that does not end forgets everything: the next one writes
+    every file it finds different."""
 
-    records: dict[tuple[str, str], tuple[dict, str, str]] = field(default_factory=dict)  # (kind, id) -> dict, texts
+    records: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (kind, id) -> compact, indented
     files: WrittenFiles = field(default_factory=WrittenFiles)  # the files as the export left them
     relations: list | None = None  # all.json's edges
     relations_text: list[str] = field(default_factory=list)  # and their JSON
 
 
 def write(view: View, out: Path) -> list[Path]:
-    kept = view.kept.setdefault("json", Kept()) if view.kept is not None else None
+    if view.kept is None:
+        return _write(view, out, None)
+    kept = view.kept.setdefault("json", Kept())
+    try:
+        return _write(view, out, kept)
+    except BaseException:  # stopped or failed half way: what is kept may no longer be what the files hold
+        view.kept["json"] = Kept()
+        raise
+
+
+def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
     before = kept.records if kept is not None else {}
-    texts: dict[tuple[str, str], tuple[dict, str, str]] = {}
-    files, folders = [], []
+    texts: dict[tuple[str, str], tuple[str, str | None]] = {}
+    files, folders, changed_any = [], [], False
     for kind, entries in view.kinds.items():
         folder = out / kind  # one file per record, <kind>/<id>.json: what each record page links to
         folder.mkdir(parents=True, exist_ok=True)
@@ -49,15 +62,16 @@ def write(view: View, out: Path) -> list[Path]:
         changed = any(key_kind == kind and key not in ids for key_kind, key in before)  # a record gone
         for entry in entries:
             record, path = view.json_record(entry), folder / f"{entry.id}.json"
-            old = before.get((kind, entry.id))
-            if old is not None and old[0] == record:
-                texts[kind, entry.id] = old
+            key, text = (kind, entry.id), compact(record)
+            old = before.get(key)
+            if old is not None and old[0] == text:
+                texts[key] = old
                 if _as_written(kept, path):
                     continue
             else:
-                texts[kind, entry.id] = (record, json_text(record), compact(record))
+                texts[key] = (text, json_text(record))
                 changed = True
-            _written(kept, write_text(path, texts[kind, entry.id][1]))
+            _written(kept, write_text(path, texts[key][1]))
         # a record deleted since an export into the same folder (kb serve's reloads) has no file
         current = {f"{entry.id}.json" for entry in entries}
         for stale in folder.glob("*.json"):
@@ -66,6 +80,10 @@ def write(view: View, out: Path) -> list[Path]:
         path = out / f"{kind}.json"
         if changed or not _as_written(kept, path):
             _written(kept, write_text(path, indented_items([texts[kind, e.id][1] for e in entries])))
+        if kept is None:  # all.json needs only the compact JSON: the indented goes now, a kind at a time
+            for entry in entries:
+                texts[kind, entry.id] = (texts[kind, entry.id][0], None)
+        changed_any = changed_any or changed
         files.append(path)
         folders.append(folder)
     # The one-file download is compact; the per-kind files are indented for reading.
@@ -73,9 +91,8 @@ def write(view: View, out: Path) -> list[Path]:
     same_relations = kept is not None and relations == kept.relations
     relations_text = kept.relations_text if same_relations else list(_relations_text(relations))
     path = out / "all.json"
-    if (texts.keys() != before.keys() or any(texts[key] is not before[key] for key in texts)
-            or not same_relations or not _as_written(kept, path)):
-        pieces = {kind: [texts[kind, e.id][2] for e in entries] for kind, entries in view.kinds.items()}
+    if changed_any or texts.keys() != before.keys() or not same_relations or not _as_written(kept, path):
+        pieces = {kind: [texts[kind, e.id][0] for e in entries] for kind, entries in view.kinds.items()}
         _written(kept, write_pieces(path, all_json(pieces, relations_text)))
     if kept is not None:
         kept.records, kept.relations, kept.relations_text = texts, relations, relations_text

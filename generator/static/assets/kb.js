@@ -177,7 +177,9 @@
       fetch(bundle + "kb-parts.json", { cache: "no-cache" }).then(function (response) {
         return response.ok ? response.json() : { merge: [] };
       }).catch(function () { return { merge: [] }; }).then(function (parts) {
-        /* assets/search/pagefind.js is Pagefind's module with what kb-parts.json hides left out */
+        /* assets/search/pagefind.js is Pagefind's module with what kb-parts.json hides left out
+           (this copy of it: merged and hidden from the same refresh of kb serve) */
+        window.kbSearchParts = parts;
         var ui = new window.PagefindUI({ element: "#kb-search", bundlePath: new URL(siteRoot() + "assets/search/",
                                                                                     window.location.href).href,
                                          showSubResults: true,

@@ -13,10 +13,14 @@ var hidden = null;
 
 function hiddenFragments() {
   if (!hidden) {
-    hidden = fetch(new URL("../../pagefind/kb-parts.json", import.meta.url), { cache: "no-cache" })
-      .then(function (response) { return response.ok ? response.json() : {}; })
-      .catch(function () { return {}; })
-      .then(function (parts) { return new Set(Array.isArray(parts.hide) ? parts.hide : []); });
+    /* kb.js read kb-parts.json to merge its parts: the same copy, so that what is merged and
+       what is hidden come from one refresh */
+    var given = globalThis.kbSearchParts;
+    hidden = (given ? Promise.resolve(given)
+      : fetch(new URL("../../pagefind/kb-parts.json", import.meta.url), { cache: "no-cache" })
+          .then(function (response) { return response.ok ? response.json() : {}; })
+          .catch(function () { return {}; }))
+      .then(function (parts) { return new Set(parts && Array.isArray(parts.hide) ? parts.hide : []); });
   }
   return hidden;
 }
