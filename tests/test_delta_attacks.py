@@ -303,7 +303,7 @@ def base(tmp_path: Path):
 
 
 def test_a_figure_edited_from_0_to_minus_0_is_exported_as_a_fresh_export_does(base):
-    """BUG (small): the memo compares a record's dict with ==, and 0.0 == -0.0 (also in the CSV's
+    """Was a bug (small): the memo compares a record's dict with ==, and 0.0 == -0.0 (also in the CSV's
     rows), though json_text writes them "0.0" and "-0.0": data/ keeps the old text."""
     content, out, kept, exported, fresh = base
     metric = content / "metrics" / "alphaevolve-compute-recovery.yaml"
