@@ -419,6 +419,22 @@ def test_sqlite_full_text_search_finds_the_record(real, db):
     assert record_id in found
 
 
+def test_sqlite_export_with_a_broken_foreign_key_is_refused_and_never_placed(real, tmp_path):
+    """The keys are not checked row by row while loading (SQLite would scan every child table for
+    each parent row inserted after its children): ``foreign_key_check`` after the load must find
+    nothing, or no file is placed."""
+    from generator.export.view import View
+
+    view = View(real.graph)
+    system = next(entry.id for entry in view.kinds["systems"] if view.dumps[entry.id].get("developer"))
+    view.dumps[system] = {**view.dumps[system], "developer": "an-organization-nobody-wrote"}
+    out = tmp_path / "data"
+    out.mkdir()
+    with pytest.raises(RuntimeError, match="broke foreign keys"):
+        sqlite_export.write(view, out)
+    assert list(out.iterdir()) == []
+
+
 def test_sqlite_file_is_replaced_atomically(real, tmp_path, monkeypatch):
     out = tmp_path / "data"
     export(real.graph, out, ["sqlite"])
