@@ -105,12 +105,8 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
     try:
         for number, part in enumerate(divided):
             output = new if number == 0 else new / f"part-{number}"
-            if len(divided) == 1:
-                problem = _pagefind(site, output, stopping)
-            else:
-                with tempfile.TemporaryDirectory(prefix=".pagefind-pages-", dir=site) as folder:
-                    _link_pages(site, Path(folder), part)
-                    problem = _pagefind(Path(folder), output, stopping)
+            problem = (_pagefind(site, output, stopping) if len(divided) == 1
+                       else _pagefind_of(site, part, output, stopping))
             if problem is not None:
                 shutil.rmtree(new, ignore_errors=True)
                 return Diagnostic(str(site), 1, 1, problem, code="search")
@@ -125,6 +121,14 @@ def index_search(site: Path, stopping: threading.Event | None = None) -> Diagnos
     new.rename(index)
     shutil.rmtree(old, ignore_errors=True)
     return None
+
+
+def _pagefind_of(site: Path, pages: list[str], output: Path, stopping: threading.Event | None) -> str | None:
+    """One Pagefind run on ``pages`` of ``site`` alone (a folder of links to them, so that their
+    addresses are their own); its failure as text."""
+    with tempfile.TemporaryDirectory(prefix=".pagefind-pages-", dir=site) as folder:
+        _link_pages(site, Path(folder), pages)
+        return _pagefind(Path(folder), output, stopping)
 
 
 def _link_pages(site: Path, folder: Path, pages: list[str]) -> None:
@@ -235,9 +239,7 @@ def index_delta(site: Path, changed: set[str], delta: Delta, stopping: threading
     try:
         indexed: dict[str, str] = {}
         if present:
-            with tempfile.TemporaryDirectory(prefix=".pagefind-pages-", dir=site) as folder:
-                _link_pages(site, Path(folder), present)
-                problem = _pagefind(Path(folder), new, stopping)
+            problem = _pagefind_of(site, present, new, stopping)
             if problem is not None:
                 shutil.rmtree(new, ignore_errors=True)
                 return Diagnostic(str(site), 1, 1, problem, code="search")

@@ -23,6 +23,7 @@ from generator.export import json as json_export
 from generator.export.files import indented_items, json_text
 from generator.pipeline import check
 from generator.search_index import PARTS_FILE, Delta, address, fragments_of, index_delta, index_search
+from test_search_delta import page, small_site
 
 REPO = Path(__file__).resolve().parent.parent
 CONTENT = REPO / "content"
@@ -31,22 +32,10 @@ CONTENT = REPO / "content"
 # ------------------------------------------------------------------------------------ search
 
 
-def page(title: str, text: str) -> str:
-    return (f"<!doctype html><html lang='en'><head><title>{title}</title></head>"
-            f"<body><main data-pagefind-body><h1>{title}</h1><p>{text}</p></main></body></html>")
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    site = tmp_path / "site"
-    for number in range(6):
-        path = site / ("risks" if number % 2 else "systems") / f"record-{number}.html"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page(f"Record {number}", f"The original words of record {number}, zebra{number}."))
-    (site / "risks" / "index.html").write_text(page("Risks", "Every risk, wombat."))
-    (site / "index.html").write_text(page("Home", "Every record."))
-    assert index_search(site) is None
-    return site
+    """tests/test_search_delta.py's site, with a folder's index.html too."""
+    return small_site(tmp_path, (Path("risks/index.html"), page("Risks", "Every risk, wombat.")))
 
 
 def parts_of(site: Path) -> dict:

@@ -18,16 +18,23 @@ def page(title: str, text: str) -> str:
             f"<body><main data-pagefind-body><h1>{title}</h1><p>{text}</p></main></body></html>")
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
+def small_site(tmp_path: Path, *more: tuple[Path, str]) -> Path:
+    """Six record pages, a home page and ``more`` (path, HTML), indexed whole."""
     site = tmp_path / "site"
     for number in range(6):
         path = site / ("risks" if number % 2 else "systems") / f"record-{number}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page(f"Record {number}", f"The original words of record {number}, zebra{number}."))
     (site / "index.html").write_text(page("Home", "Every record."))
+    for path, text in more:
+        (site / path).write_text(text)
     assert index_search(site) is None
     return site
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return small_site(tmp_path)
 
 
 def parts_of(site: Path) -> dict:
