@@ -58,7 +58,17 @@ def mkdocs_build(project: Path, dirty: bool) -> None:
 
 
 def mtimes(folder: Path, pattern: str) -> dict[str, int]:
-    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob(pattern)}
+    """Path -> mtime of the files under ``folder``, but in the search refresh's temporary folders
+    (``.pagefind-*``: links to pages, there while Pagefind runs, which search_index._pages skips too)."""
+    found = {}
+    for path in folder.rglob(pattern):
+        relative = path.relative_to(folder)
+        if not relative.parts[0].startswith(".pagefind"):
+            try:
+                found[relative.as_posix()] = path.stat().st_mtime_ns
+            except FileNotFoundError:  # in a folder removed as it was walked
+                pass
+    return found
 
 
 def changed(before: dict[str, int], after: dict[str, int]) -> set[str]:
