@@ -335,17 +335,19 @@ def _index(run: Run) -> Done:
         return Done(None, len(run.memo.search.since), [problem] if problem else [], note="pages indexed again")
     _release_memory(run)
     problem = index_search(run.site, run.stopping)
+    pages = _html_pages(run.site)
     if run.memo is not None and problem is None:
-        run.memo.search.reset()
-    return Done(None, _html_pages(run.site), [problem] if problem else [])
+        run.memo.search.reset(pages)
+    return Done(None, pages, [problem] if problem else [])
 
 
 def search_refreshes_alone(run: Run) -> bool:
     """Whether the index stage of this run indexes only the pages changed since the whole site was
-    (kb serve's reloads, when few have): it then needs little memory, and keeps the run's."""
+    (kb serve's reloads, when few have): it then needs little memory, and keeps the run's. The
+    share is of the pages the whole index had: asked twice a refresh, it walks no folder."""
     return (run.memo is not None and run.pages_changed is not None and run.site is not None
             and (run.site / "pagefind" / search_index.PARTS_FILE).is_file()
-            and run.memo.search.fits(run.pages_changed, _html_pages(run.site)))
+            and run.memo.search.fits(run.pages_changed, run.memo.search.pages))
 
 
 def _release_memory(run: Run, keep: tuple[str, ...] = ()) -> None:

@@ -185,15 +185,16 @@ class Delta:
     fragments: dict[str, str] | None = None
     number: int = 0  # of the last kb-delta-<n>/
     indexed: bool = False  # this process indexed the whole site (what it finds of another's, it does not know)
+    pages: int = 0  # the site's pages then
 
     def fits(self, changed: set[str], pages: int) -> bool:
         """Whether the pages changed since the whole index, with ``changed``, are few enough to
         index alone (of ``pages`` in the site)."""
         return self.indexed and len(self.since | changed) <= max(50, self.MOST * pages)
 
-    def reset(self) -> None:
-        """The whole site was indexed: nothing has changed since."""
-        self.since, self.fragments, self.indexed = set(), None, True
+    def reset(self, pages: int = 0) -> None:
+        """The whole site (of ``pages`` pages) was indexed: nothing has changed since."""
+        self.since, self.fragments, self.indexed, self.pages = set(), None, True, pages
 
 
 def address(page: str) -> str:
