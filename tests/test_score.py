@@ -108,3 +108,30 @@ def test_advice_names_the_cheapest_additions():
     assert score.advice(page, 11) == ["add 1 diagram"]
     assert score.advice(page, 12) == ["add 1 diagram", "add 1 external link"]
     assert score.advice(page, 10) == []
+
+
+def _headings_by_regex(article: str) -> tuple[list[str], str]:
+    """What measure did before score._headings: the regex engine over the whole article."""
+    return ([score._ESCAPE.sub(r"\1", text) for text in score._HEADING.findall(article)],
+            score._HEADING.sub(" ", article))
+
+
+def test_headings_are_found_as_the_regex_finds_them():
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    import benchmark
+
+    pieces = ["#", "##", "#######", " ", "\t", "\n", "\n\n", "\n#", "\n# ", "# h", "## Overview", "\\#", "\\*",
+              "text", "<p>a # b</p>", "<pre><code># comment\n</code></pre>", "#x", "# \n", "#\n#\n", " #", "## h ##"]
+    rng = random.Random(11)
+    texts = ["", "#", "# a", "\n# a", "# a\n# b", "#\n\n# b\n", "no heading at all"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 40))) for _ in range(3000)]
+    synth = benchmark.Synth(200, seed=5)
+    texts += [to_page_markdown(synth.article(record_id), lambda target, shown: (f"{target}.html", shown or target))
+              for kind, ids in synth.ids.items() if kind != "topics" for record_id in ids[:3]]
+    differing = [text for text in texts if score._headings(text) != _headings_by_regex(text)]
+    assert not differing, f"{len(differing)} of {len(texts)} differ, e.g. {differing[0][:300]!r}"
+    assert sum(bool(_headings_by_regex(text)[0]) for text in texts) > 1000  # the texts do hold headings
