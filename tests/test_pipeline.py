@@ -274,3 +274,76 @@ def test_links_left_by_a_killed_index_run_are_removed_before_indexing(tmp_path):
     assert not left.parent.exists()
     entry = json.loads((tmp_path / "pagefind" / "pagefind-entry.json").read_text())
     assert sum(language["page_count"] for language in entry["languages"].values()) == 1
+
+
+# ---------------------------------------------------------------------------- export beside index
+
+
+def test_the_export_runs_while_pagefind_indexes_and_keeps_the_graph_the_index_stage_lets_go_of(built_run, monkeypatch, caplog):
+    """kb build's last two stages at once: the export waits until Pagefind has started (the index
+    stage has let go of the run's outputs by then) and still exports the base; Pagefind waits
+    until the export is under way. Run one after the other, each would wait for the other in vain."""
+    real_index = pipeline.index_search
+    exporting, indexing = threading.Event(), threading.Event()
+
+    def export_once_indexing(run):
+        exporting.set()
+        assert indexing.wait(10), "Pagefind did not start while the export ran"
+        return pipeline._export(run)  # reads the graph now, after the index stage let go of it
+
+    def index_once_exporting(site, stopping=None):
+        indexing.set()
+        assert exporting.wait(10), "the export did not start while Pagefind ran"
+        assert built_run.graph is None  # let go of: the export works from its own view of the run
+        return real_index(site, stopping)
+
+    monkeypatch.setattr(pipeline, "STAGES", tuple(dataclasses.replace(stage, function=export_once_indexing)
+                                                  if stage.name == "export" else stage for stage in pipeline.STAGES))
+    monkeypatch.setattr(pipeline, "index_search", index_once_exporting)
+    caplog.set_level(logging.INFO, logger="kb")
+    pipeline.run(built_run, ("export", "index"))
+    assert built_run.ok, built_run.diagnostics
+    assert (built_run.site / "data" / "all.json").is_file() and (built_run.site / "pagefind" / "pagefind.js").is_file()
+    assert json.loads((built_run.site / "data" / "all.json").read_text())
+    assert [line["stage"] for line in stage_lines(caplog)] == ["export", "index"]  # the table's order
+    assert built_run.counts["export"] > 0 and built_run.timings["index"] > 0
+
+
+def test_an_error_in_the_export_beside_the_index_comes_through_after_both(built_run, monkeypatch):
+    finished = []
+
+    def failing_export(graph, out, formats, kept=None):
+        raise OSError("disk full")
+
+    def index(site, stopping=None):
+        time.sleep(0.3)
+        finished.append("index")
+
+    monkeypatch.setattr(pipeline, "export", failing_export)
+    monkeypatch.setattr(pipeline, "index_search", index)
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.run(built_run, ("export", "index"))
+    assert finished == ["index"]
+
+
+def test_a_stopped_index_waits_for_the_export_beside_it(built_run, monkeypatch):
+    """The stop reaches Pagefind at once; the runner returns only once the export has ended too,
+    so nothing of the run is still writing into the site after it."""
+    ended = []
+
+    def slow_export(graph, out, formats, kept=None):
+        time.sleep(0.5)
+        ended.append("export")
+        return []
+
+    monkeypatch.setattr(pipeline, "export", slow_export)
+    built_run.stopping = threading.Event()
+
+    def stopped_index(site, stopping=None):
+        stopping.set()  # as kb serve's stop would, while Pagefind runs
+        raise pipeline.Interrupted()
+
+    monkeypatch.setattr(pipeline, "index_search", stopped_index)
+    with pytest.raises(pipeline.Interrupted):
+        pipeline.run(built_run, ("export", "index"))
+    assert ended == ["export"]
