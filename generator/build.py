@@ -438,7 +438,7 @@ class Refresher:
 
     Until it is done, search and data/ show the previous build, and the log says so when it
     starts and when it is done. ``stop()`` ends it at once, whatever it is doing: the export is
-    interrupted where it is (:func:`_raise_in`; export writes every file under a temporary name
+    interrupted where it is (:func:`processes.raise_in`; export writes every file under a temporary name
     and removes it when interrupted, so data/ holds only complete files), Pagefind is killed and
     its new folder removed (``pipeline.index_search`` watches ``Run.stopping``). The hooks stop it
     when the next build starts (that build starts a new one) and on shutdown. A refresh waits for
@@ -473,7 +473,7 @@ class Refresher:
                     self.log.info("Stopped refreshing the search index and data: %s", reason)
                 self._stopping.set()
                 if self._exporting:
-                    _raise_in(thread.ident, pipeline.Interrupted)
+                    processes.raise_in(thread.ident, pipeline.Interrupted)
                     self._interrupted = True
         if wait:
             thread.join()
@@ -528,12 +528,12 @@ class Refresher:
             raise
         except BaseException:
             if self._end_export():
-                _receive_interrupt()
+                processes.receive_interrupt()
             raise
         finally:
             run.formats = whole
         if self._end_export():
-            _receive_interrupt()
+            processes.receive_interrupt()
 
     def _end_export(self) -> bool:
         """Whether stop() raised Interrupted during the export."""
@@ -542,20 +542,3 @@ class Refresher:
             return self._interrupted
 
 
-def _raise_in(thread: int, exception: type[BaseException]) -> None:
-    """Raise ``exception`` in another thread of this process as soon as it runs Python code
-    (CPython's PyThreadState_SetAsyncExc): the one way to stop a thread in the middle of a
-    function that does not poll for it."""
-    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
-    set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
-    set_async_exc(thread, exception)
-
-
-def _receive_interrupt(seconds: float = 1.0) -> None:
-    """Let an exception raised in this thread by :func:`_raise_in` and not yet arrived arrive
-    here: the interpreter delivers it at the next check of this loop. The time limit is for one
-    swallowed on its way (by an ``except BaseException`` that does not raise again): the runner
-    stops before the next stage all the same, since the run's ``stopping`` is set."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        pass

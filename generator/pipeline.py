@@ -444,18 +444,30 @@ def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done,
 
     The thread gets a view of the run with the outputs as they are now, so that what ``partner``
     lets go of (the index stage drops the graph before Pagefind) stays with ``stage`` until it
-    ends. Both end before this returns: an error or a stop in ``partner`` waits for ``stage``
-    (it writes each file whole, never half), and an error in ``stage`` comes through here."""
+    ends. Both end before this returns. When ``partner`` fails or is stopped (a signal, the
+    run's ``stopping``), ``stage`` is interrupted where it is (``processes.raise_in``: the export
+    writes each file under a temporary name, removed when it stops), and an error of ``stage``
+    comes through here."""
     view = copy.copy(state)
     view.outputs = dict(state.outputs)
     result: dict[str, Any] = {}
+    guard = threading.Lock()
+    flags = {"running": True, "interrupted": False}
 
     def work() -> None:
         started = time.perf_counter()
         try:
-            result["done"] = stage.function(view)
-        except BaseException as exc:  # noqa: BLE001 (raised again in the runner's thread)
-            result["error"] = exc
+            try:
+                result["done"] = stage.function(view)
+            except BaseException as exc:  # noqa: BLE001 (raised again in the runner's thread)
+                result["error"] = exc
+            with guard:
+                flags["running"] = False
+                late = flags["interrupted"]
+            if late:  # an interruption on its way arrives here, not after this function
+                processes.receive_interrupt(0.2)
+        except BaseException as exc:  # noqa: BLE001 (that interruption)
+            result.setdefault("error", exc)
         result["seconds"] = time.perf_counter() - started
 
     thread = threading.Thread(target=work, name=f"kb-{stage.name}", daemon=True)
@@ -464,6 +476,12 @@ def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done,
         started = time.perf_counter()
         done = partner.function(state)
         seconds = time.perf_counter() - started
+    except BaseException:
+        with guard:
+            if flags["running"]:
+                processes.raise_in(thread.ident, Interrupted)
+                flags["interrupted"] = True
+        raise
     finally:
         thread.join()
         del view

@@ -10,6 +10,7 @@ import functools
 import os
 import signal
 import sys
+import time
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -42,6 +43,25 @@ def dies_with_parent():
         return None
     parent = os.getpid()
     return lambda: die_with(parent)
+
+
+def raise_in(thread: int, exception: type[BaseException]) -> None:
+    """Raise ``exception`` in another thread of this process as soon as it runs Python code
+    (CPython's PyThreadState_SetAsyncExc): the one way to stop a thread in the middle of a
+    function that does not poll for it."""
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+    set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+    set_async_exc(thread, exception)
+
+
+def receive_interrupt(seconds: float = 1.0) -> None:
+    """Let an exception raised in this thread by :func:`raise_in` and not yet arrived arrive
+    here: the interpreter delivers it at the next check of this loop. The time limit is for one
+    swallowed on its way (by an ``except BaseException`` that does not raise again): the runner
+    stops before the next stage all the same, since the run's ``stopping`` is set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pass
 
 
 # From this many items, split_map works in two processes (the build machine has two cores).

@@ -326,24 +326,36 @@ def test_an_error_in_the_export_beside_the_index_comes_through_after_both(built_
     assert finished == ["index"]
 
 
-def test_a_stopped_index_waits_for_the_export_beside_it(built_run, monkeypatch):
-    """The stop reaches Pagefind at once; the runner returns only once the export has ended too,
-    so nothing of the run is still writing into the site after it."""
-    ended = []
+def test_a_stopped_index_stops_the_export_beside_it_and_waits_for_it(built_run, monkeypatch):
+    """The stop reaches Pagefind at once and is raised in the export's thread, which ends where it
+    is, its temporary file removed; the runner returns only once it has, so nothing of the run
+    is still writing into the site after it."""
+    from generator.export.files import write_atomic
 
-    def slow_export(graph, out, formats, kept=None):
-        time.sleep(0.5)
-        ended.append("export")
-        return []
+    writing, ended = threading.Event(), []
 
-    monkeypatch.setattr(pipeline, "export", slow_export)
-    built_run.stopping = threading.Event()
+    def endless_export(graph, out, formats, kept=None):
+        out.mkdir(parents=True, exist_ok=True)
+
+        def write(temporary):
+            with open(temporary, "w") as handle:
+                writing.set()
+                while True:
+                    handle.write("x")
+        try:
+            return [write_atomic(out / "endless.json", write)]
+        finally:
+            ended.append("export")
 
     def stopped_index(site, stopping=None):
-        stopping.set()  # as kb serve's stop would, while Pagefind runs
-        raise pipeline.Interrupted()
+        assert writing.wait(10)
+        raise pipeline.Interrupted()  # as Pagefind stopped by kb serve, or a signal, would
 
+    monkeypatch.setattr(pipeline, "export", endless_export)
     monkeypatch.setattr(pipeline, "index_search", stopped_index)
+    began = time.monotonic()
     with pytest.raises(pipeline.Interrupted):
         pipeline.run(built_run, ("export", "index"))
-    assert ended == ["export"]
+    assert ended == ["export"] and time.monotonic() - began < 10
+    assert not list((built_run.site / "data").glob(".endless.json.*")) and not (built_run.site / "data" / "endless.json").exists()
+    assert [thread.name for thread in threading.enumerate() if thread.name == "kb-export"] == []
