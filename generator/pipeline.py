@@ -38,6 +38,7 @@ from . import (diagram_check, diagrams, engines, images, incremental, link, load
                search_index, validate)
 from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, files_under, gc_paused
 from .export import FORMATS, export
+from .export.files import write_text
 from .kinds import KINDS
 from .search_index import index_delta, index_search
 from .vocabulary import Checked, keys as vocabulary_keys
@@ -153,6 +154,9 @@ class Stage:
     # A later stage this one runs beside, in a thread of its own, when the run asks for both:
     # that stage mostly waits for another process, and neither reads what the other makes.
     beside: str = ""
+    # For a stage run beside another: the outputs of the stages before that it reads. Its view of
+    # the run holds these alone, so that the other stage can let go of the rest.
+    reads: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------- the stages
@@ -324,10 +328,7 @@ def _export(run: Run) -> Done:
         folder = run.site / "schemas"
         folder.mkdir(parents=True, exist_ok=True)
         for kind in KINDS.values():
-            target, text = folder / f"{kind.folder}.schema.json", schemas.render_schema(kind)
-            if not target.is_file() or target.read_text(encoding="utf-8") != text:
-                target.write_text(text, encoding="utf-8")
-            written.append(target)
+            written.append(write_text(folder / f"{kind.folder}.schema.json", schemas.render_schema(kind)))
     return Done(written, len(written))
 
 
@@ -382,7 +383,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("site", _site, "pages"),
     # The export (Python, one core) runs while Pagefind indexes the site (another process, both
     # cores): at 10,000 records the two took 35.9 s together against 49.2 s one after the other.
-    Stage("export", _export, "files", beside="index"),
+    Stage("export", _export, "files", beside="index", reads=("link",)),
     Stage("index", _index, "pages"),
 )
 NAMES = tuple(stage.name for stage in STAGES)
@@ -442,25 +443,39 @@ def _keep(state: Run, stage: Stage, done: Done, seconds: float) -> None:
 def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done, float], tuple[Done, float]]:
     """``stage`` in a thread while ``partner`` runs in this one: each one's (Done, seconds).
 
-    The thread gets a view of the run with the outputs as they are now, so that what ``partner``
-    lets go of (the index stage drops the graph before Pagefind) stays with ``stage`` until it
-    ends. Both end before this returns. When ``partner`` fails or is stopped (a signal, the
-    run's ``stopping``), ``stage`` is interrupted where it is (``processes.raise_in``: the export
-    writes each file under a temporary name, removed when it stops), and an error of ``stage``
-    comes through here."""
+    The thread gets a view of the run that holds only the outputs ``stage`` reads
+    (``Stage.reads``), so that ``partner`` can let go of the rest (the index stage lets go of
+    everything before Pagefind starts). Both end before this returns, whatever happens.
+    When ``partner`` fails, a signal arrives (kb build's ``Stopped``, here or while waiting) or
+    the run's ``stopping`` is set, ``stage`` is interrupted where it is (``processes.raise_in``:
+    the export writes each file under a temporary name, removed when it stops) and waited
+    for; then the first of those comes through, else an error of ``stage``.
+
+    The interruption is sent only while the thread is inside its ``try`` (``flags``, under
+    ``guard``): one asked for before the thread has got there cancels the stage instead, and
+    the thread gives one already on its way a place to arrive before it ends."""
     view = copy.copy(state)
-    view.outputs = dict(state.outputs)
+    view.outputs = {name: state.outputs[name] for name in stage.reads if name in state.outputs}
     result: dict[str, Any] = {}
     guard = threading.Lock()
-    flags = {"running": True, "interrupted": False}
+    flags = {"inside": False, "running": True, "interrupted": False, "cancelled": False}
+    ended = threading.Event()
 
     def work() -> None:
-        started = time.perf_counter()
         try:
+            with guard:
+                flags["inside"] = True
+                cancelled = flags["cancelled"]
+            if cancelled:
+                raise Interrupted()
+            started = time.perf_counter()
             try:
                 result["done"] = stage.function(view)
-            except BaseException as exc:  # noqa: BLE001 (raised again in the runner's thread)
-                result["error"] = exc
+            finally:
+                result["seconds"] = time.perf_counter() - started
+        except BaseException as exc:  # noqa: BLE001 (raised again in the runner's thread)
+            result.setdefault("error", exc)
+        try:
             with guard:
                 flags["running"] = False
                 late = flags["interrupted"]
@@ -468,23 +483,41 @@ def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done,
                 processes.receive_interrupt(0.2)
         except BaseException as exc:  # noqa: BLE001 (that interruption)
             result.setdefault("error", exc)
-        result["seconds"] = time.perf_counter() - started
+        ended.set()
+
+    def interrupt() -> None:
+        with guard:
+            if not flags["inside"]:
+                flags["cancelled"] = True
+            elif flags["running"] and not flags["interrupted"]:
+                processes.raise_in(thread.ident, Interrupted)
+                flags["interrupted"] = True
 
     thread = threading.Thread(target=work, name=f"kb-{stage.name}", daemon=True)
     thread.start()
+    stop: BaseException | None = None
     try:
         started = time.perf_counter()
         done = partner.function(state)
         seconds = time.perf_counter() - started
-    except BaseException:
-        with guard:
-            if flags["running"]:
-                processes.raise_in(thread.ident, Interrupted)
-                flags["interrupted"] = True
-        raise
-    finally:
-        thread.join()
-        del view
+    except BaseException as exc:  # noqa: BLE001 (raised once the thread has ended)
+        stop = exc
+        interrupt()
+    # Wait on the thread's own event, never in join() alone: a signal that interrupts join()
+    # leaves the thread marked as ended while it still runs (CPython 3.11).
+    while not ended.is_set():
+        try:
+            if ended.wait(0.1):
+                break
+            if state.stopping is not None and state.stopping.is_set():
+                interrupt()
+        except BaseException as exc:  # noqa: BLE001 (a signal while waiting: the stage stops first)
+            stop = stop or exc
+            interrupt()
+    thread.join()
+    del view
+    if stop is not None:
+        raise stop
     if "error" in result:
         raise result["error"]
     return (result["done"], result["seconds"]), (done, seconds)

@@ -338,9 +338,10 @@ def test_a_stopped_index_stops_the_export_beside_it_and_waits_for_it(built_run, 
         out.mkdir(parents=True, exist_ok=True)
 
         def write(temporary):
+            deadline = time.monotonic() + 20  # ends by itself, so that a runner that never stops it fails, not hangs
             with open(temporary, "w") as handle:
                 writing.set()
-                while True:
+                while time.monotonic() < deadline:
                     handle.write("x")
         try:
             return [write_atomic(out / "endless.json", write)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -31,10 +31,11 @@ def file_key(path: Path) -> tuple | None:
 def write_atomic(path: Path, write: Callable[[Path], None], unless_same: bool = False) -> Path:
     """Call ``write(temporary path)`` beside ``path``, then rename it into place (``unless_same``:
     unless ``path`` already holds the same bytes, which then stays as it is)."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(temporary)
+    # Named before it exists, so that a stop anywhere below (kb build's export runs in a thread
+    # that is interrupted where it is) finds the file to remove.
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
+        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         write(temporary)
         if unless_same and _same_bytes(path, temporary):
             temporary.unlink()
