@@ -1,4 +1,5 @@
 import os
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -43,3 +44,16 @@ def write_records(tmp_path):
         return root
 
     return write
+
+
+@pytest.fixture
+def valid_project(tmp_path, monkeypatch):
+    """A project folder: the repo's mkdocs.yml and generator beside a copy of the valid fixtures
+    (diagrams left to the browser, the day pinned), the working directory."""
+    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "generator").symlink_to(REPO / "generator")
+    shutil.copytree(REPO / "tests" / "fixtures" / "valid" / "content", tmp_path / "content")
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    monkeypatch.setenv("KB_TODAY", "2026-01-07")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -9,7 +9,6 @@ import dataclasses
 import gc
 import json
 import logging
-import shutil
 import signal
 import sys
 import threading
@@ -24,7 +23,6 @@ from generator import build, pipeline, processes
 from generator.export import files as export_files
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -97,14 +95,8 @@ def spin_until(event: threading.Event, seconds: float = 5.0) -> None:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    (tmp_path / "generator").symlink_to(REPO / "generator")
-    shutil.copytree(FIXTURE, tmp_path / "content")
-    monkeypatch.setenv("KB_DIAGRAMS", "client")
-    monkeypatch.setenv("KB_TODAY", "2026-01-07")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(valid_project):
+    return valid_project  # (conftest)
 
 
 @pytest.fixture

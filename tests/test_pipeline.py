@@ -7,7 +7,6 @@ import dataclasses
 import json
 import logging
 import re
-import shutil
 import threading
 import time
 from collections import Counter
@@ -19,20 +18,12 @@ from generator import build, engines, load, pipeline
 from generator.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
 LINE = re.compile(r"^(?P<stage>[a-z]+) +(?P<count>\d[\d,]*) (?P<counted>[a-z ]+) in (?P<time>\d+ ms|\d+\.\d s)( \(.*\))?$")
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A project folder: the repo's mkdocs.yml and generator beside a copy of the valid fixtures."""
-    shutil.copy(REPO / "mkdocs.yml", tmp_path / "mkdocs.yml")
-    (tmp_path / "generator").symlink_to(REPO / "generator")
-    shutil.copytree(FIXTURE, tmp_path / "content")
-    monkeypatch.setenv("KB_DIAGRAMS", "client")
-    monkeypatch.setenv("KB_TODAY", "2026-01-07")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def project(valid_project):
+    return valid_project  # (conftest)
 
 
 @pytest.fixture
