@@ -507,7 +507,7 @@ def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done,
     # leaves the thread marked as ended while it still runs (CPython 3.11).
     while not ended.is_set():
         try:
-            if ended.wait(0.1):
+            if ended.wait(0.1) or not thread.is_alive():  # (the second: a thread that died on its way out)
                 break
             if state.stopping is not None and state.stopping.is_set():
                 interrupt()
@@ -520,6 +520,8 @@ def _side_by_side(state: Run, stage: Stage, partner: Stage) -> tuple[tuple[Done,
         raise stop
     if "error" in result:
         raise result["error"]
+    if "done" not in result:
+        raise RuntimeError(f"the {stage.name} stage's thread ended without a result")
     return (result["done"], result["seconds"]), (done, seconds)
 
 
