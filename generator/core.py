@@ -177,6 +177,8 @@ CODES = {
     "hierarchy-cycle": "records above one another in a circle (e.g. parent organizations)",
     # building the site (kb build)
     "locked": "another build of the same site is running",
+    "drawing": "an editor's diagram that Mermaid did not finish drawing at build time in the time allowed "
+               "(a reader's browser would hang on it too)",
     "os": "a file or folder the build cannot read or write (permissions, a full disk)",
     "mkdocs": "MkDocs failed to build the site",
     "engine": "another site engine could not be configured or run, or failed",

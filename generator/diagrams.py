@@ -42,6 +42,12 @@ MERMAID_JS = Path(__file__).parent / "static" / "assets" / "vendor" / f"mermaid-
 KB_CSS = Path(__file__).parent / "static" / "assets" / "kb.css"
 KB_JS = Path(__file__).parent / "static" / "assets" / "kb.js"
 CHUNK = 20  # diagrams per call into the page: progress shows, the pages finish close together
+# A chunk that takes longer than CHUNK_TIMEOUT seconds is drawn again one diagram at a time, in a
+# new page (the old one is closed, whatever its script is doing); a diagram that takes longer
+# than DIAGRAM_TIMEOUT alone is not drawn (``Drawn.timed_out``). Drawings take 0.02-0.2 s each.
+CHUNK_TIMEOUT = 60.0
+DIAGRAM_TIMEOUT = 20.0
+TIMED_OUT = "ERROR:TIMEOUT:"  # the start of what a drawing that ran out of time comes back as
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -56,6 +62,10 @@ class Drawn:
     left: int  # diagrams left to the reader's browser
     failed: list[str]
     seconds: dict[str, float] = field(default_factory=dict)  # where a drawing run's time went (_drawings)
+    # the (source, linked) diagrams Mermaid did not finish drawing in DIAGRAM_TIMEOUT seconds
+    # (also in ``failed``): one that hangs Mermaid here would hang a reader's browser too
+    timed_out: list[tuple[str, bool]] = field(default_factory=list)
+    failed_diagrams: list[tuple[str, bool]] = field(default_factory=list)  # the (source, linked) of each of ``failed``
 
 
 def _key(source: str, linked: bool) -> str:
@@ -123,11 +133,15 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
     cache.mkdir(parents=True, exist_ok=True)
     missing = [d for d in sorted(diagrams) if not cached(cache, d).exists()]
     errors: dict[tuple[str, bool], str] = {}
+    timed_out: list[tuple[str, bool]] = []
     seconds: dict[str, float] = {}
     chromium = _chromium() if missing else None
     if missing and chromium:
         post = 0.0
         for (source, linked), svg in _drawings(chromium, missing, progress, seconds):  # as they come
+            if svg.startswith(TIMED_OUT):
+                timed_out.append((source, linked))
+                svg = "ERROR:" + svg[len(TIMED_OUT):]
             if svg.startswith("ERROR:"):
                 errors[(source, linked)] = f"{svg[6:]}: {source.splitlines()[0] if source else ''}"
                 continue
@@ -136,9 +150,11 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
             post += time.perf_counter() - start
         seconds["post"] = post
     # In the order the diagrams were handed to Chromium, whatever order they came back in.
-    failed = [errors[d] for d in sorted(missing, key=lambda diagram: diagram[1]) if d in errors]
+    failed_diagrams = [d for d in sorted(missing, key=lambda diagram: diagram[1]) if d in errors]
+    failed = [errors[d] for d in failed_diagrams]
     drawn = len(missing) - len(failed) if chromium else 0
-    return Drawn(drawn, len(diagrams) - len(missing), len(missing) - drawn, failed, seconds)
+    return Drawn(drawn, len(diagrams) - len(missing), len(missing) - drawn, failed, seconds,
+                 sorted(timed_out, key=lambda diagram: diagram[1]), failed_diagrams)
 
 
 def inline(page_html: str, cache: Path) -> tuple[str, bool]:
@@ -553,16 +569,48 @@ def _drawings(executable: str, diagrams: list[tuple[str, bool]], progress=None,
     stop = threading.Event()
     marks: dict[str, float] = {"start": time.perf_counter()}
 
-    async def worker(browser) -> None:
+    async def new_page(browser):
         page = await browser.new_page()
+        # offline: nothing a diagram names (an <img> of a label, a url() of its themeCSS) is fetched
+        await page.route("**/*", lambda route: route.abort())
         await page.set_content("<!doctype html><html><body></body></html>")
         await page.add_script_tag(content=bundle)
         for script in scripts:
             await page.add_script_tag(content=script)
+        return page
+
+    async def one_by_one(browser, chunk: list) -> dict[str, str]:
+        # A chunk ran out of time: each of its diagrams alone, in a new page after one that ran out.
+        out: dict[str, str] = {}
+        page = None
+        try:
+            for item in chunk:
+                if stop.is_set():
+                    break
+                page = page or await new_page(browser)
+                try:
+                    out.update(await asyncio.wait_for(page.evaluate(_SCRIPT, [item]), DIAGRAM_TIMEOUT))
+                except asyncio.TimeoutError:
+                    out[item[0]] = f"{TIMED_OUT}Mermaid did not finish drawing it in {DIAGRAM_TIMEOUT:g} s"
+                    await page.close()
+                    page = None
+        finally:
+            if page is not None:
+                await page.close()
+        return out
+
+    async def worker(browser) -> None:
+        page = await new_page(browser)
         now = time.perf_counter()
         marks["first"], marks["ready"] = min(marks.get("first", now), now), now
         while chunks and not stop.is_set():
-            results.put(await page.evaluate(_SCRIPT, chunks.popleft()))
+            chunk = chunks.popleft()
+            try:
+                results.put(await asyncio.wait_for(page.evaluate(_SCRIPT, chunk), CHUNK_TIMEOUT))
+            except asyncio.TimeoutError:
+                await page.close()  # its script may still run: the page goes, whatever it is doing
+                results.put(await one_by_one(browser, chunk))
+                page = await new_page(browser)
             marks["last"] = time.perf_counter()
         await page.close()
 

@@ -213,12 +213,32 @@ def _draw(run: Run) -> Done:
     """Every Mermaid block of the pages drawn into the cache (the Markdown keeps its blocks)."""
     drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items()
                            if diagrams.MARK in page.data}, run.cache, Progress("diagrams"))
-    for failure in drawn.failed:
-        log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
+    # An editor's diagram that hangs Mermaid is an error at its file and line; any other failure
+    # (a generated diagram's is the generator's fault) a warning, the browser trying again.
+    authored, timed_out, problems = _authored(run.entries), set(drawn.timed_out), []
+    for failure, (source, linked) in zip(drawn.failed, drawn.failed_diagrams):
+        places = authored.get(source, ()) if (source, linked) in timed_out and not linked else ()
+        problems += [Diagnostic(place.file, place.line, place.column,
+                                f"Mermaid did not finish drawing this diagram in {diagrams.DIAGRAM_TIMEOUT:g} s; "
+                                "a reader's browser would hang on it too", place.field,
+                                "make the diagram smaller, or split it into several", code="drawing")
+                     for place in places]
+        if not places:
+            log.warning("diagram could not be drawn at build time (the browser will try): %s", failure)
     why = diagrams.unavailable() if drawn.left else None
-    return Done(drawn, drawn.drawn + drawn.cached + drawn.left,
+    return Done(drawn, drawn.drawn + drawn.cached + drawn.left, problems,
                 note=f"{drawn.drawn} drawn, {drawn.cached} from cache, {drawn.left} left to the browser"
                      + (f" ({why})" if why else ""))
+
+
+def _authored(entries: list) -> dict[str, list]:
+    """The places (diagram_check.Authored) where editors wrote each diagram, by its source as
+    its block holds it (stripped, ``diagrams.block``)."""
+    found: dict[str, list] = {}
+    for entry in entries:
+        for diagram in entry.diagrams:
+            found.setdefault(diagram.source.strip(), []).append(diagram)
+    return found
 
 
 def _write(run: Run) -> Done:
