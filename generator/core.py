@@ -124,6 +124,19 @@ def format_github(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(d.as_github() for d in sorted(diagnostics))
 
 
+# Ids a built page uses itself, which a heading's anchor must not take: Material's (``__config``,
+# which its bundle reads, ``__drawer``, ``__toc``, ...), kb.js's and the drawings' (``kb-search``,
+# ``kb-diagram-N`` and the ``dkb-``/``ikb-`` ids Mermaid's render() removes, ``kb-<key>``) and
+# the references' (``ref-<id>``).
+_PAGE_IDS = re.compile(r"__|kb-|dkb-|ikb-|ref-")
+
+
+def safe_anchor(anchor: str) -> str:
+    """A heading's anchor (as the table of contents made it), ``h-`` before it when it is one of
+    the ids the page uses itself."""
+    return "h-" + anchor if _PAGE_IDS.match(anchor) else anchor
+
+
 # Every code a diagnostic may carry, by stage, and what it means: the README's table of codes is
 # this one (tests/test_cli.py checks both that and that the generator gives no other code).
 CODES = {

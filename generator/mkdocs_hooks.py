@@ -79,6 +79,7 @@ def on_shutdown():
 
 def on_config(config):
     global _run
+    page_hooks.on_config(config)
     _refresher.stop("a new build started")  # its Pagefind would read pages this build rewrites
     _dirty.seen = False
     _run = None

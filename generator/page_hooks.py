@@ -4,6 +4,7 @@
 the hook of mkdocs.yml for plain `mkdocs build`, `mkdocs serve` and `kb serve`, uses these too and
 drives the generator around them. Nothing here generates anything:
 
+* on_config: no heading's anchor is an id the page uses itself (``core.safe_anchor``);
 * on_page_markdown: a generated page whose front matter MkDocs could not read stops the build;
   the generated HTML blocks are set aside so that Python-Markdown skips them
   (generator/passthrough.py: most of MkDocs' time, before);
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from markdown.extensions.toc import slugify
 from mkdocs.exceptions import PluginError
 
 from generator import diagrams, passthrough, sanitize
+from generator.core import safe_anchor
 from generator.pipeline import DIAGRAM_CACHE, GENERATED_DIR, Progress
 
 
@@ -42,6 +45,20 @@ class Pages:
 
 PAGES = Pages()
 _stashed: dict[str, dict[str, str]] = {}  # page -> the HTML blocks Markdown need not parse
+
+
+def on_config(config):
+    """Every heading's anchor as the table of contents makes it, but never an id the page uses
+    itself (``core.safe_anchor``: a heading "__config" or "Kb search", a record named so, would
+    otherwise take the id Material's bundle or kb.js looks up, and stop it)."""
+    toc = config.mdx_configs.setdefault("toc", {})
+    base = toc.get("slugify") or slugify
+    if not getattr(base, "kb_safe", False):
+        def safe(value: str, separator: str) -> str:
+            return safe_anchor(base(value, separator))
+        safe.kb_safe = True
+        toc["slugify"] = safe
+    return config
 
 
 def on_files(files, config):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 
 import nh3
@@ -110,11 +111,34 @@ def _prose_cleaner() -> nh3.Cleaner:
                        attribute_filter=_prose_attribute)
 
 
+# A drawing's own ids start with its root's (Mermaid's render() id, kb-<key>); its own classes
+# starting kb- are the ones _slim adds. Any other id, a class of the theme's or kb.js's, and a
+# data- attribute of Pagefind's, Material's or kb.js's, come from an editor's label or diagram
+# (Mermaid's strict level keeps them) and would reach what the page's scripts look up.
+_DRAWING_ROOT = re.compile(r'<svg id="(kb-[0-9a-f]{16})"')
+_drawing_root: ContextVar[str] = ContextVar("drawing_root", default="")
+_DRAWING_CLASSES = frozenset({"kb-flowchart", "kb-palette"})
+_SCRIPTED_DATA = ("data-pagefind", "data-md", "data-kb")
+
+
+def _drawing_attribute(tag: str, name: str, value: str) -> str | None:
+    if name == "id":
+        root = _drawing_root.get()
+        return value if root and (value == root or value.startswith((root + "-", root + "_"))) else None
+    if name == "class" and ("kb-" in value or "md-" in value):
+        return " ".join(word for word in value.split()
+                        if not word.startswith(("kb-", "md-")) or word in _DRAWING_CLASSES) or None
+    if name.startswith(_SCRIPTED_DATA):
+        return None
+    return value
+
+
 @lru_cache(maxsize=None)
 def _page_cleaner(drawing: bool = False) -> nh3.Cleaner:
     return nh3.Cleaner(tags=_PAGE_TAGS | ({"style"} if drawing else set()), attributes=_PAGE_ATTRIBUTES,
                        url_schemes=set(URL_SCHEMES), link_rel=None, strip_comments=True,
                        generic_attribute_prefixes={"data-", "aria-"},
+                       attribute_filter=_drawing_attribute if drawing else None,
                        clean_content_tags={"script"} if drawing else {"script", "style"},
                        # Mermaid's inline styles are kept as drawn (CSS runs no script, and the
                        # Content-Security-Policy stops any url() from loading).
@@ -158,11 +182,17 @@ _LINKED_DIAGRAM = re.compile(r'(<[a-zA-Z][^>]*?) data-kb-links="[^"]*"')
 
 
 def drawing(svg: str) -> str:
-    """A diagram drawn at build time, with nothing left that is not on the drawing list, and
-    nothing that loads from elsewhere: an image's address leads into the site's images/ or is
+    """A diagram drawn at build time, with nothing left that is not on the drawing list, no id
+    but its own (``<svg id="kb-<key>"`` and those starting with it), no class or data- attribute
+    the page's scripts look up (``_drawing_attribute``), and nothing that loads from elsewhere: an image's address leads into the site's images/ or is
     removed, and in its styles a ``url()`` other than a reference within the drawing (``#id``)
     and any ``@import`` are removed (an editor's ``%%{init}%%`` may set the theme's CSS)."""
-    cleaned = _page_cleaner(drawing=True).clean(svg)
+    root = _DRAWING_ROOT.match(svg)
+    token = _drawing_root.set(root.group(1) if root else "")
+    try:
+        cleaned = _page_cleaner(drawing=True).clean(svg)
+    finally:
+        _drawing_root.reset(token)
     if "<img" in cleaned:
         cleaned = _IMAGE_TAG.sub(_own_image, cleaned)
     return _STYLE_ELEMENT.sub(_own_urls, _STYLE_ATTRIBUTE.sub(_own_urls, cleaned))
