@@ -179,6 +179,8 @@ CODES = {
     "formula": "a formula (`$...$`, `$$...$$`) that cannot be drawn, or that holds a link, a style or HTML",
     "image": "an image without alt text, from another site, outside `content/images/`, missing, over 2 MiB, "
              "or not PNG, JPEG, GIF or WebP",
+    "markup": "an article's Markdown that cannot be converted, or not in reasonable time: lists, quotes or notes "
+              "nested over 256 columns deep, brackets of links that would scan over 3,000,000 characters",
     "admonition": "a `!!!` line whose type is not one the theme draws",
     "heading": "an article's heading whose anchor would be one the page uses itself (`#ref-<id>` of its references, "
                "`#kb-…` of its drawings)",

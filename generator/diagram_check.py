@@ -37,9 +37,9 @@ class Authored:
     front_matter: bool
 
 
-def authored(document: SourceDocument, record: Any = None) -> list[Authored]:
+def authored(document: SourceDocument, record: Any = None, prose: bool = True) -> list[Authored]:
     """Every diagram the record of ``document`` writes, in its front matter (from ``record``,
-    or from the data when the record did not validate) and in its prose."""
+    or from the data when the record did not validate) and, unless ``prose`` is False, in its prose."""
     found = []
     holder = placed_field(KINDS[document.kind].model, "diagram")
     for name, source in _front_matter_diagrams(document, record, holder):
@@ -48,7 +48,7 @@ def authored(document: SourceDocument, record: Any = None) -> list[Authored]:
         literal = path in document.literals
         found.append(Authored(document.path, f"{holder}.{name}.mermaid", source, line + literal,
                               1 if literal else column, literal, True))
-    if document.body:
+    if document.body and prose:
         for line, indent, source, exact in fences(document.body):
             found.append(Authored(document.path, "body", source, document.body_line + line, indent + 1, exact, False))
     return found
@@ -112,11 +112,87 @@ def fences(body: str) -> list[tuple[int, int, str, bool]]:
 # JavaScript and Python read a pattern differently (\s, \b, \w), the port takes the wider.
 
 _WS = r"[\s\ufeff]"
-_FRONT_MATTER = re.compile(r"^([^\S\n\r]*)-{3}\s*[\n\r](.*?)[\n\r]\1-{3}\s*[\n\r]+", re.S)
 _DIRECTIVE = re.compile(r"%{2}\{\s*(?:(\w+)\s*:|(\w+))\s*(?:(\w+)|((?:(?!\}%{2}).|\r?\n)*))?\s*(?:\}%{2})?",
                         re.I | re.S)
-_COMMENT_LINE = re.compile(r"^\s*%%(?!\{)[^\n]+\n?", re.M)
-_DETECT_COMMENT = re.compile(r"\s*%%.*\n")
+# Mermaid's other three expressions, /^-{3}\s*[\n\r](.*?)[\n\r]-{3}\s*[\n\r]+/s (front matter, with
+# the indentation of its first line), /^\s*%%(?!{)[^\n]+\n?/gm (comment lines) and /\s*%%.*\n/gm
+# (detectType's comments), take time with the square of a run of blank lines or spaces in a
+# regular-expression engine (each start in the run scans the rest of it: 100,000 blank lines
+# after a '---' kept validation busy for minutes). The functions below find what they match, the
+# same spans (tests/test_diagram_check.py holds them as the oracle), in one pass.
+_OPENING_DASHES = re.compile(r"([^\S\n\r]*)-{3}(\s*)")
+_SPACE = re.compile(r"\s*")
+_COMMENT_ON_ITS_LINE = re.compile(r"^[^\S\n]*%%(?!\{)[^\n]+\n?", re.M)
+_COMMENT_TO_LINE_END = re.compile(r"%%.*\n")
+
+
+def _after_last_newline(text: str, start: int, end: int) -> int | None:
+    """Where ``\\s*[\\n\\r]+`` over the whitespace text[start:end] ends: after its last line end."""
+    last = max(text.rfind("\n", start, end), text.rfind("\r", start, end))
+    return None if last < 0 else last + 1
+
+
+def front_matter_end(text: str) -> int | None:
+    """Where the front matter that opens ``text`` ends (Mermaid's expression, above), or None."""
+    opening = _OPENING_DASHES.match(text)
+    if opening is None:
+        return None
+    indent, start, end = opening.group(1), opening.start(2), opening.end(2)
+    last = max(text.rfind("\n", start, end), text.rfind("\r", start, end))
+    if last < 0:
+        return None  # the first line must end after its dashes
+    # After the last line end of the whitespace that follows the dashes: the first closing line
+    # there (its indentation, three dashes, whitespace with a line end) is the one the expression takes.
+    for closing in re.compile(r"[\n\r]" + re.escape(indent) + r"-{3}(\s*)").finditer(text, last + 1):
+        ends = _after_last_newline(text, closing.start(1), closing.end(1))
+        if ends is not None:
+            return ends
+    # Otherwise the run's last line end may start the closing line, if another line end is before it.
+    if (max(text.rfind("\n", start, last), text.rfind("\r", start, last)) >= 0
+            and text[last + 1:end] == indent and text.startswith("---", end)):
+        return _after_last_newline(text, end + 3, _SPACE.match(text, end + 3).end())
+    return None
+
+
+def comment_lines(text: str) -> list[tuple[int, int]]:
+    """The spans of Mermaid's comment lines in ``text`` (above): a line whose first characters
+    but whitespace are ``%%`` (not ``%%{``) with something after them, with its line end and the
+    lines of nothing but whitespace before it (back to the end of the span before)."""
+    spans: list[tuple[int, int]] = []
+    done = 0
+    for comment in _COMMENT_ON_ITS_LINE.finditer(text):
+        start = comment.start()
+        while start > done:
+            previous = max(text.rfind("\n", done, start - 1) + 1, done)
+            line = text[previous:start - 1]
+            if line and not line.isspace():
+                break
+            start = previous
+        spans.append((start, comment.end()))
+        done = comment.end()
+    return spans
+
+
+def detected_comments(text: str) -> list[tuple[int, int]]:
+    """The spans of detectType's comments in ``text`` (above): ``%%`` to its line end, with the
+    whitespace before it (back to the end of the span before)."""
+    spans: list[tuple[int, int]] = []
+    done = 0
+    for comment in _COMMENT_TO_LINE_END.finditer(text):
+        start = comment.start()
+        while start > done and text[start - 1].isspace():
+            start -= 1
+        spans.append((start, comment.end()))
+        done = comment.end()
+    return spans
+
+
+def _without(text: str, spans: list[tuple[int, int]], between: str = "") -> str:
+    kept, at = [], 0
+    for start, end in spans:
+        kept.append(text[at:start])
+        at = end
+    return between.join(kept) + (between if spans else "") + text[at:]
 _END = r"(?![A-Za-z0-9_])"  # JavaScript's \b after a word character
 DETECTORS = {  # Mermaid's name of the type -> its detector
     "c4": re.compile(rf"^{_WS}*C4Context|C4Container|C4Component|C4Dynamic|C4Deployment"),  # sic
@@ -160,19 +236,26 @@ TYPE_WORDS = ("flowchart", "graph", "sequenceDiagram", "classDiagram", "classDia
               "architecture-beta", "radar-beta", "treemap-beta", "info")
 
 
+def _front_matter_span(text: str) -> list[tuple[int, int]]:
+    end = front_matter_end(text)
+    return [] if end is None else [(0, end)]
+
+
+def _directives(text: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _DIRECTIVE.finditer(text)]
+
+
 def as_parsed(source: str) -> tuple[str, list[int]]:
     """The text Mermaid parses (preprocessDiagram) and, for each of its characters, the line of
     ``source`` (from 1) it comes from: Mermaid's "line N" is a line of that text."""
     text = source.replace("\r\n", "\n").replace("\r", "\n")
     origins = [n for n, part in enumerate(text.split("\n"), 1) for _ in range(len(part) + 1)][:len(text)]
-    for pattern, first_only in ((_FRONT_MATTER, True), (_DIRECTIVE, False), (_COMMENT_LINE, False)):
+    for spans_of in (_front_matter_span, _directives, comment_lines):
         kept_text, kept_origins, at = [], [], 0
-        for match in pattern.finditer(text):
-            kept_text.append(text[at:match.start()])
-            kept_origins.extend(origins[at:match.start()])
-            at = match.end()
-            if first_only:
-                break
+        for start, end in spans_of(text):
+            kept_text.append(text[at:start])
+            kept_origins.extend(origins[at:start])
+            at = end
         text, origins = "".join(kept_text) + text[at:], kept_origins + origins[at:]
     start = len(text) - len(text.lstrip())
     return text[start:], origins[start:]
@@ -201,7 +284,8 @@ def diagram_type(source: str) -> str | None:
     """The type Mermaid 11.17.2 would take the diagram for, or None when it would take it for
     none (detectType, over the preprocessed text)."""
     text = _parsed_text(source)
-    text = _DETECT_COMMENT.sub("\n", _DIRECTIVE.sub("", _FRONT_MATTER.sub("", text, count=1)))
+    text = _DIRECTIVE.sub("", text[front_matter_end(text) or 0:])
+    text = _without(text, detected_comments(text), "\n")
     return next((name for name, detector in DETECTORS.items() if detector.search(text)), None)
 
 

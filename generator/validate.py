@@ -67,7 +67,9 @@ def validate_document(document: SourceDocument, context: dict | None = None) -> 
         prose, prose_problems = parse_prose(document, record)
         problems += prose_problems
     diagrams = []
-    for diagram in diagram_check.authored(document, record):  # Mermaid's own parse is the next stage
+    # (an article the converter could not read in time is not converted to find its diagrams)
+    readable = not any(problem.code == "markup" for problem in problems)
+    for diagram in diagram_check.authored(document, record, prose=readable):  # Mermaid's own parse is the next stage
         found = diagram_check.static_problems(diagram)
         problems += found
         if not found:
@@ -517,6 +519,7 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
                                        "body", "put tables and diagrams on a line of their own",
                                        "directive"))
     problems += _check_features(document, scanned, starts)
+    problems += _check_markup(document, scanned, starts)
     if record is not None:
         problems += _check_directives(document, record, placed)
     # the blocks but those of no text ('not b or b.isspace()': 'not b.strip()' without a copy of the article)
@@ -568,6 +571,111 @@ def _footnotes(text: str, starts: list[int]) -> tuple[list[int], list[tuple[str,
         if not text[starts[index]:match.start()].strip(" >"):
             notes.append(index)
     return notes, marks
+
+
+# What Python-Markdown cannot convert, or not in reasonable time, though it is valid Markdown:
+# containers (lists, quotes, notes) nested by more than MAX_INDENT columns of indentation and
+# quote marks (its parser recurses once a level: 300 levels of four spaces ended in RecursionError),
+# and brackets whose scans add up past MAX_BRACKET_SCAN characters. Its link patterns scan from
+# every '[' to the ']' that closes it and from every '](' to its ')', to the end of the paragraph
+# when there is none: 6,000 unclosed '[' in 24 KB took over 40 s. A 3,000-word article with a
+# hundred links scans some 10,000 characters.
+MAX_INDENT = 256
+MAX_BRACKET_SCAN = 3_000_000
+_DEEP_LINE = re.compile(r"\n[ \t>]{65}")  # a literal line end first: the engine skips to each (no \A| before it)
+_PREFIX = re.compile(r"[ \t>]*")
+_BRACKET_TOKENS = re.compile(r"\\.|\n[^\S\n]*\n|[\[\]()]")
+
+
+def _indent_width(prefix: str) -> int:
+    return len(prefix.expandtabs(4))
+
+
+def _bracket_scan(text: str) -> tuple[int, int]:
+    """(how many characters Python-Markdown's link patterns scan in ``text``, at most; the offset
+    of the bracket whose scan is the longest). Brackets are matched as its getText and getLink
+    match them, within a paragraph; a link's parentheses holding a quote (a title) count to the
+    paragraph's end, as its getLink may scan that far."""
+    total, longest, at_longest = 0, 0, -1
+    opened: list[int] = []
+    parens: list[tuple[int, bool]] = []
+    link_next = False
+
+    def scan(start: int, end: int) -> None:
+        nonlocal total, longest, at_longest
+        total += end - start
+        if end - start > longest:
+            longest, at_longest = end - start, start
+
+    def paragraph_ends(end: int) -> None:
+        for start in opened:
+            scan(start, end)
+        for start, link in parens:
+            if link:
+                scan(start, end)
+        opened.clear()
+        parens.clear()
+
+    for token in _BRACKET_TOKENS.finditer(text):
+        mark, at = token.group(), token.start()
+        if mark[0] == "\\":
+            continue
+        if mark[0] == "\n":
+            paragraph_ends(at)
+        elif mark == "[":
+            opened.append(at)
+        elif mark == "]":
+            if opened:
+                scan(opened.pop(), at)
+            link_next = text.startswith("(", token.end())
+            continue
+        elif mark == "(":
+            parens.append((at, link_next))
+        elif parens:
+            start, link = parens.pop()
+            if link:
+                titled = '"' in text[start:at] or "'" in text[start:at]
+                scan(start, _paragraph_end(text, at) if titled else at)
+        link_next = False
+    paragraph_ends(len(text))
+    return total, at_longest
+
+
+def _paragraph_end(text: str, at: int) -> int:
+    blank = _BLANK_LINE.search(text, at)
+    return blank.start() if blank else len(text)
+
+
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+
+
+def _check_markup(document: SourceDocument, text: str, starts: list[int]) -> list[Diagnostic]:
+    """Containers nested too deep, brackets too costly to convert (see MAX_INDENT): errors, so
+    that the pull-request check refuses what the build could not make."""
+    problems = []
+    first = [0] if _PREFIX.match(text).end() > 64 else []
+    for line in first + [deep.start() + 1 for deep in _DEEP_LINE.finditer(text)]:
+        width = _indent_width(_PREFIX.match(text, line).group())
+        if width > MAX_INDENT:
+            index = bisect_right(starts, line) - 1
+            problems.append(Diagnostic(
+                document.path, document.body_line + index, 1,
+                f"this line is indented {width:,} columns (with its '>' marks): lists, quotes "
+                f"and notes nested this deep cannot be converted (at most {MAX_INDENT})", "body",
+                "nest fewer levels, or write the text without its indentation", "markup"))
+            break
+    brackets = text.count("[") + text.count("](")
+    if brackets and brackets * len(text) > MAX_BRACKET_SCAN:  # else the scans cannot add up to the bound
+        total, at = _bracket_scan(text)
+        if total > MAX_BRACKET_SCAN:
+            index = bisect_right(starts, at) - 1
+            problems.append(Diagnostic(
+                document.path, document.body_line + index, at - starts[index] + 1,
+                f"the brackets of this article would take Markdown too long to read: its links' '[' and '](' "
+                f"scan {total:,} characters for their ']' and ')' (at most {MAX_BRACKET_SCAN:,}); the longest "
+                "starts here", "body", "close each '[' and '(' of a link, and write a bracket that is not one as "
+                "\\[ or \\]", "markup"))
+    return problems
 
 
 def _check_features(document: SourceDocument, text: str, starts: list[int]) -> list[Diagnostic]:

@@ -173,3 +173,39 @@ def test_without_chromium_only_the_static_checks_run_and_the_output_says_so(no_c
 def test_a_base_without_authored_diagrams_says_nothing_of_mermaid(no_chromium):
     checked = pipeline.check(FIXTURES / "invalid" / "missing-reference" / "content")
     assert not [d for d in checked.diagnostics if d.code.startswith("mermaid")]
+
+
+# ------------------------------------------------------------------------------ Mermaid's expressions, in one pass
+#
+# The three expressions of Mermaid's preprocessing that diagram_check finds in one pass instead
+# (they took time with the square of a run of blank lines or spaces), as Mermaid writes them.
+FRONT_MATTER = re.compile(r"^([^\S\n\r]*)-{3}\s*[\n\r](.*?)[\n\r]\1-{3}\s*[\n\r]+", re.S)
+COMMENT_LINE = re.compile(r"^\s*%%(?!\{)[^\n]+\n?", re.M)
+DETECT_COMMENT = re.compile(r"\s*%%.*\n")
+
+
+def test_the_one_pass_functions_find_what_mermaids_expressions_match():
+    rng = __import__("random").Random(13)
+    alphabet = ["-", "-", "-", " ", "\t", "\n", "\n", "\r", "a", "%", "%", "{", "\x0c", "\x85"]
+    texts = ["---\n\n---\n", "---\n  \n---\nx", " ---\n a\n ---\n\nflowchart", "---\na\n---", "%%a\n%%b\n",
+             "\n\n  %% c\nb", "a  %%x\n", "---\r\n---\r\n"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(60_000)]
+    for text in texts:
+        matched = FRONT_MATTER.match(text)
+        assert diagram_check.front_matter_end(text) == (matched.end() if matched else None), repr(text)
+        assert diagram_check.comment_lines(text) == [m.span() for m in COMMENT_LINE.finditer(text)], repr(text)
+        assert diagram_check.detected_comments(text) == [m.span() for m in DETECT_COMMENT.finditer(text)], repr(text)
+
+
+@pytest.mark.parametrize("source", ["---" + "\n" * 200_000 + "flowchart LR\n  a --> b",
+                                    "\n" * 200_000 + "%% x\nflowchart LR\n  a --> b",
+                                    "flowchart LR\n" + " " * 200_000 + "%% x\n  a --> b",
+                                    "---\n" + "\n---a" * 40_000 + "\nflowchart LR"])
+def test_runs_of_blank_lines_and_spaces_take_one_pass(source):
+    """Each kept validation busy for minutes with Mermaid's expressions (at 100,000 lines); in one
+    pass each takes milliseconds. The bound only tells a hang from that."""
+    import time
+    started = time.process_time()
+    diagram_check.diagram_type(source)
+    diagram_check.source_line(source, 2)
+    assert time.process_time() - started < 5  # the quadratic expressions take minutes here
