@@ -99,6 +99,11 @@ def _validate(args) -> int:
     for path in args.paths or [Path("content")]:
         if not path.exists():
             raise UsageError(f"no such file or folder: {path}")
+        if path.is_dir() and path.name in KINDS and not any((path / kind).is_dir() for kind in KINDS):
+            # a kind folder of a content folder: its base, with its records' errors first
+            if roots.get(path.parent, []) is not None:
+                roots.setdefault(path.parent, []).extend(sorted(p for p in path.iterdir() if p.is_file()))
+            continue
         if path.is_dir():
             roots[path] = None
             continue
@@ -171,6 +176,12 @@ def _schema(args) -> int:
 def _new(args) -> int:
     from .scaffold import new_record
 
+    try:
+        args.name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode (surrogate escapes)
+        shown = args.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise UsageError(f"the name '{shown}' is not UTF-8 text: set the terminal to UTF-8 "
+                         "(e.g. LANG=C.UTF-8) and type it again") from None
     vocabulary = pipeline.run(pipeline.Run(args.content), ("vocabulary",))
     if vocabulary.diagnostics:  # the record is still started, with the defaults where the file is wrong
         print(format_text(vocabulary.diagnostics) + "\n(the new record lists the default values where the "

@@ -65,6 +65,40 @@ def resolve(src: str, record_folder: str) -> tuple[str | None, str, str]:
 _SIGNATURES = {".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
                ".gif": (b"GIF87a", b"GIF89a"), ".webp": (b"RIFF",)}
 MAX_PIXELS = 50_000_000  # a small file can unpack to gigabytes in a reader's browser
+MAX_READ = 2 * 1024 * 1024 + 1  # an image over 2 MiB is refused anyway (file_problem)
+# JPEG's frame headers (SOF0-SOF15 but DHT, JPG and DAC), which give the image's size.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's first frame header, as a browser reads it; (0, 0) if none."""
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return 0, 0
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill bytes
+            at += 1
+            continue
+        if marker in _JPEG_FRAMES:
+            return int.from_bytes(data[at + 7:at + 9], "big"), int.from_bytes(data[at + 5:at + 7], "big")
+        if marker == 0xD9 or marker == 0xDA:  # the end, or the image data: no frame header before it
+            return 0, 0
+        at += 2 + (0 if 0xD0 <= marker <= 0xD7 or marker == 0x01 else int.from_bytes(data[at + 2:at + 4], "big"))
+    return 0, 0
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    """(width, height) of a WebP image (its VP8, VP8L or VP8X header); (0, 0) if none."""
+    chunk = data[12:16]
+    if chunk == b"VP8 " and len(data) >= 30:
+        return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return 0, 0
 
 
 def found(content: Path, path: str) -> tuple[str, str] | None:
@@ -75,7 +109,7 @@ def found(content: Path, path: str) -> tuple[str, str] | None:
         return f"there is no image content/{path}", f"add the file, or correct the address"
     try:
         with file.open("rb") as handle:
-            head = handle.read(32)
+            head = handle.read(MAX_READ)  # the whole of an image the size limit allows
     except OSError as exc:
         return f"the image content/{path} cannot be read: {exc.strerror}", "let the user running kb read it"
     suffix = "." + path.rsplit(".", 1)[-1].lower()
@@ -87,6 +121,10 @@ def found(content: Path, path: str) -> tuple[str, str] | None:
         width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     elif suffix == ".gif":
         width, height = int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little")
+    elif suffix in (".jpg", ".jpeg"):
+        width, height = _jpeg_size(head)
+    elif suffix == ".webp":
+        width, height = _webp_size(head)
     if width * height > MAX_PIXELS:
         return (f"the image is {width:,} x {height:,} pixels; at most {MAX_PIXELS // 1_000_000} million",
                 "save it with fewer pixels")

@@ -596,6 +596,17 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     text = text.removeprefix("\ufeff")
     if "\r" in text:  # (a search for one character is many times faster than replace's for two)
         text = text.replace("\r\n", "\n")
+    unseen = _unseen_character(raw, text)
+    if unseen is not None:
+        line, column, character = unseen
+        return None, [fail(line, column, f"the file holds the character U+{ord(character):04X} (a control character "
+                           "or a noncharacter), which editors do not show and pages cannot hold",
+                           "delete it (retype the text around it if you cannot see where it is)", code="character")]
+    if suffix == MARKDOWN and "\r" in text:  # YAML files say so in parse_yaml
+        at = text.index("\r")
+        return None, [fail(text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1,
+                           "the file holds a carriage return with no line feed after it (old Mac line ends)",
+                           "save the file with Unix (LF) or Windows (CRLF) line ends", code="character")]
     if not text or text.isspace():  # (as 'not text.strip()', without copying the text)
         hint = f"run `kb new {kind} \"Name\"` for a template" if kind in KINDS else "write its fields, or delete it"
         return None, [fail(1, 1, "file is empty", hint, code="empty")]
@@ -629,6 +640,25 @@ def load_file(path: Path, display: str, kind: str) -> tuple[SourceDocument | Non
     document = SourceDocument(kind, record_id, display, data, builder.positions,
                               builder.key_positions, builder.number_texts, body, body_line, builder.literals)
     return document, problems
+
+
+# The bytes of a UTF-8 file that are not a control character: a file of only these holds none.
+_SEEN_BYTES = b"\t\n\r" + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+
+
+def _unseen_character(raw: bytes, text: str) -> tuple[int, int, str] | None:
+    """(line, column, character) of the first character of ``text`` that YAML refuses and a
+    page cannot hold (``NOT_IN_YAML``: a control character, a noncharacter), in the front
+    matter or the article; libyaml's own error names no line. ``raw`` is the file's bytes: a
+    C0 control or DEL is a byte of its own in UTF-8, and the others (C1 controls, U+FFFE,
+    U+FFFF) start with 0xC2 or 0xEF 0xBF, so most files are let through by two C searches."""
+    if not raw.translate(None, _SEEN_BYTES) and b"\xc2" not in raw and b"\xef\xbf" not in raw:
+        return None
+    found = NOT_IN_YAML.search(text)
+    if found is None:
+        return None
+    at = found.start()
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1, found.group()
 
 
 def discover(root: Path) -> tuple[list[tuple[Path, str, str]], list[Diagnostic]]:

@@ -166,7 +166,9 @@ Rating = Annotated[float, Field(ge=0, le=100, strict=True), AfterValidator(_one_
                    PlainSerializer(lambda value: value, return_type=Any)]
 Year = Annotated[int, Field(ge=1000, le=2100, strict=True), Shown(show="year")]
 Url = Annotated[str, StringConstraints(pattern=r'^https?://[^\s<>"]+$', max_length=2000), Shown(show="url")]
-Percent = Annotated[float, Field(ge=0, le=100)]
+# A number is written as one: `true` is not 1, nor `"8"` 8 (pydantic would read both so).
+Number = Annotated[float, Field(strict=True)]
+Percent = Annotated[float, Field(ge=0, le=100, strict=True)]
 
 
 def _date_text(value):
@@ -190,7 +192,8 @@ def _partial_date(text: str) -> str:
             dt.date.fromisoformat(text)
     except ValueError:
         month = int(parts[1]) if len(parts) > 1 else 1
-        why = f"there is no month {month}" if not 1 <= month <= 12 else "that month has no such day"
+        why = ("there is no year 0" if int(parts[0]) < dt.MINYEAR else f"there is no month {month}"
+               if not 1 <= month <= 12 else "that month has no such day")
         raise ValueError(f"'{text}' is not a real date: {why}") from None
     return text
 
@@ -200,7 +203,7 @@ def _partial_date(text: str) -> str:
 PARTIAL_DATE_SCHEMA_PATTERN = r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$"
 PartialDate = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$"),
+    StringConstraints(pattern=r"^[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?$"),  # ASCII digits: \d takes any
     AfterValidator(_partial_date),
     Field(description="A year (2024), a year and month (2024-08) or a full date (2024-08-12).",
           json_schema_extra={"pattern": PARTIAL_DATE_SCHEMA_PATTERN}),
@@ -334,12 +337,12 @@ class Relation(Strict):
 class Quantity(Strict):
     """A figure: a number with unit and optional range or confidence interval, or a text."""
 
-    value: Optional[float] = Field(None, description="The number, e.g. 8.")
+    value: Optional[Number] = Field(None, description="The number, e.g. 8.")
     text: Optional[Text] = Field(None, description="For a figure that is not a number, e.g. 'First since 1969'.")
     unit: str = Field("", description="Unit written after the number, e.g. months, % or x.")
     approximate: bool = Field(False, description="true shows the figure as approximate: ~8.")
-    low: Optional[float] = Field(None, description="Lower end of a range; give high too.")
-    high: Optional[float] = Field(None, description="Upper end of a range; give low too.")
+    low: Optional[Number] = Field(None, description="Lower end of a range; give high too.")
+    high: Optional[Number] = Field(None, description="Upper end of a range; give low too.")
     confidence: Optional[Percent] = Field(None, description="Confidence level of [low, high], e.g. 95.")
     qualifier: Optional[Text] = Field(None, description="Shown after the figure, e.g. '2012-2022'.")
 

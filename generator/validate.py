@@ -247,7 +247,7 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         if "https?" in pattern:
             return document.diagnostic(loc, f"{_show(value)} is not a web address",
                                        "write a full address starting with https://", "url")
-        if r"\d{4}" in pattern:
+        if "[0-9]{4}" in pattern:
             return document.diagnostic(loc, f"{_show(value)} is not a date",
                                        "write a year (2024), a year and month (2024-08) or a date "
                                        "(2024-08-12)", "date")
