@@ -210,7 +210,8 @@ def _translate(error: dict, model: type[BaseModel], document: SourceDocument) ->
         line, column = document.key_position(loc[:-1]) if loc[:-1] else (1, 1)
         return Diagnostic(document.path, line, column, f"missing required field '{loc[-1]}'",
                           dotted(loc), hint, "missing")
-    if error_type == "finite_number":
+    if error_type == "finite_number" or (error_type == "float_type" and isinstance(value, str)
+                                         and value.strip().lstrip("+-").lower() in ("nan", "inf", "infinity")):
         return document.diagnostic(loc, f"{_show(value)} is not a finite number",
                                    "write a number such as 0.5: infinity and NaN cannot be stored or exported",
                                    "number")
