@@ -24,6 +24,7 @@ import hashlib
 import re
 from contextvars import ContextVar
 from functools import lru_cache
+from pathlib import Path
 
 import nh3
 
@@ -222,20 +223,66 @@ def source_hash(source: bytes) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source).digest()).decode() + "'"
 
 
+def _script_shapes(text: str, hole: re.Pattern, filling: str) -> list[str]:
+    """The inline scripts of a template as expressions: its literal text, and for each of its
+    holes (``hole``: a Jinja ``{{ ... }}``, a ``${...}``) ``filling``, what the hole can hold
+    (a URL's characters, digits), which never quotes, calls or ends anything."""
+    return ["".join(re.escape(piece) if i % 2 == 0 else filling for i, piece in enumerate(hole.split(body)))
+            for body in _INLINE_SCRIPT_TEXT.findall(text)]
+
+
+_INLINE_SCRIPT_TEXT = re.compile(r"<script>(.*?)</script>", re.S)
+_JINJA_HOLE = re.compile(r"(\{\{.*?\}\})", re.S)
+_TEMPLATE_HOLE = re.compile(r"(\$\{\w+\})")
+THEME_PACKAGES = ("material", "zensical")  # their templates/partials/javascripts/*.html
+LIVE_RELOAD_PACKAGES = ("mkdocs", "properdocs")  # their livereload module's _SCRIPT_TEMPLATE_STR
+
+
+@lru_cache(maxsize=1)
+def _trusted_script() -> re.Pattern:
+    """Every inline script a page may run: the ones the installed themes' templates write
+    (Material's and Zensical's ``partials/javascripts``) and the live-reload script MkDocs and
+    ProperDocs add under ``kb serve``, read from those packages' own files, so that an upgrade
+    brings its scripts with it. The generator's own templates write none."""
+    import importlib.util
+    shapes = []
+    for name in THEME_PACKAGES + LIVE_RELOAD_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted((root / "templates" / "partials" / "javascripts").glob("*.html")):
+            shapes += _script_shapes(path.read_text(encoding="utf-8"), _JINJA_HOLE, r"[\w./:#?=&%~+-]*")
+        live = root / "livereload" / "__init__.py"
+        if live.is_file():
+            found = re.search(r'_SCRIPT_TEMPLATE_STR = """(.*?)"""', live.read_text(encoding="utf-8"), re.S)
+            if found:
+                shapes += _script_shapes(f"<script>{found.group(1)}</script>", _TEMPLATE_HOLE, r"[0-9.]+")
+    return re.compile("|".join(f"(?:{shape})" for shape in shapes) or r"(?!)", re.S)
+
+
+def trusted_script(source: str) -> bool:
+    """Whether an inline script is one the theme or the live-reload server wrote (see
+    :func:`_trusted_script`), not text that reached the page some other way."""
+    return _trusted_script().fullmatch(source) is not None
+
+
 def policy(page_html: str) -> str:
     """The Content-Security-Policy of a built page, a second wall behind the sanitizer: scripts
-    only from the site itself and the page's own inline scripts (the theme's, and under `kb
-    serve` the live-reload one), named by their hashes (so no inline event handler and no other
-    inline script runs: with a hash in the list, browsers ignore 'unsafe-inline' for scripts);
-    WebAssembly for Pagefind's search; nothing loaded from any other address; no plugins,
-    frames or <base>. Styles stay open to inline CSS: Mermaid's drawings and the theme set
-    them, and CSS runs no script."""
+    only from the site itself and those of the page's inline scripts that the theme's templates
+    or the live-reload server wrote (:func:`trusted_script`), named by their hashes. So no inline
+    event handler runs and no other inline script, even one that got past every other check
+    (with a hash in the list, browsers ignore 'unsafe-inline' for scripts). WebAssembly for
+    Pagefind's search; nothing loaded from any other address; no plugins, frames or <base>.
+    Styles stay open to inline CSS: Mermaid's drawings and the theme set them, and CSS runs no
+    script."""
     hashes = []
     for match in _INLINE_SCRIPT.finditer(page_html):
         attributes = match.group(1)
         if "src=" in attributes or 'type="application/json"' in attributes:  # not inline code
             continue
-        hashes.append(source_hash(match.group(2).encode("utf-8")))
+        if trusted_script(match.group(2)):
+            hashes.append(source_hash(match.group(2).encode("utf-8")))
     return "; ".join([
         "default-src 'self'",
         "script-src " + " ".join(["'self'", "'wasm-unsafe-eval'", *dict.fromkeys(hashes)]),
