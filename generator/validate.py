@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from pydantic import BaseModel, ValidationError
 
-from . import diagram_check, formulas, images
+from . import diagram_check, formulas, images, processes
 from .core import (ADMONITIONS, Diagnostic, Directive, Entry, Prose, ProseLink, Rejected, SourceDocument,
                    citation_targets, closest, dotted, finditer_at, gc_paused)
 from .kinds import KINDS, placed_field, placed_of, suffix_of, tables_of, value_at
@@ -39,14 +39,18 @@ def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(
     problems: list[Diagnostic] = []
     context = {"vocabulary": vocabulary}
     now: dict = {}
+    documents = [document for document in documents if document.data is not None]  # else load said why
+    reused = {}
     for document in documents:
-        if document.data is None:  # did not load: load reported why
-            continue
         before = kept.get(document.path) if kept is not None else None
         if before is not None and before[0] is document and before[1] == vocabulary and not _shows_images(document):
-            entry, found = before[2], before[3]
+            reused[document.path] = before
+    scans = _scan_articles([document for document in documents if document.path not in reused])
+    for document in documents:
+        if document.path in reused:
+            entry, found = reused[document.path][2:]
         else:
-            entry, found = validate_document(document, context)
+            entry, found = validate_document(document, context, scans.get(document.path))
         if kept is not None:
             now[document.path] = (document, vocabulary, entry, found)
         problems.extend(found)
@@ -57,14 +61,32 @@ def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(
     return entries, rejected, problems
 
 
-def validate_document(document: SourceDocument, context: dict | None = None) -> tuple[Entry | Rejected, list[Diagnostic]]:
+# From this many characters of articles, validate scans them in two processes
+# (processes.split_map): at 10,000 records the scan was a quarter of validating.
+ARTICLES_PARALLEL_FROM = 4_000_000
+
+
+def _scan_articles(documents: list[SourceDocument]) -> dict[str, tuple]:
+    """:func:`scan_prose` of each document that has an article, by path: in two processes when
+    the articles are long enough together for the fork to pay. The scans need no record."""
+    with_body = [document for document in documents if document.body is not None]
+    parallel = sum(len(document.body) for document in with_body) >= ARTICLES_PARALLEL_FROM
+    scans = processes.split_map(_scan, with_body, 0 if parallel else len(with_body) + 1)
+    return {document.path: (_prose(document.body, pieces, links), problems, placed)
+            for document, (pieces, links, problems, placed) in zip(with_body, scans)}
+
+
+def validate_document(document: SourceDocument, context: dict | None = None, scan: tuple | None = None
+                      ) -> tuple[Entry | Rejected, list[Diagnostic]]:
+    """One document's record (an Entry, or Rejected) and its problems; ``scan``: the article's
+    :func:`scan_prose`, when it was made already."""
     kind = KINDS[document.kind]
     problems = _check_id(document)
     record, model_problems, faults = _validate_model(kind.model, document, context)
     problems += model_problems
     prose = None
     if document.body is not None:  # a Markdown record: its article
-        prose, prose_problems = parse_prose(document, record)
+        prose, prose_problems = parse_prose(document, record, scan)
         problems += prose_problems
     diagrams = []
     # (an article the converter could not read in time is not converted to find its diagrams)
@@ -399,6 +421,13 @@ def _line(text: str, starts: list[int], index: int) -> str:
     return _lines(text, starts, index, index + 1)
 
 
+def _span(text: str, starts: list[int], first: int, end: int) -> tuple[int, int]:
+    """Where lines ``first`` to ``end`` (not included) of ``text`` are: ``_lines`` is text[a:b]."""
+    if first >= end:
+        return 0, 0
+    return starts[first], starts[end] - 1 if end < len(starts) else len(text)
+
+
 def _lines(text: str, starts: list[int], first: int, end: int) -> str:
     """Lines ``first`` to ``end`` (not included) of ``text``, as "\\n".join(lines[first:end])."""
     if first >= end:
@@ -462,8 +491,26 @@ _CODE_SPANS = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)")
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 
 
-def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnostic]]:
-    """Split a page's Markdown into text blocks and directives; collect its record links.
+def parse_prose(document: SourceDocument, record, scan: tuple | None = None) -> tuple[Prose, list[Diagnostic]]:
+    """Split a page's Markdown into text blocks and directives; collect its record links; its
+    problems, the directives checked against the record's tables and diagrams last. ``scan``:
+    :func:`scan_prose` of the document, if it was made already."""
+    prose, problems, placed = scan or scan_prose(document)
+    if record is not None:
+        problems = problems + _check_directives(document, record, placed)
+    return prose, problems
+
+
+def scan_prose(document: SourceDocument) -> tuple[Prose, list[Diagnostic], dict[tuple[str, str], int]]:
+    """(the article's prose, the problems found in its text alone, the line of each directive
+    placed by (what, name)): all of parse_prose that does not need the record."""
+    pieces, links, problems, placed = _scan(document)
+    return _prose(document.body or "", pieces, links), problems, placed
+
+
+def _scan(document: SourceDocument) -> tuple[list, list[ProseLink], list[Diagnostic], dict[tuple[str, str], int]]:
+    """scan_prose with the blocks as where they are in the text (what a forked scan sends back:
+    the text is the caller's already).
 
     The fences, directive lines and links are found in the whole text by str.find and regexes,
     and only the lines holding one are looked at: a 3,000-word article costs some 150 µs, half
@@ -489,12 +536,12 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
                                        f"{what} '{name}' is already placed on line {placed[(what, name)]}",
                                        "body", "place each table and diagram once", "directive"))
         placed[(what, name)] = number
-    blocks: list = []
+    pieces: list = []  # (start, end) of a text block in the article, or a Directive
     start = 0
     for index, directive in directives.items():
-        blocks += [_lines(text, starts, start, index), directive]
+        pieces += [_span(text, starts, start, index), directive]
         start = index + 1
-    blocks.append(_lines(text, starts, start, len(starts)))
+    pieces.append(_span(text, starts, start, len(starts)))
     scanned = _scanned(text, starts, sorted(fences + [(index, index) for index in directives]))
     if scanned is not text:
         starts = _line_starts(scanned)
@@ -521,10 +568,14 @@ def parse_prose(document: SourceDocument, record) -> tuple[Prose, list[Diagnosti
                                        "directive"))
     problems += _check_features(document, scanned, starts)
     problems += _check_markup(document, scanned, starts)
-    if record is not None:
-        problems += _check_directives(document, record, placed)
-    # the blocks but those of no text ('not b or b.isspace()': 'not b.strip()' without a copy of the article)
-    return Prose([b for b in blocks if not (isinstance(b, str) and (not b or b.isspace()))], links), problems
+    return pieces, links, problems, placed
+
+
+def _prose(text: str, pieces: list, links: list[ProseLink]) -> Prose:
+    """The Prose of an article from what _scan found: its blocks cut out of the text, but those
+    of no text ('not b or b.isspace()': 'not b.strip()' without a copy of the article)."""
+    blocks = [text[piece[0]:piece[1]] if isinstance(piece, tuple) else piece for piece in pieces]
+    return Prose([b for b in blocks if not (isinstance(b, str) and (not b or b.isspace()))], links)
 
 
 _FOOTNOTE = re.compile(r"\[\^([^\]\n]+)\]")  # a mark, or with ':' after it at the start of a line a note
@@ -667,8 +718,10 @@ def _check_markup(document: SourceDocument, text: str, starts: list[int]) -> lis
             break
     brackets = text.count("[") + text.count("](")
     # Each scan stays within its paragraph, and paragraphs are split at blank lines: the longest
-    # piece between empty lines bounds every scan (the full count, in Python, costs far more).
-    if brackets and brackets * max(map(len, text.split("\n\n"))) > MAX_BRACKET_SCAN:
+    # piece between empty lines bounds every scan (the full count, in Python, costs far more), and
+    # the whole text bounds that piece (most articles: no split needed).
+    if brackets and brackets * len(text) > MAX_BRACKET_SCAN \
+            and brackets * max(map(len, text.split("\n\n"))) > MAX_BRACKET_SCAN:
         total, at = _bracket_scan(text)
         if total > MAX_BRACKET_SCAN:
             index = bisect_right(starts, at) - 1

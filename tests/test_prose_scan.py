@@ -296,3 +296,57 @@ def test_finditer_at_finds_what_finditer_finds():
         for text in texts:
             expected = [(m.span(), m.groups()) for m in pattern.finditer(text)]
             assert [(m.span(), m.groups()) for m in finditer_at(pattern, text, character, offset)] == expected, text
+
+
+# ------------------------------------------------------------------- the scan in two processes
+
+_TWO_PROCESSES_SCRIPT = r"""
+import os, shutil, sys
+from pathlib import Path
+from generator import load, processes, validate
+
+root = Path(sys.argv[1])
+documents = [d for d in load.load(root)[0]]
+def judged():
+    entries, rejected, problems = validate.validate(documents)
+    made = [(e.kind, e.id, e.prose.blocks if e.prose else None, e.prose.links if e.prose else None) for e in entries]
+    failed = [(r.document.path, r.prose.blocks if r.prose else None, r.prose.links if r.prose else None) for r in rejected]
+    return made, failed, problems
+
+scan_articles = validate._scan_articles
+validate._scan_articles = lambda documents: {}  # each document's article scanned where it is validated
+serial = judged()
+validate._scan_articles = scan_articles
+validate.ARTICLES_PARALLEL_FROM = 0
+forks = []
+real_fork = os.fork
+os.fork = lambda: forks.append(1) or real_fork()
+parallel = judged()
+processes._in_child = lambda function, items, sending, receiving, parent: os._exit(3)  # a child that dies
+fallback = judged()
+bodies = sum(1 for d in documents if d.body is not None)
+print(len(forks), serial == parallel == fallback, bodies, len(serial[2]), len(serial[1]))
+"""
+
+
+def test_validation_scans_the_articles_in_two_processes_with_the_same_result(tmp_path):
+    """In a fresh interpreter (one thread, so forking is allowed): a base with articles, some with
+    errors, validated with the articles scanned in two processes (and with a child that dies at
+    once) gives the same records, prose and diagnostics, in the same order, as each article
+    scanned where its record is validated."""
+    import shutil
+    import subprocess
+    import sys
+
+    content = tmp_path / "content"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "real-base" / "content", content)
+    for number in range(12):  # articles with problems of their text and of the record's directives
+        (content / "risks" / f"broken-article-{number}.md").write_text(
+            f"---\nid: broken-article-{number}\nname: Broken {number}\nsummary: s\n---\n"
+            f"Text[^{number}] and [[no-such-record]], [[cite:]].\n\n!!! notte\n    x\n\n[[table:missing]]\n"
+            f"[[table:missing]]\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _TWO_PROCESSES_SCRIPT, str(content)], capture_output=True,
+                          text=True, cwd=Path(__file__).parent.parent, timeout=120)
+    assert done.returncode == 0, done.stderr
+    forks, same, bodies, problems, rejected = done.stdout.split()
+    assert (forks, same) == ("2", "True") and int(bodies) >= 17 and int(problems) >= 12 * 5 and int(rejected) >= 12
