@@ -133,6 +133,12 @@ def on_post_page(output, page, config):
     return sanitize.content_security_policy(output)
 
 
+def on_post_template(output_content, template_name, config):
+    if _serving["serve"]:  # as on_post_page: the server sends the policy
+        return output_content
+    return page_hooks.on_post_template(output_content, template_name, config)
+
+
 def on_post_build(config):
     """Export and index after MkDocs has written the site (it empties site_dir when it starts).
 

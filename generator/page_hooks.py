@@ -11,7 +11,8 @@ drives the generator around them. Nothing here generates anything:
 * on_page_content: the blocks go back; the page body passes the page allow-list
   (generator/sanitize.py), the drawings of the diagram cache set aside as they are (they passed
   the drawing allow-list when they were cached, and keep the styles the page list would remove);
-* on_post_page: the page's Content-Security-Policy; a progress bar of the pages on a terminal.
+* on_post_page: the page's Content-Security-Policy; a progress bar of the pages on a terminal;
+* on_post_template: the same policy on the theme's own pages (404.html).
 """
 from __future__ import annotations
 
@@ -93,3 +94,11 @@ def on_page_content(html, page, config, files):
 def on_post_page(output, page, config):
     PAGES.step(page)
     return sanitize.content_security_policy(output)
+
+
+def on_post_template(output_content, template_name, config):
+    """The theme's own pages (404.html) carry the same policy as every other page; the sitemap
+    is no page."""
+    if template_name.endswith(".html"):
+        return sanitize.content_security_policy(output_content)
+    return output_content

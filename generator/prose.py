@@ -66,7 +66,11 @@ class _RecordLinks(InlineProcessor):
         if resolved is None:  # validation reports such a link; shown as written, never dropped
             return m.group(0), m.start(0), m.end(0)
         element = etree.Element("a", href=resolved[0])
-        element.text = resolved[1]
+        if m.group(2) is None:  # the record's name, shown as it is written: not read as Markdown,
+            # and an '&' stays one (the serializer keeps what looks like an entity as an entity)
+            element.text = util.AtomicString(resolved[1].replace("&", "&amp;"))
+        else:  # the editor's own text of the link: Markdown, as any link's text
+            element.text = resolved[1]
         return element, m.start(0), m.end(0)
 
 

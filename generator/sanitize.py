@@ -238,15 +238,16 @@ THEME_PACKAGES = ("material", "zensical")  # their templates/partials/javascript
 LIVE_RELOAD_PACKAGES = ("mkdocs", "properdocs")  # their livereload module's _SCRIPT_TEMPLATE_STR
 
 
-@lru_cache(maxsize=1)
-def _trusted_script() -> re.Pattern:
+@lru_cache(maxsize=2)
+def _trusted_script(live_reload: bool) -> re.Pattern:
     """Every inline script a page may run: the ones the installed themes' templates write
-    (Material's and Zensical's ``partials/javascripts``) and the live-reload script MkDocs and
-    ProperDocs add under ``kb serve``, read from those packages' own files, so that an upgrade
-    brings its scripts with it. The generator's own templates write none."""
+    (Material's and Zensical's ``partials/javascripts``), and with ``live_reload`` the script
+    MkDocs and ProperDocs add to a page they serve (`kb serve`), read from those packages' own
+    files, so that an upgrade brings its scripts with it. The generator's own templates write
+    none."""
     import importlib.util
     shapes = []
-    for name in THEME_PACKAGES + LIVE_RELOAD_PACKAGES:
+    for name in THEME_PACKAGES + (LIVE_RELOAD_PACKAGES if live_reload else ()):
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             continue
@@ -254,23 +255,25 @@ def _trusted_script() -> re.Pattern:
         for path in sorted((root / "templates" / "partials" / "javascripts").glob("*.html")):
             shapes += _script_shapes(path.read_text(encoding="utf-8"), _JINJA_HOLE, r"[\w./:#?=&%~+-]*")
         live = root / "livereload" / "__init__.py"
-        if live.is_file():
+        if live_reload and live.is_file():
             found = re.search(r'_SCRIPT_TEMPLATE_STR = """(.*?)"""', live.read_text(encoding="utf-8"), re.S)
             if found:
                 shapes += _script_shapes(f"<script>{found.group(1)}</script>", _TEMPLATE_HOLE, r"[0-9.]+")
     return re.compile("|".join(f"(?:{shape})" for shape in shapes) or r"(?!)", re.S)
 
 
-def trusted_script(source: str) -> bool:
-    """Whether an inline script is one the theme or the live-reload server wrote (see
-    :func:`_trusted_script`), not text that reached the page some other way."""
-    return _trusted_script().fullmatch(source) is not None
+def trusted_script(source: str, live_reload: bool = False) -> bool:
+    """Whether an inline script is one the theme wrote, or with ``live_reload`` (a page `kb
+    serve` answers with) the live-reload server (see :func:`_trusted_script`), not text that
+    reached the page some other way."""
+    return _trusted_script(live_reload).fullmatch(source) is not None
 
 
-def policy(page_html: str) -> str:
+def policy(page_html: str, live_reload: bool = False) -> str:
     """The Content-Security-Policy of a built page, a second wall behind the sanitizer: scripts
     only from the site itself and those of the page's inline scripts that the theme's templates
-    or the live-reload server wrote (:func:`trusted_script`), named by their hashes. So no inline
+    wrote, or with ``live_reload`` (a page `kb serve` answers with) the live-reload server
+    (:func:`trusted_script`), named by their hashes. So no inline
     event handler runs and no other inline script, even one that got past every other check
     (with a hash in the list, browsers ignore 'unsafe-inline' for scripts). WebAssembly for
     Pagefind's search; nothing loaded from any other address; no plugins, frames or <base>.
@@ -281,7 +284,7 @@ def policy(page_html: str) -> str:
         attributes = match.group(1)
         if "src=" in attributes or 'type="application/json"' in attributes:  # not inline code
             continue
-        if trusted_script(match.group(2)):
+        if trusted_script(match.group(2), live_reload):
             hashes.append(source_hash(match.group(2).encode("utf-8")))
     return "; ".join([
         "default-src 'self'",

@@ -123,15 +123,25 @@ class ServeErrors:
 
     def _app(self, server, app):
         def serve_request(environ, start_response):
-            if environ.get("PATH_INFO", "").endswith((".html", "/")):
-                # Like MkDocs' own app: wait for a running build, so the answer is that of its end.
-                with server._epoch_cond:
-                    server._epoch_cond.wait_for(lambda: server._visible_epoch == server._wanted_epoch)
-                    epoch, diagnostics = server._visible_epoch, self.diagnostics
-                if diagnostics:
-                    return self._error_response(server, epoch, diagnostics, start_response)
-                return _with_policy(app, environ, start_response)
-            return app(environ, start_response)
+            # Like MkDocs' own app: wait for a running build, so the answer is that of its end.
+            with server._epoch_cond:
+                server._epoch_cond.wait_for(lambda: server._visible_epoch == server._wanted_epoch)
+                epoch, diagnostics = server._visible_epoch, self.diagnostics
+            # Whether the answer is a page is read off the answer, not the address: MkDocs serves
+            # a page at addresses that do not end in .html ('x.html%FF', 'x.html/.'), and a 404
+            # page at any address.
+            status, headers, body = _answer(app, environ)
+            if not _is_html(headers):
+                start_response(status, headers)
+                return [body]
+            if diagnostics:
+                return self._error_response(server, epoch, diagnostics, start_response)
+            headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
+            headers += [("Content-Length", str(len(body))),
+                        ("Content-Security-Policy",
+                         sanitize.policy(body.decode("utf-8", "replace"), live_reload=True))]
+            start_response(status, headers)
+            return [body]
 
         return serve_request
 
@@ -152,11 +162,11 @@ class ServeErrors:
         return [body]
 
 
-def _with_policy(app, environ, start_response):
-    """MkDocs' answer for a page, with the page's Content-Security-Policy as a header: a built
-    page carries it as a meta tag, a served one cannot (MkDocs injects its live-reload script,
-    new on every request, after the hooks have run), so it is worked out here, on the final
-    HTML, live-reload script included."""
+def _answer(app, environ) -> tuple[str, list, bytes]:
+    """MkDocs' answer to a request: its status, headers and whole body. Every HTML answer gets
+    the page's Content-Security-Policy as a header: a built page carries it as a meta tag, a
+    served one cannot (MkDocs injects its live-reload script, new on every request, after the
+    hooks have run), so it is worked out on the final HTML, live-reload script included."""
     answer: dict = {}
 
     def keep(status, headers, exc_info=None):
@@ -169,11 +179,8 @@ def _with_policy(app, environ, start_response):
     finally:
         if hasattr(result, "close"):
             result.close()
-    headers = answer["headers"]
-    if answer["status"].startswith("200") and any(
-            name.lower() == "content-type" and value.startswith("text/html") for name, value in headers):
-        headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
-        headers += [("Content-Length", str(len(body))),
-                    ("Content-Security-Policy", sanitize.policy(body.decode("utf-8", "replace")))]
-    start_response(answer["status"], headers)
-    return [body]
+    return answer["status"], list(answer["headers"]), body
+
+
+def _is_html(headers) -> bool:
+    return any(name.lower() == "content-type" and value.lower().startswith("text/html") for name, value in headers)

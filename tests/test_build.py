@@ -256,7 +256,9 @@ def test_a_generated_page_whose_front_matter_mkdocs_cannot_read_stops_the_build(
 
 def test_kb_build_and_plain_mkdocs_build_make_the_same_pages(project, monkeypatch):
     """`kb build` runs MkDocs on the complete docs tree with page_hooks.py alone; `mkdocs build`
-    runs mkdocs_hooks.py, which drives the runner around MkDocs: the pages come out the same."""
+    runs mkdocs_hooks.py, which drives the runner around MkDocs: the pages come out the same, and
+    every one carries one Content-Security-Policy, the theme's 404 page too (MkDocs renders it as
+    a template, not a page: on_post_template)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -268,5 +270,7 @@ def test_kb_build_and_plain_mkdocs_build_make_the_same_pages(project, monkeypatc
     pages = sorted(p.relative_to(project / "by-kb") for p in (project / "by-kb").rglob("*.html")
                    if not p.relative_to(project / "by-kb").as_posix().startswith("pagefind/"))
     assert len(pages) > 20
+    assert Path("404.html") in pages
     for page in pages:
         assert (project / "by-kb" / page).read_text() == (project / "by-mkdocs" / page).read_text(), page
+        assert (project / "by-kb" / page).read_text().count('http-equiv="Content-Security-Policy"') == 1, page

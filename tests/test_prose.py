@@ -114,6 +114,16 @@ def test_record_links_use_the_parsers_rules_for_code():
     assert "<code>[[t2]]</code>" in page
 
 
+def test_a_record_link_shows_the_records_name_as_it_is_written():
+    """[[id]] shows the record's name: not read as Markdown, and an entity-like '&lt;' stays the
+    four characters it is (Python-Markdown's serializer keeps what looks like an entity); the text
+    an editor writes in [[id|text]] is Markdown, as any link's text."""
+    name = "*Alpha* __beta__ `code` &lt;b&gt; & R&D_x_ <i>"
+    page = to_page_markdown("See [[t1]] and [[t1|*own* text]].", lambda target, text: ("t1.html", text or name))
+    assert '<a href="t1.html">*Alpha* __beta__ `code` &amp;lt;b&amp;gt; &amp; R&amp;D_x_ &lt;i&gt;</a>' in page
+    assert '<a href="t1.html"><em>own</em> text</a>' in page
+
+
 def test_a_link_to_no_record_is_shown_as_written():
     assert to_page_markdown("see [[nothing-here]]", lambda target, text: None) == "<p>see [[nothing-here]]</p>"
 

@@ -43,14 +43,17 @@ def test_every_script_of_the_theme_is_trusted(package, base_url):
     assert all(sanitize.trusted_script(script) for script in scripts)
 
 
-def test_the_live_reload_scripts_are_trusted_with_numbers_only():
+def test_the_live_reload_scripts_are_trusted_with_numbers_only_and_only_on_a_served_page():
     import mkdocs.livereload as live
     script = live._SCRIPT_TEMPLATE.substitute(epoch=1733338800, request_id=1733338801)
-    assert sanitize.trusted_script(script)
-    assert not sanitize.trusted_script(script.replace("1733338800", "alert(document.cookie)"))
+    assert sanitize.trusted_script(script, live_reload=True)
+    assert not sanitize.trusted_script(script)  # a built page has no live-reload script to run
+    assert not sanitize.trusted_script(script.replace("1733338800", "alert(document.cookie)"), live_reload=True)
+    page = f"<html><head><script>{script}</script></head><body></body></html>"
+    assert len(_hashed(page)) == 0 and len(re.findall(r"'sha256-", sanitize.policy(page, live_reload=True))) == 1
     if importlib.util.find_spec("properdocs") is not None:
         import properdocs.livereload as proper
-        assert sanitize.trusted_script(proper._SCRIPT_TEMPLATE.substitute(epoch=1, request_id=2))
+        assert sanitize.trusted_script(proper._SCRIPT_TEMPLATE.substitute(epoch=1, request_id=2), live_reload=True)
 
 
 def test_a_script_the_theme_did_not_write_gets_no_hash():

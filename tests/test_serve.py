@@ -282,6 +282,17 @@ def fetch(port: int, url: str) -> tuple[dict, str]:
         return response.headers, response.read().decode()
 
 
+def fetch_any(port: int, url: str) -> tuple[int, dict, str]:
+    """GET with any status: (status, headers, body)."""
+    import urllib.error
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/{url}", timeout=10) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
 def page_until(served: Served, url: str, wanted, timeout: float = 30) -> tuple[float, dict, str]:
     """GET ``url`` until ``wanted(body)`` (a save can reach the watcher as two changes);
     returns the seconds it took, the headers and the body."""
@@ -318,7 +329,7 @@ def assert_shows_every_error(body: str, headers) -> None:
     assert "script-src 'sha256-" in headers["Content-Security-Policy"]
 
 
-def assert_served_with_the_policy(headers, body: str) -> None:
+def assert_served_with_the_policy(headers, body: str, live_reload: bool = True) -> None:
     """A served page has no policy of its own (MkDocs adds the live-reload script after the
     hooks), so the server sends it, naming that script and the theme's by their hashes."""
     import base64
@@ -327,7 +338,7 @@ def assert_served_with_the_policy(headers, body: str) -> None:
     policy = headers["Content-Security-Policy"]
     assert 'http-equiv="Content-Security-Policy"' not in body
     inline = [m for m in re.findall(r"<script>(.*?)</script>", body, re.S)]
-    assert inline and "livereload(" in inline[-1]
+    assert inline and ("livereload(" in inline[-1]) == live_reload  # MkDocs adds none to its 404 answer
     for script in inline:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
@@ -340,6 +351,12 @@ def test_kb_serve_shows_the_errors_of_a_broken_record_then_the_page_again(projec
     try:
         served.wait_for(r"Serving on http", time.monotonic() - 1)
         assert not is_error_page(fetch(served.port, page)[1])
+        # MkDocs serves the page at addresses that do not end in .html too, and a 404 page at any:
+        # whatever the address, an HTML answer has the policy
+        for address, status in ((page + "%FF", 200), (page + "%C3", 200), ("no-such-page.html", 404)):
+            answer = fetch_any(served.port, address)
+            assert answer[0] == status, address
+            assert_served_with_the_policy(answer[1], answer[2], live_reload=status == 200)
         time.sleep(1)
 
         saved = time.monotonic()
@@ -350,6 +367,7 @@ def test_kb_serve_shows_the_errors_of_a_broken_record_then_the_page_again(projec
         assert_shows_every_error(body, headers)
         served.wait_for(r"ERROR .*The knowledge base has errors", saved)
         assert is_error_page(fetch(served.port, "")[1])  # every page, the home page too
+        assert is_error_page(fetch(served.port, page + "%FF")[1])  # at any address MkDocs serves a page at
         assert "kb-serve-errors" not in fetch(served.port, "assets/kb.css")[1]  # assets pass through
 
         # the page polls the server with its epoch; the server answers when a build ends
