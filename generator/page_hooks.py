@@ -12,7 +12,9 @@ drives the generator around them. Nothing here generates anything:
   (generator/sanitize.py), the drawings of the diagram cache set aside as they are (they passed
   the drawing allow-list when they were cached, and keep the styles the page list would remove);
 * on_post_page: the page's Content-Security-Policy; a progress bar of the pages on a terminal;
-* on_post_template: the same policy on the theme's own pages (404.html).
+* on_post_template: the same policy on the theme's own pages (404.html);
+* on_nav, on_env, on_post_build: a site built in parts takes its share of the pages and reports
+  what its links need of the other parts' (generator/site_parts.py).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from pathlib import Path
 from markdown.extensions.toc import slugify
 from mkdocs.exceptions import PluginError
 
-from generator import diagrams, passthrough, sanitize
+from generator import diagrams, passthrough, sanitize, site_parts
 from generator.core import safe_anchor
 from generator.pipeline import DIAGRAM_CACHE, GENERATED_DIR, Progress
 
@@ -46,12 +48,14 @@ class Pages:
 
 PAGES = Pages()
 _stashed: dict[str, dict[str, str]] = {}  # page -> the HTML blocks Markdown need not parse
+_parts: dict = {}  # a site built in parts: this part's files, for its report after the build
 
 
 def on_config(config):
     """Every heading's anchor as the table of contents makes it, but never an id the page uses
     itself (``core.safe_anchor``: a heading "__config" or "Kb search", a record named so, would
     otherwise take the id Material's bundle or kb.js looks up, and stop it)."""
+    site_parts.theme_templates(config)
     toc = config.mdx_configs.setdefault("toc", {})
     base = toc.get("slugify") or slugify
     if not getattr(base, "kb_safe", False):
@@ -65,6 +69,25 @@ def on_config(config):
 def on_files(files, config):
     PAGES.start(len(files.documentation_pages()))
     return files
+
+
+def on_nav(nav, config, files):
+    """A site built in parts (generator/site_parts.py): this part takes its share of the pages."""
+    if site_parts.part()[1] > 1:
+        PAGES.start(site_parts.claim(files, nav))
+    return nav
+
+
+def on_env(env, config, files):
+    if site_parts.part()[1] > 1:
+        site_parts.release(files)
+        _parts["files"] = files
+    return env
+
+
+def on_post_build(config):
+    if "files" in _parts:
+        site_parts.report(_parts.pop("files"))
 
 
 def on_page_markdown(markdown, page, config, files):

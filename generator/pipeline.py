@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import (diagram_check, diagrams, engines, images, incremental, link, load, processes, render, schemas, score,
-               search_index, validate)
+               search_index, site_parts, validate)
 from .core import Diagnostic, Interrupted, KnowledgeBaseError, errors_of, files_under, gc_paused
 from .export import FORMATS, export
 from .export.files import write_text
@@ -303,7 +303,8 @@ def _file_key(path: Path) -> tuple | None:
 def _site(run: Run) -> Done:
     """The docs tree built into the site by the run's engine. MkDocs runs in this process with
     generator/page_hooks.py as its only hook (the generated HTML blocks skip Python-Markdown, the
-    page allow-list, the policy); ProperDocs and Zensical run no hook, so ``engines.secure_site``
+    page allow-list, the policy), a large site in two parts at once, the second in a process of its
+    own (generator/site_parts.py); ProperDocs and Zensical run no hook, so ``engines.secure_site``
     does the allow-list and the policy after them."""
     # The pages are on disk now: what made them (the articles, the pages' Markdown, the drawings)
     # is let go of before the engine holds every page again; export needs only the graph.
@@ -320,16 +321,26 @@ def _site(run: Run) -> Done:
     return Done(None, secured.pages, secured.diagnostics, note=f"{run.engine}, allow-list and policy after it")
 
 
-def _mkdocs(config_file: Path, docs: Path, site: Path) -> Diagnostic | None:
+def mkdocs_config(config_file: Path, docs: Path, site: Path):
     """mkdocs.yml with the docs tree, the site folder and page_hooks.py as its only hook."""
-    from mkdocs.commands.build import build
     from mkdocs.config import load_config
+
+    return load_config(str(config_file), **{**engines.package_paths(config_file), "docs_dir": str(docs),
+                                             "site_dir": str(site), "hooks": [str(PAGE_HOOKS)]})
+
+
+def _mkdocs(config_file: Path, docs: Path, site: Path) -> Diagnostic | None:
+    """MkDocs on the docs tree; a large site in two processes at once (generator/site_parts.py)."""
+    from mkdocs.commands.build import build
     from mkdocs.exceptions import MkDocsException
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    parts = site_parts.parts_for(docs)
+    if parts > 1:
+        problem = site_parts.build(config_file, docs, site, parts)
+        return Diagnostic(str(config_file), 1, 1, problem, code="mkdocs") if problem else None
     try:
-        build(load_config(str(config_file), **{**engines.package_paths(config_file), "docs_dir": str(docs),
-                                                "site_dir": str(site), "hooks": [str(PAGE_HOOKS)]}))
+        build(mkdocs_config(config_file, docs, site))
     except (MkDocsException, SystemExit) as exc:
         return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
     return None
