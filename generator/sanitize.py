@@ -186,8 +186,9 @@ def drawing(svg: str) -> str:
     """A diagram drawn at build time, with nothing left that is not on the drawing list, no id
     but its own (``<svg id="kb-<key>"`` and those starting with it), no class or data- attribute
     the page's scripts look up (``_drawing_attribute``), and nothing that loads from elsewhere: an image's address leads into the site's images/ or is
-    removed, and in its styles a ``url()`` other than a reference within the drawing (``#id``)
-    and any ``@import`` are removed (an editor's ``%%{init}%%`` may set the theme's CSS)."""
+    removed, and in its styles a ``url()`` other than a reference within the drawing (``#id``),
+    any ``image-set()`` and ``@import`` are removed, CSS escapes first (an editor's
+    ``%%{init}%%`` may set the theme's CSS)."""
     root = _DRAWING_ROOT.match(svg)
     token = _drawing_root.set(root.group(1) if root else "")
     try:
@@ -203,12 +204,18 @@ _STYLE_ELEMENT = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.S | re.I)
 _STYLE_ATTRIBUTE = re.compile(r'( style=")([^"]*)(")')
 _FOREIGN_URL = re.compile(r"url\(\s*(?![\"'&#;]*#)[^)]*\)", re.I)  # url(#a), url('#a'), url(&quot;#a&quot;) stay
 _IMPORT = re.compile(r"@import\b[^;]*;?", re.I)
+_IMAGE_SET = re.compile(r"(?:-webkit-)?image-set\([^)]*\)", re.I)  # image-set("a.png" 1x) loads with no url()
+_CSS_ESCAPE = re.compile(r"\\(?:[0-9a-fA-F]{1,6}[ \t\n\r\f]?|.)", re.S)
 
 
 def _own_urls(match: re.Match) -> str:
     css = match.group(2)
-    if "url(" in css.lower() or "@import" in css.lower():
-        css = _IMPORT.sub("", _FOREIGN_URL.sub("none", css))
+    if "\\" in css:  # a CSS escape spells url, image-set or @import in other characters (u\72l),
+        css = _CSS_ESCAPE.sub(" ", css)  # and Mermaid's own CSS has none: each becomes a space, which
+        # joins nothing into a name or a tag (removed, 'ur\41 l(' would read 'url(')
+    lowered = css.lower()
+    if "url(" in lowered or "@import" in lowered or "image-set(" in lowered:
+        css = _IMAGE_SET.sub("none", _IMPORT.sub(" ", _FOREIGN_URL.sub("none", css)))  # (a space: see above)
     return match.group(1) + css + match.group(3)
 
 

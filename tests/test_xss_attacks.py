@@ -15,6 +15,7 @@ the code it was written against, d58db85):
 from __future__ import annotations
 
 import gzip
+import html
 import http.server
 import os
 import re
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import diagrams
+from generator import diagrams, sanitize
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -185,3 +186,30 @@ def test_a_records_title_anchor_never_takes_an_id_the_page_uses(tmp_path, title)
     assert not sorted({i for i in ids if ids.count(i) > 1})
     assert not _CLOBBERED & set(article_ids)
     assert not [i for i in article_ids if _MERMAID_REMOVES.fullmatch(i)]
+
+
+# ---------------------------------------------------------------------------- 5. drawings' styles
+
+@pytest.mark.parametrize("css", [
+    "rect { background-image: url(https://x.example/a.png) }",
+    "rect { background-image: URL( 'https://x.example/a.png' ) }",
+    "@import 'https://x.example/a.css'; rect { fill: red }",
+    'rect { background-image: image-set("https://x.example/a.png" 1x) }',
+    'rect { background-image: -webkit-image-set(url(https://x.example/a.png) 1x) }',
+    r"rect { background-image: u\72l(https://x.example/a.png) }",  # a CSS escape spells url(
+    r"rect { background-image: \75 rl(https://x.example/a.png) }",
+    r"@im\70 ort 'https://x.example/a.css';",
+    r"rect { background-image: image-s\65t('https://x.example/a.png' 1x) }",
+    r"rect { background-image: ur\41 l(https://x.example/a.png) }",  # an escape taken out would join 'url('
+    "rect { background-image: ur@import 'a.css';l(https://x.example/a.png) }",  # so would an @import
+])
+def test_a_drawings_styles_load_nothing_from_elsewhere(css):
+    """A diagram drawn at build time keeps its styles (an editor's %%{init}%% may set the theme's
+    CSS), but nothing in them that loads from an address: url(), @import, image-set() (which needs
+    no url()), or any of them spelt with CSS escapes. A reference within the drawing stays."""
+    svg = (f'<svg id="kb-0123456789abcdef" xmlns="http://www.w3.org/2000/svg"><style>{css} '
+           '#kb-0123456789abcdef .m { marker-end: url(#kb-0123456789abcdef_end) }</style>'
+           f'<g style="{html.escape(css, quote=True)}"><rect class="m"></rect></g></svg>')
+    cleaned = sanitize.drawing(svg)
+    assert "url(#kb-0123456789abcdef_end)" in cleaned
+    assert "\\" not in cleaned and not re.search(r"url\((?!#)|image-set\(|@import", cleaned, re.I), cleaned
