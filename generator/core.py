@@ -137,6 +137,21 @@ def safe_anchor(anchor: str) -> str:
     return "h-" + anchor if _PAGE_IDS.match(anchor) else anchor
 
 
+def safe_slugify(value: str, separator: str) -> str:
+    """Python-Markdown's toc slugify, then :func:`safe_anchor`: what an engine that runs no hook
+    of ours is given in its configuration (generator/engines.py; page_hooks.on_config wraps
+    whatever slugify mkdocs.yml names instead)."""
+    from markdown.extensions.toc import slugify
+
+    return safe_anchor(slugify(value, separator))
+
+
+def safe_slugify_factory(**options):
+    """:func:`safe_slugify`, for a configuration that names a factory of slugify functions
+    (Zensical's ``slugify: {object: ..., kwds: ...}``)."""
+    return safe_slugify
+
+
 # Every code a diagnostic may carry, by stage, and what it means: the README's table of codes is
 # this one (tests/test_cli.py checks both that and that the generator gives no other code).
 CODES = {

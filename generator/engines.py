@@ -136,8 +136,35 @@ class Engine:
                 *(["--strict"] if self.strict_flag else [])]
 
 
+def _toc_options(config: dict) -> dict | None:
+    """The options of the toc extension in ``config['markdown_extensions']`` (an entry given by
+    its name alone gets a mapping), or None when the configuration names no toc."""
+    extensions = config.get("markdown_extensions")
+    if not isinstance(extensions, list):
+        return None
+    for number, entry in enumerate(extensions):
+        if entry == "toc":
+            extensions[number] = entry = {"toc": {}}
+        if isinstance(entry, dict) and "toc" in entry:
+            if not isinstance(entry["toc"], dict):
+                entry["toc"] = {}
+            return entry["toc"]
+    return None
+
+
+def _safe_headings(config: dict, slugify) -> None:
+    """No heading's anchor is an id the page uses itself (core.safe_anchor), as page_hooks.py sees
+    to under MkDocs: the engine runs no hook, so its toc is given core's slugify, unless
+    mkdocs.yml names one of its own."""
+    toc = _toc_options(config)
+    if toc is not None and "slugify" not in toc:
+        toc["slugify"] = slugify
+
+
 def _mkdocs(config: dict) -> dict:
     config["strict"] = True  # warnings (a broken link, a missing page) stop the build
+    _safe_headings(config, _Tagged("tag:yaml.org,2002:python/name:generator.core.safe_slugify",
+                                   yaml.ScalarNode("tag:yaml.org,2002:python/name:generator.core.safe_slugify", "")))
     return config
 
 
@@ -150,12 +177,14 @@ def _zensical(config: dict) -> dict:
       listing a few thousand records): off here, Pagefind serves search;
     * ``validation``: only the ``links`` settings are read (``nav.omitted_files`` is not);
     * ``hooks`` are not run; ``theme.custom_dir`` overrides are rendered by MiniJinja, which
-      theme/main.html keeps to;
+      theme/main.html keeps to; toc's ``slugify`` names a factory (``{object: ..., kwds: ...}``),
+      so the safe anchors come from ``core.safe_slugify_factory``;
     * ``docs_dir`` and ``site_dir`` must lie inside the folder of the configuration file, and
       be written relative to it (an absolute one makes 0.0.73 panic); it keeps a cache there
       (``.cache``). ``build`` builds into that folder and moves the site where it belongs."""
     config.pop("strict", None)
     config["plugins"] = [{"search": {"enabled": False}}]
+    _safe_headings(config, {"object": "generator.core.safe_slugify_factory"})
     return config
 
 

@@ -249,3 +249,36 @@ def test_a_new_policy_replaces_the_old_one():
     renewed = sanitize.content_security_policy(sanitize.without_policy(changed))
     assert renewed.count("Content-Security-Policy") == 1
     assert sanitize.source_hash(two.encode()) in renewed and sanitize.source_hash(one.encode()) not in renewed
+
+
+# ------------------------------------------------------------------------ headings under any engine
+
+@pytest.mark.parametrize("engine", ["properdocs", "zensical"])
+def test_an_engine_with_no_hook_gives_no_heading_an_id_the_page_uses(engine, tmp_path, monkeypatch):
+    """'## __config' would take the id Material's and Zensical's bundles read their configuration
+    from (and stop on the page). Under MkDocs page_hooks.on_config gives toc core.safe_slugify;
+    the engines that run no hook get it in their derived configuration."""
+    import importlib.util
+    import shutil
+
+    from generator.build import build_site
+
+    if importlib.util.find_spec(engine) is None:
+        pytest.fail(f"{engine} is not installed: pip install -e '.[test]' installs it")
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(REPO / "mkdocs.yml", project / "mkdocs.yml")
+    (project / "generator").symlink_to(REPO / "generator")
+    shutil.copytree(REPO / "tests" / "fixtures" / "valid" / "content", project / "content")
+    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    assert build_site(project / "mkdocs.yml").ok
+    docs = project / "build" / "docs"
+    with (docs / "tags.md").open("a", encoding="utf-8") as page:
+        page.write("\n\n## __config\n\nText.\n\n## Kb search\n\nMore.\n")
+    config = engines.derived_config(engine, project / "mkdocs.yml", docs, project / "site")
+    toc = next(entry["toc"] for entry in config["markdown_extensions"] if isinstance(entry, dict) and "toc" in entry)
+    assert toc["permalink"] is True and "slugify" in toc
+    assert engines.build(engine, project / "mkdocs.yml", docs, project / "site") is None
+    html = (project / "site" / "tags.html").read_text(encoding="utf-8")
+    assert 'id="h-__config"' in html and 'id="h-kb-search"' in html
+    assert not re.search(r'<h2 id="(__config|kb-search)"', html)
