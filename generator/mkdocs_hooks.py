@@ -79,7 +79,7 @@ def on_shutdown():
 
 def on_config(config):
     global _run
-    page_hooks.on_config(config)
+    page_hooks.safe_headings(config)  # (mkdocs build and kb serve build the site whole, never in parts)
     _refresher.stop("a new build started")  # its Pagefind would read pages this build rewrites
     _dirty.seen = False
     _run = None

@@ -52,10 +52,16 @@ _parts: dict = {}  # a site built in parts: this part's files, for its report af
 
 
 def on_config(config):
+    """The safe anchors (:func:`safe_headings`); a part of a site built in parts leaves the
+    theme's own pages to part 0 (generator/site_parts.py)."""
+    site_parts.theme_templates(config)
+    return safe_headings(config)
+
+
+def safe_headings(config):
     """Every heading's anchor as the table of contents makes it, but never an id the page uses
     itself (``core.safe_anchor``: a heading "__config" or "Kb search", a record named so, would
     otherwise take the id Material's bundle or kb.js looks up, and stop it)."""
-    site_parts.theme_templates(config)
     toc = config.mdx_configs.setdefault("toc", {})
     base = toc.get("slugify") or slugify
     if not getattr(base, "kb_safe", False):

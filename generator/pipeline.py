@@ -335,12 +335,13 @@ def _mkdocs(config_file: Path, docs: Path, site: Path) -> Diagnostic | None:
     from mkdocs.exceptions import MkDocsException
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    parts = site_parts.parts_for(docs)
-    if parts > 1:
-        problem = site_parts.build(config_file, docs, site, parts)
-        return Diagnostic(str(config_file), 1, 1, problem, code="mkdocs") if problem else None
     try:
-        build(mkdocs_config(config_file, docs, site))
+        config = mkdocs_config(config_file, docs, site)
+        parts = site_parts.parts_for(config, docs, own_hooks={str(PAGE_HOOKS)})
+        if parts > 1:
+            problem = site_parts.build(config_file, docs, site, parts, config)
+            return Diagnostic(str(config_file), 1, 1, problem, code="mkdocs") if problem else None
+        build(config)
     except (MkDocsException, SystemExit) as exc:
         return Diagnostic(str(config_file), 1, 1, f"MkDocs build failed: {exc}", code="mkdocs")
     return None

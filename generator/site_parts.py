@@ -14,15 +14,21 @@ treats as modified, so converts and writes, only its own share (:func:`claim`):
 * the static files, the theme's 404 page and the sitemap: part 0 alone.
 
 MkDocs checks the anchors of links between the pages one part built; the links from a page of
-one part to a page of another are checked here, after all parts (:func:`check_anchors`), from
-what each part reports (:func:`report`). ``tests/test_site_parts.py`` builds a site both ways
-and compares every file byte for byte.
+one part to a page of another are checked here, after all parts (:func:`check_anchors`, logged
+at the level of ``validation.links.anchors``, an error in strict mode), from what each part
+reports (:func:`report`), and so is that every part saw the same pages and each was written (a
+page added or removed between two parts' listings would shift every share: :func:`check_pages`).
+The other parts' warnings are logged here after them; in strict mode any fails the build. A
+site whose mkdocs.yml names a plugin or an extra template is built in one part (a plugin may
+gather from every page). ``tests/test_site_parts.py`` builds a site both ways and compares every
+file byte for byte.
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,14 +39,14 @@ from . import processes
 ENV = "KB_SITE_PART"  # "index/count" of the part the MkDocs build in this process makes
 REPORT_ENV = "KB_SITE_PART_REPORT"  # where that part writes what it found (anchors, links)
 PARTS_FROM = 400  # pages: below this, one process (starting another costs about a second)
-TIMEOUT = 3600  # seconds for a part beside this process: past it, the build fails instead of waiting
 
 log = logging.getLogger("mkdocs.plugins.kb")
 
 
 def part() -> tuple[int, int]:
-    """(index, count) of this process's part: (0, 1) when the site is built whole."""
-    value = os.environ.get(ENV, "")
+    """(index, count) of this process's part: (0, 1) when the site is built whole (also when only
+    one of the two variables is set: both are :func:`build`'s)."""
+    value = os.environ.get(ENV, "") if os.environ.get(REPORT_ENV) else ""
     try:
         index, count = (int(number) for number in value.split("/"))
     except ValueError:
@@ -90,14 +96,26 @@ def report(files) -> None:
     target = os.environ.get(REPORT_ENV)
     if not target:
         return
-    anchors, links = {}, {}
+    anchors, links, seen = {}, {}, []
     for file in files.documentation_pages():
+        seen.append(file.src_uri)
         page = file.page
         if not getattr(file, "kb_own", False) or page is None or page.present_anchor_ids is None:
             continue
         anchors[file.src_uri] = sorted(page.present_anchor_ids)
         links[file.src_uri] = {to.src_uri: dict(found) for to, found in (page.links_to_anchors or {}).items()}
-    Path(target).write_text(json.dumps({"anchors": anchors, "links": links}), encoding="utf-8")
+    Path(target).write_text(json.dumps({"pages": sorted(seen), "anchors": anchors, "links": links}), encoding="utf-8")
+
+
+def check_pages(reports: list[dict]) -> str | None:
+    """Whether the parts saw the same pages and wrote each: a page added or removed while they
+    listed the docs tree would shift every part's share (half the site unwritten)."""
+    listings = {tuple(found["pages"]) for found in reports}
+    written = sorted(uri for found in reports for uri in found["anchors"])
+    if len(listings) != 1 or written != list(next(iter(listings))):
+        return ("the docs tree changed while the site was built in parts (a page was added or removed): "
+                "build again")
+    return None
 
 
 def check_anchors(reports: list[dict]) -> list[str]:
@@ -118,14 +136,31 @@ def check_anchors(reports: list[dict]) -> list[str]:
     return problems
 
 
-def parts_for(docs: Path) -> int:
-    """How many parts a docs tree is built in: one per core, two at most, one for a small site."""
+def _cores() -> int:
+    """The cores this process may run on (a container or taskset may allow fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def parts_for(config, docs: Path, own_hooks: set[str]) -> int:
+    """How many parts a docs tree is built in: one per core, two at most; one for a small site,
+    and one when mkdocs.yml names a plugin or an extra template (a plugin may gather something
+    from every page, search's index say, and a template is written by every part) besides the
+    generator's own hooks (``own_hooks``)."""
+    if any(name not in own_hooks for name in config.plugins) or config.extra_templates:
+        return 1
     pages = sum(1 for _ in docs.rglob("*.md"))
-    return 2 if pages >= PARTS_FROM and (os.cpu_count() or 1) >= 2 else 1
+    return 2 if pages >= PARTS_FROM and _cores() >= 2 else 1
 
 
-def build(config_file: Path, docs: Path, site: Path, count: int) -> str | None:
-    """The site built in ``count`` parts, part 0 here; what went wrong, or None."""
+def build(config_file: Path, docs: Path, site: Path, count: int, config) -> str | None:
+    """The site built in ``count`` parts, part 0 here with ``config`` (mkdocs.yml as loaded for
+    this build); what went wrong, or None. What the other parts log (their warnings, when the
+    build is not strict) is logged here after them."""
+    import time
+
     from mkdocs import utils
 
     if site.is_dir():
@@ -146,19 +181,27 @@ def build(config_file: Path, docs: Path, site: Path, count: int) -> str | None:
                     [sys.executable, "-P", "-m", "generator.site_parts", *(str(path.resolve()) for path in (config_file, docs, site))],
                     env=environment, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
                     preexec_fn=processes.dies_with_parent()), errors))
-            problem = _in_this_process(config_file, docs, site, f"0/{count}", reports[0])
+            started = time.monotonic()
+            problem = _in_this_process(config, f"0/{count}", reports[0])
             failures = [problem] if problem else []
+            # The other parts do as much work as this one: one that takes far longer is stuck.
+            deadline = time.monotonic() + max(WAIT_AT_LEAST, WAIT_FACTOR * (time.monotonic() - started))
             for number, (other, errors) in enumerate(others, start=1):
                 try:
-                    other.wait(timeout=TIMEOUT)
+                    other.wait(timeout=max(0.0, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
-                    failures.append(f"part {number} of the site did not finish in {TIMEOUT} s")
+                    failures.append(f"part {number} of the site did not finish: stopped {WAIT_FACTOR:g} times as "
+                                    "long as part 0 took")
                     continue
+                errors.seek(0)
+                said = [line for line in errors.read().decode("utf-8", "replace").splitlines()
+                        if line.startswith(("WARNING", "ERROR", "CRITICAL")) or _PROBLEM.match(line)]
                 if other.returncode != 0:
-                    errors.seek(0)
-                    lines = [line for line in errors.read().decode("utf-8", "replace").splitlines() if line.strip()]
-                    failures.append(f"part {number} of the site failed (exit {other.returncode}):\n"
-                                    + "\n".join(lines[-30:]))
+                    failures.append(f"part {number} of the site failed (exit {other.returncode})"
+                                    + ("".join("\n" + line for line in said)))
+                else:
+                    for line in said:  # not strict: the warnings are shown, as in a build in one part
+                        log.warning("%s", line.split(" - ", 1)[-1])
         finally:  # stopped, failed or done: no part goes on without this one
             for other, errors in others:
                 if other.poll() is None:
@@ -168,25 +211,35 @@ def build(config_file: Path, docs: Path, site: Path, count: int) -> str | None:
         if failures:
             return "\n".join(failures)
         found = [json.loads(path.read_text(encoding="utf-8")) for path in reports]
-    problems = check_anchors(found)
-    if problems:
+    changed = check_pages(found)
+    if changed:
+        return changed
+    level, problems = config.validation.links.anchors, check_anchors(found)
+    for problem in problems:  # as MkDocs logs them: at the level of validation.links.anchors
+        log.log(level, "%s", problem)
+    if problems and config.strict and level >= logging.WARNING:
         return "Aborted with a link to a missing anchor in strict mode:\n" + "\n".join(problems)
     return None
 
 
-def _in_this_process(config_file: Path, docs: Path, site: Path, which: str, report_to: Path) -> str | None:
-    """One part built by MkDocs in this process, dirty, with page_hooks.py as its only hook."""
+WAIT_AT_LEAST = 120.0  # seconds the other parts are waited for after part 0, at least ...
+WAIT_FACTOR = 4.0  # ... or this many times as long as part 0 took
+_PROBLEM = re.compile(r"MkDocs build failed|Aborted|Error")
+
+
+def _in_this_process(config, which: str, report_to: Path) -> str | None:
+    """One part built by MkDocs in this process, dirty, with ``config`` (mkdocs.yml with
+    page_hooks.py as its only hook: pipeline.mkdocs_config)."""
     from mkdocs.commands.build import build as mkdocs_build
     from mkdocs.exceptions import MkDocsException
 
     from .build import watch_dirty_builds
-    from .pipeline import mkdocs_config
 
     before = {name: os.environ.get(name) for name in (ENV, REPORT_ENV)}
-    os.environ.update({ENV: which, REPORT_ENV: str(report_to)})
-    watch_dirty_builds()  # MkDocs' warning that a build is dirty is not one here
     try:
-        mkdocs_build(mkdocs_config(config_file, docs, site), dirty=True)
+        os.environ.update({ENV: which, REPORT_ENV: str(report_to)})
+        watch_dirty_builds()  # MkDocs' warning that a build is dirty is not one here
+        mkdocs_build(config, dirty=True)
     except (MkDocsException, SystemExit) as exc:
         return f"MkDocs build failed: {exc}"
     finally:
@@ -199,11 +252,14 @@ def _in_this_process(config_file: Path, docs: Path, site: Path, which: str, repo
 
 
 def main(argv: list[str]) -> int:
-    """A part beside the build (see :func:`build`): its errors on stderr, exit status 1."""
+    """A part beside the build (see :func:`build`): its warnings and errors on stderr, exit
+    status 1 when it failed."""
+    from .pipeline import mkdocs_config
+
     config_file, docs, site = (Path(value) for value in argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s - %(message)s")
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    problem = _in_this_process(config_file, docs, site, os.environ[ENV], Path(os.environ[REPORT_ENV]))
+    problem = _in_this_process(mkdocs_config(config_file, docs, site), os.environ[ENV], Path(os.environ[REPORT_ENV]))
     if problem:
         print(problem, file=sys.stderr)
         return 1
