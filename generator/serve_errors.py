@@ -136,6 +136,9 @@ class ServeErrors:
                 return [body]
             if diagnostics:
                 return self._error_response(server, epoch, diagnostics, start_response)
+            # The page's Content-Security-Policy as a header: a built page carries it as a meta tag,
+            # a served one cannot (MkDocs injects its live-reload script, new on every request, after
+            # the hooks have run), so it is worked out on the final HTML, that script included.
             headers = [(name, value) for name, value in headers if name.lower() != "content-length"]
             headers += [("Content-Length", str(len(body))),
                         ("Content-Security-Policy",
@@ -163,10 +166,7 @@ class ServeErrors:
 
 
 def _answer(app, environ) -> tuple[str, list, bytes]:
-    """MkDocs' answer to a request: its status, headers and whole body. Every HTML answer gets
-    the page's Content-Security-Policy as a header: a built page carries it as a meta tag, a
-    served one cannot (MkDocs injects its live-reload script, new on every request, after the
-    hooks have run), so it is worked out on the final HTML, live-reload script included."""
+    """MkDocs' answer to a request: its status, headers and whole body."""
     answer: dict = {}
 
     def keep(status, headers, exc_info=None):

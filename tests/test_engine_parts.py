@@ -254,23 +254,17 @@ def test_a_new_policy_replaces_the_old_one():
 # ------------------------------------------------------------------------ headings under any engine
 
 @pytest.mark.parametrize("engine", ["properdocs", "zensical"])
-def test_an_engine_with_no_hook_gives_no_heading_an_id_the_page_uses(engine, tmp_path, monkeypatch):
+def test_an_engine_with_no_hook_gives_no_heading_an_id_the_page_uses(engine, valid_project):
     """'## __config' would take the id Material's and Zensical's bundles read their configuration
     from (and stop on the page). Under MkDocs page_hooks.on_config gives toc core.safe_slugify;
     the engines that run no hook get it in their derived configuration."""
     import importlib.util
-    import shutil
 
     from generator.build import build_site
 
     if importlib.util.find_spec(engine) is None:
         pytest.fail(f"{engine} is not installed: pip install -e '.[test]' installs it")
-    project = tmp_path / "project"
-    project.mkdir()
-    shutil.copy(REPO / "mkdocs.yml", project / "mkdocs.yml")
-    (project / "generator").symlink_to(REPO / "generator")
-    shutil.copytree(REPO / "tests" / "fixtures" / "valid" / "content", project / "content")
-    monkeypatch.setenv("KB_DIAGRAMS", "client")
+    project = valid_project
     assert build_site(project / "mkdocs.yml").ok
     docs = project / "build" / "docs"
     with (docs / "tags.md").open("a", encoding="utf-8") as page:
