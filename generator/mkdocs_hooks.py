@@ -14,6 +14,12 @@ pages the generator rewrote. on_files deletes the HTML of pages that are gone an
 theme or mkdocs.yml changed since the folder was built, empties it so that every page is
 rebuilt. A reload of a served site leaves export and index to the background, from the graph
 this build already has (generator.build.Refresher), and the log says when search shows the new build.
+
+`kb serve` keeps more between reloads: the memo of the generator (generator/incremental.py), and
+MkDocs' files, navigation and theme of the build before, with which a reload renders the pages the
+generator rewrote without MkDocs going through every file again (generator/reload.py; the reloads
+that cannot, such as one after an edit of mkdocs.yml or one with errors, are MkDocs' own). It
+watches its folders through inotify where it can instead of polling them.
 """
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator import incremental, page_hooks, pipeline, sanitize, serve_errors
+from generator import incremental, page_hooks, pipeline, reload, sanitize, serve_errors
 from generator.build import Refresher, built_with, remember_build, site_fingerprint, watch_dirty_builds
 from generator.core import errors_of, files_under, format_text
 from generator.page_hooks import on_page_content, on_page_markdown  # noqa: F401 (hooks MkDocs calls)
@@ -63,6 +69,12 @@ _errors = serve_errors.ServeErrors(log)  # a served build with errors shows them
 # what the last reload scored and rendered, and what each page read: a reload makes again only what
 # read something that changed (generator/incremental.py)
 _memo = incremental.Memo()
+# kb serve: the files, navigation and theme of the last build, with which the next reload renders
+# the pages the generator rewrote and no more (generator/reload.py); "files", "nav" and "env" of
+# the running build, "kept" once it is built
+_kept: dict = {}
+_polling: dict = {}  # "files": what polls the watched files of kb serve (reload.watch_natively)
+_handed: dict = {}  # "run": a reload's run that MkDocs' own build is to take (it had errors, or did not fit)
 
 
 def on_startup(command, dirty):
@@ -74,6 +86,8 @@ def on_startup(command, dirty):
 
 def on_shutdown():
     _refresher.stop(wait=True)
+    if (polling := _polling.pop("files", None)) is not None:
+        polling.stop()
     _serving["serve"] = False
 
 
@@ -83,12 +97,10 @@ def on_config(config):
     _refresher.stop("a new build started")  # its Pagefind would read pages this build rewrites
     _dirty.seen = False
     _run = None
+    _kept.clear()
     _pages.update(fingerprint=None)
     page_hooks.PAGES.start(0)
-    root = _root(config)
-    run = pipeline.run(pipeline.Run(root / "content", docs=root / pipeline.GENERATED_DIR,
-                                    cache=root / pipeline.DIAGRAM_CACHE,
-                                    memo=_memo if _serving["serve"] else None), pipeline.GENERATE)
+    run = _handed.pop("run", None) or _generate(config)  # a reload that could not render it hands it on
     if _serving["serve"] and _errors.held(config, run.diagnostics):
         return config  # no page is rendered: the preview shows the errors instead
     if not run.ok:
@@ -97,33 +109,61 @@ def on_config(config):
     return config
 
 
+def _generate(config) -> pipeline.Run:
+    """load to write, with kb serve's memo when serving."""
+    root = _root(config)
+    return pipeline.run(pipeline.Run(root / "content", docs=root / pipeline.GENERATED_DIR,
+                                     cache=root / pipeline.DIAGRAM_CACHE,
+                                     memo=_memo if _serving["serve"] else None), pipeline.GENERATE)
+
+
 def on_files(files: Files, config) -> Files:
+    """The generated pages, and the content's images the write stage put beside them (the other
+    files of the docs tree are generator/static's, which is docs_dir)."""
     out = _root(config) / pipeline.GENERATED_DIR
-    for relative in sorted((r for r in files_under(out) if r.endswith(".md")), key=lambda r: r.split("/")):  # as Paths sort
-        files.append(File.generated(config, relative, abs_src_path=str(out / relative)))
+    for relative in sorted(files_under(out), key=lambda r: r.split("/")):  # as Paths sort
+        if relative.endswith(".md") or files.get_file_from_path(relative) is None:
+            files.append(File.generated(config, relative, abs_src_path=str(out / relative)))
     pages = files.documentation_pages()
     if _dirty.seen:
         _prepare_dirty_build(config, pages)
     _pages["all"] = len(pages)
     page_hooks.PAGES.start(sum(1 for f in pages if f.is_modified()) if _dirty.seen else len(pages))
+    _kept["files"] = files
     return files
+
+
+def on_nav(nav, config, files):
+    _kept["nav"] = nav
+    return nav
+
+
+def on_env(env, config, files):
+    _kept["env"] = env
+    return env
 
 
 def _prepare_dirty_build(config, pages) -> None:
     """Delete the HTML of pages the generator removed; empty a folder built with another theme,
     mkdocs.yml or address, so that every page is rebuilt."""
     site = Path(config.site_dir)
-    if _run is not None:
-        _run.pages_changed = set()  # and the pages MkDocs builds (on_post_build): what search indexes again
-        for relative in _run.removed:
-            removed = File(relative, None, config.site_dir, config.use_directory_urls)
-            Path(removed.abs_dest_path).unlink(missing_ok=True)
-            _run.pages_changed.add(removed.dest_uri)
+    _remove_pages(config)
     _pages["fingerprint"] = site_fingerprint(config)
     if site.is_dir() and any(site.iterdir()) and built_with(_root(config), site) != _pages["fingerprint"]:
         log.info("The theme, mkdocs.yml or the site address changed since %s was built (or this is its "
                  "first dirty build): rebuilding every page", site)
         utils.clean_directory(str(site))
+
+
+def _remove_pages(config) -> None:
+    """Delete the HTML of the pages the generator removed; they and the pages MkDocs builds
+    (on_post_build) are what search indexes again."""
+    if _run is not None:
+        _run.pages_changed = set()
+        for relative in _run.removed:
+            removed = File(relative, None, config.site_dir, config.use_directory_urls)
+            Path(removed.abs_dest_path).unlink(missing_ok=True)
+            _run.pages_changed.add(removed.dest_uri)
 
 
 def on_post_page(output, page, config):
@@ -166,6 +206,10 @@ def on_post_build(config):
                               + format_text(errors_of(_run.diagnostics)))
         _refresher.current = True
     remember_build(_root(config), site, _pages["fingerprint"] or site_fingerprint(config))
+    if _serving["serve"] and _dirty.seen and {"files", "nav", "env"} <= _kept.keys():
+        _kept["kept"] = reload.keep(config, _kept.pop("files"), _kept.pop("nav"), _kept.pop("env"),
+                                    _pages["fingerprint"] or site_fingerprint(config),
+                                    _root(config) / pipeline.GENERATED_DIR)
 
 
 def on_build_error(error):
@@ -184,4 +228,44 @@ def on_serve(server, config, builder):
     package = Path(__file__).parent  # the generator's templates and theme, wherever it is installed
     for watched in (root / "content", package / "templates", package / "theme"):
         server.watch(str(watched))
+    whole = server.builder
+
+    def build(*args, **kwargs):
+        if args or kwargs or not _reload():
+            whole(*args, **kwargs)
+
+    server.builder = build
+    _polling["files"] = reload.watch_natively(server)
     return _errors.serve(server)
+
+
+def _reload() -> bool:
+    """kb serve's reload with what the build before kept (generator/reload.py): the generator,
+    then MkDocs for the pages it rewrote alone. False when MkDocs' own build is to run instead
+    (nothing kept, or mkdocs.yml, the theme or the static files changed, or the run has errors
+    for the preview to show, or a page of the navigation is gone); it then takes this run."""
+    global _run
+    kept = _kept.pop("kept", None)
+    if kept is None or not _dirty.seen:
+        return False
+    config = kept.config
+    fingerprint = site_fingerprint(config)
+    if fingerprint != kept.fingerprint:
+        return False
+    log.info("Building documentation...")
+    _refresher.stop("a new build started")
+    _run = None
+    _kept.clear()
+    page_hooks.PAGES.start(0)
+    run = _generate(config)
+    if not run.ok or not reload.fits(kept, fingerprint, _root(config) / pipeline.GENERATED_DIR, run.removed):
+        _handed["run"] = run
+        return False
+    _run = run
+    page_hooks.PAGES.start(len(run.written))
+    _kept.update(files=kept.files, nav=kept.nav, env=kept.env)
+    added = sum(1 for relative in run.written if kept.files.get_file_from_path(relative) is None)
+    _pages.update(all=len(kept.files.documentation_pages()) - len(run.removed) + added, fingerprint=fingerprint)
+    _remove_pages(config)
+    reload.rebuild(kept, _root(config) / pipeline.GENERATED_DIR, run.written, run.removed)
+    return True
