@@ -46,8 +46,9 @@ ALL = _All()
 # The tables a computation reads. "entry": a record in full; "label": what a link to it shows
 # (its name and page); "out"/"in": its edges; "near": its neighbours; "tag": a tag's records;
 # "kind": the records of a kind (Graph.by_kind), in full; "score": its Score; "cited": whether
-# some record cites it.
-TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited")
+# some record cites it; "related": its related records (Base.related, which render works out
+# first, each with what it read: see related_of).
+TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited", "related")
 
 
 class Reads:
@@ -196,7 +197,27 @@ def tracked_base(base: Base, reads: Reads) -> Base:
     view.scores = _Tracked(base.scores, reads.tables["score"])
     view.today = base.today
     view.links = _TrackedLinks(base.links, reads)
+    view.related_of = _Tracked(base.related_of, reads.tables["related"]) if base.related_of is not None else None
     return view
+
+
+def related_of(memo: "Memo", view: "View", graph: Graph) -> dict[str, dict]:
+    """Every record's related records (``link.related``), each worked out again only when what it
+    read changed, as a table of ``view`` (which the pages then read through ``Base.related``): a
+    new record changes what hundreds of records are ranked from, and the related records of a few."""
+    from .link import related
+
+    def make(stale: list) -> list[tuple[dict, dict]]:
+        made = []
+        for entry in stale:
+            reads = Reads()
+            made.append((related(_TrackedGraph(graph, reads), entry.id), reads.done()))
+        return made
+
+    table = memo.each("related", view, graph.entries.values(), make)
+    view.tables["related"] = table
+    memo._compared = (None, None, None)  # compared without the table: the pages compare again
+    return table
 
 
 # ---------------------------------------------------------------------------- what changed

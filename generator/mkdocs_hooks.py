@@ -258,7 +258,8 @@ def _reload() -> bool:
     _kept.clear()
     page_hooks.PAGES.start(0)
     run = _generate(config)
-    if not run.ok or not reload.fits(kept, fingerprint, _root(config) / pipeline.GENERATED_DIR, run.removed):
+    if not run.ok or not reload.fits(kept, fingerprint, _root(config) / pipeline.GENERATED_DIR, run.written,
+                                         run.removed):
         _handed["run"] = run
         return False
     _run = run

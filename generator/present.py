@@ -170,9 +170,21 @@ class Base:
     scores: dict[str, Any]  # record id -> score.Score
     today: dt.date
     links: Links = field(init=False)
+    # record id -> its related records, worked out before the pages (kb serve's memo does, and
+    # keeps them: a page is made again only when its related records changed, not whenever
+    # something they were ranked from did); None: each page works out its own
+    related_of: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.links = Links(self.graph.entries)
+
+    def related(self, record_id: str) -> dict[str, list[str]]:
+        """The records shown as related to one, by kind (``link.related``)."""
+        if self.related_of is not None:
+            return self.related_of[record_id]
+        from .link import related
+
+        return related(self.graph, record_id)
 
 
 # ---------------------------------------------------------------------------- values

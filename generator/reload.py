@@ -12,12 +12,11 @@ are as they were, a reload renders the rewritten pages with them (:func:`rebuild
 the pages added get a file and a page as MkDocs' navigation gives a page it does not list, and each
 rewritten page goes through MkDocs' own steps (``_populate_page``, ``_build_page``: the same plugin
 events, template and writing), then the theme's templates (sitemap, 404), the anchors of the
-rendered pages and ``on_post_build``, in strict mode as MkDocs counts warnings. A navigation page
-whose title comes from its content (an entry of ``nav`` with no title) that changes its title
-changes every page: then every page is rendered.
+rendered pages and ``on_post_build``, in strict mode as MkDocs counts warnings.
 
 Every other reload is MkDocs' own (the first, one after an edit of mkdocs.yml or the theme, one
-whose run has errors, which the preview shows). ``tests/test_reload.py`` checks that the served
+whose run has errors, which the preview shows, one that rewrote a page of the navigation whose
+title mkdocs.yml does not give: its new title would show on every page). ``tests/test_reload.py`` checks that the served
 site is, file for file, what MkDocs' whole build of the same content writes.
 """
 from __future__ import annotations
@@ -79,18 +78,24 @@ def static_files(config, docs: Path) -> frozenset[str]:
     return frozenset(found)
 
 
-def fits(kept: Kept, fingerprint: str, docs: Path, removed: list[str]) -> bool:
+def fits(kept: Kept, fingerprint: str, docs: Path, written: list[str], removed: list[str]) -> bool:
     """Whether a reload can render with ``kept``: mkdocs.yml names no plugin but hooks (a plugin's
-    on_files or on_nav would not run again), mkdocs.yml, the theme and docs_dir's static files are
-    as they were, and no page of the navigation is gone."""
+    on_files or on_nav would not run again), mkdocs.yml, the theme, docs_dir's static files and
+    the content's images are as they were, no page of the navigation is gone, and none that was
+    rewritten takes its title from its content (an entry of ``nav`` without a title)."""
     config = kept.config
     if any(name not in config.hooks for name in config.plugins):
         return False
     if fingerprint != kept.fingerprint or static_files(config, docs) != kept.static:
         return False
     listed = {id(page) for page in kept.nav.pages}
+    if any((file := kept.files.get_file_from_path(relative)) is not None and id(file.page) in listed
+           for relative in removed):
+        return False
+    # a page of the navigation whose title mkdocs.yml does not give takes it from its content:
+    # if the generator rewrote it, the title every page shows may have changed
     return not any((file := kept.files.get_file_from_path(relative)) is not None and id(file.page) in listed
-                   for relative in removed)
+                   and "title" not in vars(file.page) for relative in written)
 
 
 def _in_order(files: Files, docs: Path) -> None:
@@ -127,16 +132,8 @@ def rebuild(kept: Kept, docs: Path, written: list[str], removed: list[str]) -> N
         if added:
             _in_order(files, docs)
         pages = [files.get_file_from_path(relative).page for relative in written]
-        listed = {id(page): page.title for page in nav.pages}
         for page in pages:
             _populate_page(page, config, files)
-        if any(id(page) in listed and page.title != listed[id(page)] for page in pages):
-            log.info("A page of the navigation has a new title: rendering every page")
-            rendered = {id(page) for page in pages}
-            for file in files.documentation_pages(inclusion=InclusionLevel.is_in_serve):
-                if id(file.page) not in rendered:
-                    _populate_page(file.page, config, files)
-                    pages.append(file.page)
         env = config.plugins.on_env(env, config=config, files=files)
         files.copy_static_files(dirty=True, inclusion=InclusionLevel.is_in_serve)
         for template in config.theme.static_templates:

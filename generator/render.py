@@ -81,6 +81,7 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
         made = processes.split_map(record_pages, entries)
     else:
         view = incremental.View.of(graph, today, scores)
+        base.related_of = incremental.related_of(memo, view, graph)
         by_id = memo.each("render", view, entries, lambda stale: processes.split_map(tracked, stale))
         made = [by_id[entry.id] for entry in entries]
     for name, page in (item for pages in made for item in pages):

@@ -46,7 +46,8 @@ class Editing:
         assert kept.scores == full.scores
         self.graph = full.graph
         self.parts = {stage: n for stage, n in self.memo.remade.items() if ":" in stage}
-        return {stage: n for stage, n in self.memo.remade.items() if ":" not in stage}
+        self.related = self.memo.remade["related"]  # records whose related records were worked out again
+        return {stage: n for stage, n in self.memo.remade.items() if ":" not in stage and stage != "related"}
 
     def file(self, record_id: str) -> Path:
         return Path(self.graph.entries[record_id].document.path)
@@ -135,18 +136,40 @@ def test_an_article_edit(base):
 
 
 def test_a_record_added_and_deleted(base):
-    template = base.file(base.of_kind("experts")[1])
-    added = template.with_name("new-expert-for-the-test.yaml")
-    text = template.read_text(encoding="utf-8")
-    text = re.sub(r"^id: .*$", "id: new-expert-for-the-test", text, count=1, flags=re.M)
-    added.write_text(re.sub(r"^name: .*$", "name: New Expert", text, count=1, flags=re.M), encoding="utf-8")
+    added = _added_expert(base)
     remade = base.check()
-    # its page, and the pages whose related records may now include it: near the records it
-    # names, or sharing its tags (in a small base, many)
-    assert 1 <= remade["render"] < base.records, remade
+    # its page, and the pages whose related records now include it: the related records of the
+    # records near those it names, or sharing its tags, are worked out again (in a small base,
+    # many), and only the pages whose related records changed are made again
+    assert 1 <= remade["render"] < base.related < base.records, (remade, base.related)
     added.unlink()  # nothing links to it yet: it can go
     remade = base.check()
-    assert remade["render"] < base.records, remade
+    assert remade["render"] < base.related < base.records, (remade, base.related)
+
+
+def _added_expert(base) -> Path:
+    template = base.file(base.of_kind("experts")[1])
+    added = template.with_name("new-expert-for-the-test.yaml")
+    text = re.sub(r"^id: .*$", "id: new-expert-for-the-test", template.read_text(encoding="utf-8"), count=1, flags=re.M)
+    added.write_text(re.sub(r"^name: .*$", "name: New Expert", text, count=1, flags=re.M), encoding="utf-8")
+    return added
+
+
+def test_the_comparison_sees_related_records_change(base, monkeypatch):
+    """If the memo did not compare the related records it worked out again, the pages that now
+    show the new record among them would stay as they were: the check must then fail."""
+    of = incremental.related_of
+
+    def blind(memo, view, graph):
+        table = of(memo, view, graph)
+        view.tables["related"] = dict.fromkeys(table)  # every record's related records as they were
+        return table
+
+    monkeypatch.setattr(incremental, "related_of", blind)
+    base.check()
+    _added_expert(base)
+    with pytest.raises(AssertionError):
+        base.check()
 
 
 def test_a_record_moved_to_another_kind_remakes_everything(base):

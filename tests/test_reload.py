@@ -232,3 +232,24 @@ def test_the_served_site_has_the_content_s_images_and_a_new_one_is_mkdocs_own_re
         reload_then_compare(server, tmp_path)
     finally:
         config.plugins.on_shutdown()
+
+
+def test_a_reload_that_rewrites_a_page_of_the_navigation_without_a_title_is_mkdocs_own(project, tmp_path):
+    """That page takes its title from its content, and every page shows it in the navigation."""
+    config_file = project / "mkdocs.yml"
+    config_file.write_text(config_file.read_text().replace("  - Tags: tags.md\n", "  - tags.md\n"))
+    server = Server(project, tmp_path / "served")
+    config = server.config(server.site)
+    config.plugins.on_startup(command="serve", dirty=True)
+    server.hooks = config.hooks["generator/mkdocs_hooks.py"]
+    try:
+        server.whole()
+        config.plugins.on_serve(server, config=config, builder=server.whole)
+        (project / RISK).write_text((project / RISK).read_text() + "tags: [a-tag-of-the-test]\n")
+        server.builder()  # the first build, then this reload: MkDocs' own
+        assert server.whole_builds == 2 and b"a-tag-of-the-test" in (server.site / "tags.html").read_bytes()
+        (project / RISK).write_text((project / RISK).read_text().replace("summary: ", "summary: Edited. ", 1))
+        server.builder()  # tags.md is as it was: the kept navigation stays right
+        assert server.whole_builds == 2
+    finally:
+        config.plugins.on_shutdown()

@@ -8,7 +8,6 @@ from functools import lru_cache
 from .. import neighbourhood as neighbourhood_svg
 from ..core import Entry
 from ..kinds import KINDS, fields_of
-from ..link import related
 from ..models import choice_text, scale_text
 from ..present import (Base, Page, declared_table, h, host, is_empty, links_page, md, page_path, paragraphs,
                        reference_anchor, template, url, with_note)
@@ -170,7 +169,7 @@ def related_groups(base: Base, entry: Entry) -> list[tuple[str, str]]:
     page = page_path(entry)
     order = list(KINDS)
     return [(KINDS[kind].title, base.links.many(page, ids))
-            for kind, ids in sorted(related(base.graph, entry.id).items(), key=lambda i: order.index(i[0]))]
+            for kind, ids in sorted(base.related(entry.id).items(), key=lambda i: order.index(i[0]))]
 
 
 def references(base: Base, entry: Entry) -> list[tuple[str, str]]:
