@@ -325,6 +325,8 @@ class Memo:
     loaded: dict = field(default_factory=dict)  # file -> what load made of it, and its size and times
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
+    marked: dict = field(default_factory=dict)  # page -> its bytes as render made them, and whether it has a diagram
+    inlined: dict = field(default_factory=dict)  # page -> those bytes, the diagram cache's time, the page with its drawings
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
     search: Delta = field(default_factory=Delta)  # the pages changed since the whole site was indexed
     exported: dict = field(default_factory=dict)  # export format -> what it made (generator/export)

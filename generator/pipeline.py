@@ -211,8 +211,8 @@ def _render(run: Run) -> Done:
 
 def _draw(run: Run) -> Done:
     """Every Mermaid block of the pages drawn into the cache (the Markdown keeps its blocks)."""
-    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items()
-                           if diagrams.MARK in page.data}, run.cache, Progress("diagrams"))
+    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items() if _marked(run, page)},
+                          run.cache, Progress("diagrams"))
     # An editor's diagram that hangs Mermaid is an error at its file and line; any other failure
     # (a generated diagram's is the generator's fault) a warning, the browser trying again.
     authored, timed_out, problems = _authored(run.entries), set(drawn.timed_out), []
@@ -245,12 +245,43 @@ def _write(run: Run) -> Done:
     """The complete docs tree: the pages that changed, with the drawings in their Markdown, the
     static assets and the content's images (``images/``, where prose addresses them), so that
     any engine builds the site from it alone."""
-    pages = {path: diagrams.inline_markdown(page.markdown, run.cache)[0].encode("utf-8")
-             if diagrams.MARK in page.data else page.data for path, page in run.rendered.pages.items()}
+    pages = {path: _inlined(run, page) if _marked(run, page) else page.data for path, page in run.rendered.pages.items()}
+    if run.memo is not None:  # what the memo holds of pages that are gone
+        for kept in (run.memo.marked, run.memo.inlined):
+            for path in kept.keys() - pages.keys():
+                del kept[path]
     written, removed = write_changed(run.docs, pages, run.memo.written if run.memo is not None else None)
     assets, stale = engines.copy_assets(run.docs, extra=images.under(run.content))
     note = f"{len(removed)} removed, {len(assets)} assets copied" + (f", {len(stale)} stale removed" if stale else "")
     return Done((written, removed), len(written), note=note)
+
+
+def _marked(run: Run, page) -> bool:
+    """Whether a page has a diagram block; with kb serve's memo, a page that render took from the
+    memo (the very same bytes) is not searched again."""
+    if run.memo is None:
+        return diagrams.MARK in page.data
+    kept = run.memo.marked.get(page.path)
+    if kept is None or kept[0] is not page.data:
+        kept = run.memo.marked[page.path] = (page.data, diagrams.MARK in page.data)
+    return kept[1]
+
+
+def _inlined(run: Run, page) -> bytes:
+    """A page with its drawings in its Markdown; with kb serve's memo, the very bytes of the run
+    before while its Markdown is the same and the cache has the same files (the folder's time
+    changes when a drawing is added or removed), so that write need not compare them again."""
+    if run.memo is None:
+        return diagrams.inline_markdown(page.markdown, run.cache)[0].encode("utf-8")
+    try:
+        folder = run.cache.stat().st_mtime_ns
+    except OSError:
+        folder = None
+    kept = run.memo.inlined.get(page.path)
+    if kept is None or kept[0] is not page.data or kept[1] != folder or folder is None:
+        kept = run.memo.inlined[page.path] = (
+            page.data, folder, diagrams.inline_markdown(page.markdown, run.cache)[0].encode("utf-8"))
+    return kept[2]
 
 
 def write_changed(out: Path, pages: dict[str, str | bytes], kept: dict | None = None) -> tuple[list[str], list[str]]:

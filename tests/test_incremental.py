@@ -311,3 +311,46 @@ def test_a_walk_noted_in_a_forked_child_is_still_a_walk():
     list(incremental._Tracked({"a": 1}, reads.tables["entry"]).values())
     again = pickle.loads(pickle.dumps(reads.done()))
     assert incremental.touches(again, {"entry": {incremental.ALL}})
+
+
+def test_pages_with_diagrams_are_searched_and_inlined_again_only_when_they_or_the_drawings_change(tmp_path, monkeypatch):
+    """kb serve's memo keeps which pages have a diagram and each such page with its drawings in
+    (pipeline._marked, _inlined): what it writes is still what a run without the memo writes,
+    after the page changes and after a drawing is added to the cache."""
+    import benchmark
+
+    from generator import diagrams
+
+    monkeypatch.setenv("KB_DIAGRAMS", "client")  # no Chromium: the drawings are put in the cache below
+    benchmark.write_records(tmp_path / "content", RECORDS, seed=11)
+    memo = incremental.Memo()
+
+    def generate(docs: Path, memo) -> pipeline.Run:
+        run = pipeline.run(pipeline.Run(tmp_path / "content", docs=docs, cache=tmp_path / "cache", memo=memo, day=DAY),
+                           pipeline.GENERATE)
+        assert run.ok, [str(d) for d in run.diagnostics if d.severity == "error"][:3]
+        return run
+
+    def same_as_without_memo(run) -> None:
+        fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
+        generate(fresh, None)
+        assert {p: (fresh / p).read_bytes() for p in run.rendered.pages} == \
+               {p: (tmp_path / "docs" / p).read_bytes() for p in run.rendered.pages}
+
+    first = generate(tmp_path / "docs", memo)
+    with_diagrams = [path for path, page in first.rendered.pages.items() if diagrams.MARK in page.data]
+    assert with_diagrams and len(with_diagrams) < len(first.rendered.pages)
+    inlined = []
+    original = diagrams.inline_markdown
+    monkeypatch.setattr(diagrams, "inline_markdown", lambda markdown, cache: inlined.append(1) or original(markdown, cache))
+    again = generate(tmp_path / "docs", memo)
+    # only the pages render made again (the maps: made again every run) are inlined again
+    remade = [path for path in with_diagrams if again.rendered.pages[path].data is not first.rendered.pages[path].data]
+    assert len(inlined) == len(remade) < len(with_diagrams) and again.written == []
+    # a drawing in the cache: every page with that diagram shows it
+    page = first.rendered.pages[with_diagrams[0]].markdown
+    diagram = next(iter(diagrams.found_in(page)))
+    diagrams.cached(tmp_path / "cache", diagram).write_text('<svg xmlns="http://www.w3.org/2000/svg"><g>drawn</g></svg>')
+    drawn = generate(tmp_path / "docs", memo)
+    assert with_diagrams[0] in drawn.written and b"<g>drawn</g>" in (tmp_path / "docs" / with_diagrams[0]).read_bytes()
+    same_as_without_memo(drawn)
