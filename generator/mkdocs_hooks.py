@@ -31,7 +31,7 @@ from mkdocs import utils
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from generator import incremental, page_hooks, pipeline, reload, sanitize, serve_errors
+from generator import images, incremental, page_hooks, pipeline, reload, sanitize, serve_errors, watching
 from generator.build import Refresher, built_with, remember_build, site_fingerprint, watch_dirty_builds
 from generator.core import errors_of, files_under, format_text
 from generator.page_hooks import on_page_content, on_page_markdown  # noqa: F401 (hooks MkDocs calls)
@@ -73,7 +73,7 @@ _memo = incremental.Memo()
 # the pages the generator rewrote and no more (generator/reload.py); "files", "nav" and "env" of
 # the running build, "kept" once it is built
 _kept: dict = {}
-_polling: dict = {}  # "files": what polls the watched files of kb serve (reload.watch_natively)
+_polling: dict = {}  # "files": what polls the watched files of kb serve (watching.watch_natively)
 _handed: dict = {}  # "run": a reload's run that MkDocs' own build is to take (it had errors, or did not fit)
 
 
@@ -148,6 +148,7 @@ def _prepare_dirty_build(config, pages) -> None:
     mkdocs.yml or address, so that every page is rebuilt."""
     site = Path(config.site_dir)
     _remove_pages(config)
+    _remove_images(config)
     _pages["fingerprint"] = site_fingerprint(config)
     if site.is_dir() and any(site.iterdir()) and built_with(_root(config), site) != _pages["fingerprint"]:
         log.info("The theme, mkdocs.yml or the site address changed since %s was built (or this is its "
@@ -164,6 +165,16 @@ def _remove_pages(config) -> None:
             removed = File(relative, None, config.site_dir, config.use_directory_urls)
             Path(removed.abs_dest_path).unlink(missing_ok=True)
             _run.pages_changed.add(removed.dest_uri)
+
+
+def _remove_images(config) -> None:
+    """Delete the site's copies of the content's images that are gone (a dirty build copies the
+    files that changed and deletes none)."""
+    folder = Path(config.site_dir) / images.FOLDER
+    kept = _root(config) / pipeline.GENERATED_DIR / images.FOLDER
+    for relative in files_under(folder) if folder.is_dir() else ():
+        if not (kept / relative).is_file():
+            (folder / relative).unlink(missing_ok=True)
 
 
 def on_post_page(output, page, config):
@@ -216,6 +227,7 @@ def on_build_error(error):
     """A build that fails after writing some pages (a strict-mode warning aborts after the last
     one): those pages are marked stale, so that the next dirty build renders them again and shows
     the same problems until they are fixed, instead of keeping their HTML as if it were good."""
+    _kept.clear()  # the next reload is MkDocs' own, which renders the pages marked stale again
     for written in page_hooks.PAGES.built:
         try:
             os.utime(written, (0, 0))
@@ -231,11 +243,14 @@ def on_serve(server, config, builder):
     whole = server.builder
 
     def build(*args, **kwargs):
-        if args or kwargs or not _reload():
-            whole(*args, **kwargs)
+        try:
+            if args or kwargs or not _reload():
+                whole(*args, **kwargs)
+        finally:
+            _handed.pop("run", None)  # a build that failed before on_config took it: the next runs again
 
     server.builder = build
-    _polling["files"] = reload.watch_natively(server)
+    _polling["files"] = watching.watch_natively(server)
     return _errors.serve(server)
 
 

@@ -50,6 +50,7 @@ class Kept:
     env: object
     fingerprint: str
     static: frozenset[str]
+    day: str  # MkDocs dates every page it makes (the sitemap's lastmod): another day, every page
 
 
 def keep(config, files: Files, nav, env, fingerprint: str, docs: Path) -> Kept:
@@ -57,7 +58,7 @@ def keep(config, files: Files, nav, env, fingerprint: str, docs: Path) -> Kept:
     the navigation (whose titles other pages show), their Markdown: every page would otherwise
     hold its own until the next build. A page keeps its front matter and anchors."""
     _release([file.page for file in files.documentation_pages() if file.page is not None], nav)
-    return Kept(config, files, nav, env, fingerprint, static_files(config, docs))
+    return Kept(config, files, nav, env, fingerprint, static_files(config, docs), utils.get_build_date())
 
 
 def _release(pages: list, nav) -> None:
@@ -81,12 +82,15 @@ def static_files(config, docs: Path) -> frozenset[str]:
 def fits(kept: Kept, fingerprint: str, docs: Path, written: list[str], removed: list[str]) -> bool:
     """Whether a reload can render with ``kept``: mkdocs.yml names no plugin but hooks (a plugin's
     on_files or on_nav would not run again), mkdocs.yml, the theme, docs_dir's static files and
-    the content's images are as they were, no page of the navigation is gone, and none that was
-    rewritten takes its title from its content (an entry of ``nav`` without a title)."""
+    the content's images are as they were, it is the same day, no page of the navigation is
+    gone, and none that was rewritten takes its title from its content (an entry of ``nav``
+    without a title)."""
     config = kept.config
     if any(name not in config.hooks for name in config.plugins):
         return False
     if fingerprint != kept.fingerprint or static_files(config, docs) != kept.static:
+        return False
+    if utils.get_build_date() != kept.day:
         return False
     listed = {id(page) for page in kept.nav.pages}
     if any((file := kept.files.get_file_from_path(relative)) is not None and id(file.page) in listed
@@ -158,59 +162,3 @@ def rebuild(kept: Kept, docs: Path, written: list[str], removed: list[str]) -> N
         raise
     finally:
         logging.getLogger("mkdocs").removeHandler(counter)
-
-
-def _changes() -> list:
-    from watchdog import events
-
-    return [events.FileCreatedEvent, events.FileDeletedEvent, events.FileModifiedEvent, events.FileMovedEvent,
-            events.FileAttribEvent, events.DirCreatedEvent, events.DirDeletedEvent, events.DirMovedEvent,
-            events.EventsLostEvent]
-
-
-def watch_natively(server):
-    """Let the server learn of a change in a watched folder from the system (inotify) instead of
-    MkDocs' polling, which lists every watched file twice a second (at 10,000 records a tenth of a
-    core, and up to half a second before a save is seen). Only where inotify watches every such
-    folder (a limit on watches may refuse it, and then the polling stays). A watched file
-    (mkdocs.yml) stays polled: an editor that saves by renaming a new file over it would leave
-    inotify watching the old one. Returns the observer that polls those files, which the caller
-    stops when the server stops (the server starts and stops its own), or None."""
-    try:
-        from watchdog.events import FileSystemEventHandler
-        from watchdog.observers.inotify import InotifyObserver
-    except ImportError:  # not Linux
-        return None
-
-    class Changes(InotifyObserver):
-        """Only what changes a file, as the polling sees it; not a file opened or read (the build
-        itself reads every record and template: each read would start another build)."""
-
-        def schedule(self, handler, path, *, recursive=False, event_filter=None, follow_symlink=False):
-            return super().schedule(handler, path, recursive=recursive, event_filter=event_filter or _changes(),
-                                    follow_symlink=follow_symlink)
-
-    folders = {path: count for path, count in server._watched_paths.items() if os.path.isdir(path)}
-    trial = Changes()
-    try:
-        for path in folders:
-            trial.schedule(FileSystemEventHandler(), path, recursive=True)
-        trial.start()  # starts every watch here, in this thread: a refusal is raised here
-    except OSError as error:
-        log.info("Watching for changes by polling (inotify: %s)", error)
-        return None
-    finally:
-        if trial.is_alive():
-            trial.stop()
-            trial.join()
-    for path, count in folders.items():
-        for _ in range(count):
-            server.unwatch(path)
-    polling, server.observer = server.observer, Changes()
-    for path, count in folders.items():
-        for _ in range(count):
-            server.watch(path)
-    if not polling.emitters:
-        return None
-    polling.start()
-    return polling

@@ -4,6 +4,7 @@ content writes into an empty folder; the reloads that cannot take that way take 
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,17 +77,31 @@ class Server:
         self.app = app
 
 
-@pytest.fixture
-def served(project, tmp_path):
+@contextmanager
+def serving(project: Path, tmp_path: Path):
+    """The first build of `kb serve`, then its on_serve: the server's builder is the hooks' reload."""
     server = Server(project, tmp_path / "served")
     config = server.config(server.site)
     config.plugins.on_startup(command="serve", dirty=True)
-    hooks = config.hooks["generator/mkdocs_hooks.py"]
-    server.whole()
-    config.plugins.on_serve(server, config=config, builder=server.whole)
-    server.hooks = hooks
-    yield server
-    config.plugins.on_shutdown()
+    server.hooks = config.hooks["generator/mkdocs_hooks.py"]
+    try:
+        server.whole()
+        config.plugins.on_serve(server, config=config, builder=server.whole)
+        yield server
+    finally:
+        config.plugins.on_shutdown()
+
+
+@pytest.fixture
+def served(project, tmp_path):
+    with serving(project, tmp_path) as server:
+        yield server
+
+
+def with_images(project: Path) -> None:
+    """The project's content: the prose-features fixture, which has an image."""
+    shutil.rmtree(project / "content")
+    shutil.copytree(REPO / "tests" / "fixtures" / "prose-features" / "content", project / "content")
 
 
 def files_of(site: Path) -> dict[str, bytes]:
@@ -172,55 +187,9 @@ def test_a_reload_that_fails_leaves_the_next_to_mkdocs(served, project, tmp_path
     assert b"Failed." in site["risks/deceptive-alignment.html"]
 
 
-def test_the_server_learns_of_changes_in_folders_from_inotify_and_polls_files(tmp_path):
-    import time
-
-    from mkdocs.livereload import LiveReloadServer
-    from watchdog.observers.inotify import InotifyObserver
-
-    from generator import reload
-
-    folder, single = tmp_path / "content" / "risks", tmp_path / "mkdocs.yml"
-    folder.mkdir(parents=True)
-    single.write_text("site_name: x\n")
-    server = LiveReloadServer(builder=lambda: None, host="127.0.0.1", port=0, root=str(tmp_path))
-    server.watch(str(tmp_path / "content"))
-    server.watch(str(single))
-    polling = reload.watch_natively(server)
-    assert isinstance(server.observer, InotifyObserver) and polling is not None
-    assert [e.watch.raw_path for e in server.observer.emitters] == [str(tmp_path / "content")]
-    assert [e.watch.raw_path for e in polling.emitters] == [str(single)]
-    server.observer.start()
-    try:
-        (folder / "old.yaml").write_text("id: old\n")
-        time.sleep(0.6)
-        server._want_rebuild = False
-        (folder / "old.yaml").read_text()  # the build reads every record: that is no change
-        time.sleep(1)
-        assert not server._want_rebuild, "reading a watched file started a build"
-        for changed in (folder / "new.yaml", single):
-            server._want_rebuild = False
-            time.sleep(0.6)  # a poll of the file before it changes
-            changed.write_text("id: new\n")
-            deadline = time.monotonic() + 10
-            while not server._want_rebuild:
-                assert time.monotonic() < deadline, f"no rebuild wanted after {changed.name} changed"
-                time.sleep(0.05)
-    finally:
-        server.observer.stop()
-        polling.stop()
-
-
 def test_the_served_site_has_the_content_s_images_and_a_new_one_is_mkdocs_own_reload(project, tmp_path):
-    shutil.rmtree(project / "content")
-    shutil.copytree(REPO / "tests" / "fixtures" / "prose-features" / "content", project / "content")
-    server = Server(project, tmp_path / "served")
-    config = server.config(server.site)
-    config.plugins.on_startup(command="serve", dirty=True)
-    server.hooks = config.hooks["generator/mkdocs_hooks.py"]
-    try:
-        server.whole()
-        config.plugins.on_serve(server, config=config, builder=server.whole)
+    with_images(project)
+    with serving(project, tmp_path) as server:
         figure = (project / "content/images/figure.png").read_bytes()
         assert (server.site / "images/figure.png").read_bytes() == figure
         shutil.copy(project / "content/images/figure.png", project / "content/images/second.png")
@@ -230,26 +199,16 @@ def test_the_served_site_has_the_content_s_images_and_a_new_one_is_mkdocs_own_re
         assert site["images/second.png"] == figure and b"images/second.png" in site[f"topics/{topic.stem}.html"]
         topic.write_text(topic.read_text() + "\nOne more sentence.\n")
         reload_then_compare(server, tmp_path)
-    finally:
-        config.plugins.on_shutdown()
 
 
 def test_a_reload_that_rewrites_a_page_of_the_navigation_without_a_title_is_mkdocs_own(project, tmp_path):
     """That page takes its title from its content, and every page shows it in the navigation."""
     config_file = project / "mkdocs.yml"
     config_file.write_text(config_file.read_text().replace("  - Tags: tags.md\n", "  - tags.md\n"))
-    server = Server(project, tmp_path / "served")
-    config = server.config(server.site)
-    config.plugins.on_startup(command="serve", dirty=True)
-    server.hooks = config.hooks["generator/mkdocs_hooks.py"]
-    try:
-        server.whole()
-        config.plugins.on_serve(server, config=config, builder=server.whole)
+    with serving(project, tmp_path) as server:
         (project / RISK).write_text((project / RISK).read_text() + "tags: [a-tag-of-the-test]\n")
         server.builder()  # the first build, then this reload: MkDocs' own
         assert server.whole_builds == 2 and b"a-tag-of-the-test" in (server.site / "tags.html").read_bytes()
         (project / RISK).write_text((project / RISK).read_text().replace("summary: ", "summary: Edited. ", 1))
         server.builder()  # tags.md is as it was: the kept navigation stays right
         assert server.whole_builds == 2
-    finally:
-        config.plugins.on_shutdown()
