@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_serve import REPO, project  # noqa: F401 (the project: the repo's mkdocs.yml and generator, the valid fixtures)
 
-REPO = Path(__file__).resolve().parent.parent
-FIXTURE = REPO / "tests" / "fixtures" / "valid" / "content"
 URL = "http://127.0.0.1:8000/"
 RISK = Path("content/risks/deceptive-alignment.yaml")
 ORGANIZATION = Path("content/organizations/openai.yaml")
@@ -24,19 +23,6 @@ summary: An organisation that exists only for this test; it works on deceptive a
 """
 # what the export and the search index write, in the background of a served reload
 BACKGROUND = ("pagefind", "data", "schemas")
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    folder = tmp_path / "project"
-    folder.mkdir()
-    shutil.copy(REPO / "mkdocs.yml", folder / "mkdocs.yml")
-    (folder / "generator").symlink_to(REPO / "generator")
-    shutil.copytree(FIXTURE, folder / "content")
-    monkeypatch.setenv("KB_DIAGRAMS", "client")
-    monkeypatch.setenv("KB_TODAY", "2026-01-07")
-    monkeypatch.chdir(folder)
-    return folder
 
 
 class Server:
