@@ -214,9 +214,10 @@ def related_of(memo: "Memo", view: "View", graph: Graph) -> dict[str, dict]:
             made.append((related(_TrackedGraph(graph, reads), entry.id), reads.done()))
         return made
 
+    kept = memo.stages.get("related")
+    before = kept.view if kept is not None else None
     table = memo.each("related", view, graph.entries.values(), make)
-    view.tables["related"] = table
-    memo._compared = (None, None, None)  # compared without the table: the pages compare again
+    memo.add_table(view, "related", table, before)
     return table
 
 
@@ -331,6 +332,23 @@ class Memo:
     search: Delta = field(default_factory=Delta)  # the pages changed since the whole site was indexed
     exported: dict = field(default_factory=dict)  # export format -> what it made (generator/export)
     _compared: tuple = field(default=(None, None, None), repr=False)  # (view, id of the view before, changes)
+
+    def add_table(self, view: View, name: str, table: dict, before: View | None) -> None:
+        """A table made from ``view`` (the related records) added to it: the comparison with
+        ``before`` that the last ``each`` made gets this table's changes too, so that the stages
+        after it do not compare every table again."""
+        view.tables[name] = table
+        compared, then, changed = self._compared
+        if compared is view and before is not None and then == id(before) and changed is not None \
+                and name in before.tables:
+            was = before.tables[name]
+            keys = {key for key in table.keys() | was.keys()
+                    if (a := table.get(key, _NONE)) is not (b := was.get(key, _NONE)) and a != b}
+            if keys:
+                keys.add(ALL)
+            changed[name] = keys
+        elif compared is view:
+            self._compared = (None, None, None)  # compared without the table: the next stage compares again
 
     def each(self, stage: str, view: View, items: Iterable, make: Callable[[list], list[tuple[Any, dict]]],
              key: Callable[[Any], str] = lambda entry: entry.id) -> dict[str, Any]:

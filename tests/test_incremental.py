@@ -158,14 +158,12 @@ def _added_expert(base) -> Path:
 def test_the_comparison_sees_related_records_change(base, monkeypatch):
     """If the memo did not compare the related records it worked out again, the pages that now
     show the new record among them would stay as they were: the check must then fail."""
-    of = incremental.related_of
+    add_table = incremental.Memo.add_table
 
-    def blind(memo, view, graph):
-        table = of(memo, view, graph)
-        view.tables["related"] = dict.fromkeys(table)  # every record's related records as they were
-        return table
+    def blind(memo, view, name, table, before):  # every record's related records as they were
+        add_table(memo, view, name, dict.fromkeys(table), before)
 
-    monkeypatch.setattr(incremental, "related_of", blind)
+    monkeypatch.setattr(incremental.Memo, "add_table", blind)
     base.check()
     _added_expert(base)
     with pytest.raises(AssertionError):
@@ -354,3 +352,14 @@ def test_pages_with_diagrams_are_searched_and_inlined_again_only_when_they_or_th
     drawn = generate(tmp_path / "docs", memo)
     assert with_diagrams[0] in drawn.written and b"<g>drawn</g>" in (tmp_path / "docs" / with_diagrams[0]).read_bytes()
     same_as_without_memo(drawn)
+
+
+def test_the_related_records_do_not_make_the_pages_compare_every_table_again(base, monkeypatch):
+    """Score compares its view, and render's stages share one comparison: the related records'
+    changes are added to it (Memo.add_table), not found by comparing every table once more."""
+    changes, counted = incremental.View.changes, []
+    monkeypatch.setattr(incremental.View, "changes", lambda self, before: counted.append(1) or changes(self, before))
+    record_id = base.of_kind("risks")[0]
+    _edit(base.file(record_id), "summary: >-\n", "summary: >-\n  Edited for the test.\n")
+    base.check()
+    assert len(counted) == 2
