@@ -19,7 +19,8 @@ this build already has (generator.build.Refresher), and the log says when search
 MkDocs' files, navigation and theme of the build before, with which a reload renders the pages the
 generator rewrote without MkDocs going through every file again (generator/reload.py; the reloads
 that cannot, such as one after an edit of mkdocs.yml or one with errors, are MkDocs' own). It
-watches its folders through inotify where it can instead of polling them.
+hears of a save in its folders from inotify where it can, with a slow poll behind it
+(generator/watching.py).
 """
 from __future__ import annotations
 
