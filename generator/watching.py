@@ -147,13 +147,16 @@ def watch_natively(server):
     may refuse it: then MkDocs' polling stays). Returns the observer that still polls the watched
     files, which the caller stops when the server stops (the server starts and stops its own), or
     None."""
+    watched = getattr(server, "_watched_paths", None)  # MkDocs' LiveReloadServer keeps its watches there
+    if not isinstance(watched, dict):
+        return None
     try:
         Watching = _observer_class()
     except ImportError:  # not Linux
         return None
     from watchdog.events import FileSystemEventHandler
 
-    folders = {path: count for path, count in server._watched_paths.items() if os.path.isdir(path)}
+    folders = {path: count for path, count in watched.items() if os.path.isdir(path)}
     trial = Watching()
     try:
         for path in folders:
