@@ -272,11 +272,7 @@ class View:
             return None
         changed: dict[str, set] = {}
         for table, now in self.tables.items():
-            was = before.tables[table]
-            # most values are the very objects of the run before (a Score the memo kept, a
-            # document load kept): ``is`` answers for them before ``!=`` compares
-            changed[table] = {key for key in now.keys() | was.keys()
-                              if (a := now.get(key, _NONE)) is not (b := was.get(key, _NONE)) and a != b}
+            changed[table] = _changed_keys(now, before.tables[table])
         # A record's neighbours are the ends of its edges: they can change only where its edges did.
         changed["near"] = {key for key in changed["out"] | changed["in"]
                            if _ends(self.tables, key) != _ends(before.tables, key)}
@@ -287,6 +283,14 @@ class View:
 
 
 _NONE = object()
+
+
+def _changed_keys(now: dict, was: dict) -> set:
+    """The keys whose value differs between two runs' tables. Most values are the very objects of
+    the run before (a Score the memo kept, a document load kept): ``is`` answers for them before
+    ``!=`` compares."""
+    return {key for key in now.keys() | was.keys()
+            if (a := now.get(key, _NONE)) is not (b := was.get(key, _NONE)) and a != b}
 
 
 def _ends(tables: dict, record_id: str) -> frozenset:
@@ -341,9 +345,7 @@ class Memo:
         compared, then, changed = self._compared
         if compared is view and before is not None and then == id(before) and changed is not None \
                 and name in before.tables:
-            was = before.tables[name]
-            keys = {key for key in table.keys() | was.keys()
-                    if (a := table.get(key, _NONE)) is not (b := was.get(key, _NONE)) and a != b}
+            keys = _changed_keys(table, before.tables[name])
             if keys:
                 keys.add(ALL)
             changed[name] = keys
