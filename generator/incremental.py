@@ -14,8 +14,9 @@ kind (ranking related records reads the kinds of the records its neighbours' edg
 another image file (for the scores: the articles show images). A computation that walks a whole
 table (``for entry in entries``) depends on all of it. Only what a computation reads through the
 view is seen: an emitter must reach the base through ``base`` and the entry it is given, as every
-emitter does. load and validate keep their own results by file (see there), and write the bytes
-each page's file held.
+emitter does. load and validate keep their own results by file (see there), link each record's
+edges (while the record and the ids it names are as they were), and write the bytes each page's
+file held.
 """
 from __future__ import annotations
 
@@ -324,11 +325,13 @@ class _Kept:
 @dataclass
 class Memo:
     """What the last run made: each file's document and its validation (taken again while the
-    file is as it was), and each record's Score and pages with what they read."""
+    file is as it was), each record's edges (while it and the ids it names are), and each
+    record's Score and pages with what they read."""
 
     stages: dict[str, _Kept] = field(default_factory=dict)
     loaded: dict = field(default_factory=dict)  # file -> what load made of it, and its size and times
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
+    linked: dict = field(default_factory=dict)  # record -> what link made of its entry (see link.link)
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
     marked: dict = field(default_factory=dict)  # page -> its bytes as render made them, and whether it has a diagram
     inlined: dict = field(default_factory=dict)  # page -> those bytes, the diagram cache's time, the page with its drawings

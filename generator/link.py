@@ -214,7 +214,7 @@ def _shape(annotation) -> tuple[RefTo | None, Any, tuple]:
 
 @gc_paused(promote=True)  # the last of the checks: what they made lasts as long as the run
 def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: Iterable[Rejected] = (),
-         vocabulary: Checked = Checked()) -> tuple[Graph, list[Diagnostic]]:
+         vocabulary: Checked = Checked(), kept: dict | None = None) -> tuple[Graph, list[Diagnostic]]:
     """Stage entry point: index ids, resolve references, collect edges.
 
     ``failed`` are the files of records that exist but did not load or validate: their own errors
@@ -222,6 +222,13 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
     wrong kind (they are offered as "did you mean" too), and their ids count for duplicates.
     ``rejected`` are those of them that loaded: their own references and prose links are checked
     too (one run reports a bad field and a bad reference of the same record), but make no edge.
+
+    ``kept`` (kb serve's reloads): what the link before made of each record, updated here. A
+    record that validate took as it was (the same Entry), with the same vocabulary, whose
+    references and prose links all name ids that are what they were (there, of the same kind),
+    and that had no problem, gives the same edges: they are taken as they were, and only the
+    edited records are walked again (``_Linked``). The graph is then put together in the same
+    order as walking every record makes it, so that it is equal, list for list.
     """
     problems: list[Diagnostic] = []
     index: dict[str, Entry] = {}
@@ -311,14 +318,6 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
             return False
         return True
 
-    outgoing, incoming = graph.outgoing, graph.incoming
-
-    def add(source: str, target: str, label: str, inverse: str, path: str, origin: str, field: str,
-            index: int | None = None) -> None:
-        edge = Edge._make((source, target, label, inverse, path, origin, field, index))  # (cheaper than Edge(...))
-        outgoing[source].append(edge)
-        incoming[target].append(edge)
-
     cited_kinds = tuple(k for k, kind in KINDS.items() if kind.cited)
 
     # Each id as the index holds it: a prose link's target is another string of the same text,
@@ -370,7 +369,8 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
     hierarchies: dict[str, Links] = defaultdict(lambda: defaultdict(list))
     prose_edge = {True: (CITE_LABEL, CITE_INVERSE, "body", "citation", "body", None),
                   False: (PROSE_LABEL, PROSE_INVERSE, "body", "prose", "body", None)}  # by ``cite``
-    for record_id, entry in index.items():
+    def walk(record_id: str, entry: Entry, edges: list[Edge], hierarchies: dict) -> None:
+        """The edges of one record onto ``edges``, in order, and its links of hierarchy fields."""
         # the relations are typed below, with their own labels
         for path, ref, target in iter_references(entry.record, leave_out=("relations",)):
             if resolve(entry, path, target, ref.kinds, _what(ref), itself=ref.hierarchy):
@@ -378,18 +378,31 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
                     name = dotted(part for part in path if not isinstance(part, int))
                     hierarchies[name][record_id].append((target, path))
                 if target != record_id:
-                    add(record_id, target, ref.label, ref.inverse, _dotted(path), ref.origin, path[0])
+                    edges.append(Edge._make((record_id, target, ref.label, ref.inverse, _dotted(path), ref.origin,
+                                             path[0], None)))  # (cheaper than Edge(...))
         for number, relation in enumerate(entry.record.relations):
             path = ("relations", number, "target")
             if resolve(entry, path, relation.target, (), "record"):
                 # "cites" a record of a cited kind (a source) is a citation, as a field citing it is
                 cites = relation.type in CITING_RELATIONS and KINDS[index[relation.target].kind].cited
-                add(record_id, relation.target, relation.type.replace("-", " "), vocabulary.relation_types.get(relation.type, relation.type),
-                    _dotted(path[:2]), "citation" if cites else "relation", "relations", number)
-        for prose_link, target in check_prose(entry):  # most of a base's edges: made here, not by add()
-            edge = Edge._make((record_id, target, *prose_edge[prose_link.cite]))
-            outgoing[record_id].append(edge)
-            incoming[target].append(edge)
+                edges.append(Edge._make((record_id, relation.target, relation.type.replace("-", " "),
+                                         vocabulary.relation_types.get(relation.type, relation.type),
+                                         _dotted(path[:2]), "citation" if cites else "relation", "relations", number)))
+        for prose_link, target in check_prose(entry):  # most of a base's edges
+            edges.append(Edge._make((record_id, target, *prose_edge[prose_link.cite])))
+
+    outgoing, incoming = graph.outgoing, graph.incoming
+    if kept is None:
+        for record_id, entry in index.items():
+            edges: list[Edge] = []
+            walk(record_id, entry, edges, hierarchies)
+            if edges:
+                outgoing[record_id] = edges
+                for edge in edges:
+                    incoming[edge.target].append(edge)
+    else:
+        _walk_kept(kept, index, _answers(index, failed_kinds, duplicated), vocabulary, graph, hierarchies,
+                   problems, walk)
     for entry in rejected:
         references = iter_references(entry.record) if entry.record is not None else \
             iter_written_references(KINDS[entry.kind].model, entry.document.data)
@@ -401,6 +414,72 @@ def link(entries: list[Entry], failed: Iterable[SourceDocument] = (), rejected: 
     for name, links in hierarchies.items():
         problems += _cycle_errors(index, name, links)
     return graph, problems
+
+
+@dataclass
+class _Linked:
+    """What walking one record gave (``link``'s ``kept``): its edges in order, its links of
+    hierarchy fields, and the ids it named (each must still be what it was for these to hold)."""
+
+    entry: Entry
+    edges: tuple[Edge, ...]
+    hierarchies: tuple[tuple[str, str, tuple], ...]  # (field, target, path)
+    named: frozenset[str]  # every id the record names, also where it makes no edge
+
+
+def _answers(index: dict[str, Entry], failed_kinds: dict[str, set[str]], duplicated: set[str]) -> dict[str, tuple]:
+    """What resolving a reference to each id reads of the base: the kind of its record, the kinds
+    of its files that did not validate, whether two files have it."""
+    answers = {record_id: (entry.kind, (), record_id in duplicated) for record_id, entry in index.items()}
+    for record_id, kinds in failed_kinds.items():
+        answers[record_id] = (answers.get(record_id, (None,))[0], tuple(sorted(kinds)), record_id in duplicated)
+    return answers
+
+
+def _walk_kept(kept: dict, index: dict[str, Entry], answers: dict[str, tuple], vocabulary: Checked, graph: Graph,
+               hierarchies: dict, problems: list, walk) -> None:
+    """``link``'s walk of the records with what the link before kept: each record's edges taken
+    as they were where nothing the record names changed (see ``link``), the others walked again;
+    the graph's lists and keys come out in the order of walking every record."""
+    before, records = kept.get("answers"), kept.get("records", {})
+    if before is None or kept.get("vocabulary") != vocabulary:
+        records = {}
+    changed = {record_id for record_id in answers.keys() | before.keys()
+               if answers.get(record_id) != before.get(record_id)} if records else set()
+    outgoing, incoming = graph.outgoing, graph.incoming
+    now: dict[str, _Linked] = {}
+    walked = 0
+    for record_id, entry in index.items():
+        linked = records.get(record_id)
+        if linked is None or linked.entry is not entry or not linked.named.isdisjoint(changed):
+            walked += 1
+            found, edges = len(problems), []
+            own: dict = defaultdict(lambda: defaultdict(list))
+            walk(record_id, entry, edges, own)
+            mine = tuple((name, target, path) for name, links in own.items() for target, path in links[record_id])
+            linked = _Linked(entry, tuple(edges), mine, frozenset(_named(entry)))
+            if len(problems) == found:  # a record with problems is walked again every time
+                now[record_id] = linked
+        else:
+            now[record_id] = linked
+        if linked.edges:
+            outgoing[record_id] = list(linked.edges)
+            for edge in linked.edges:
+                incoming[edge.target].append(edge)
+        for name, target, path in linked.hierarchies:
+            hierarchies[name][record_id].append((target, path))
+    kept.clear()
+    kept.update(answers=answers, records=now, vocabulary=vocabulary, walked=walked)
+
+
+def _named(entry: Entry) -> set[str]:
+    """Every id a record names, in its fields, relations and prose (those that make no edge too:
+    a reference to itself, say)."""
+    named = {target for _, _, target in iter_references(entry.record)}
+    named.update(relation.target for relation in entry.record.relations)
+    if entry.prose is not None:
+        named.update(prose_link.target for prose_link in entry.prose.links)
+    return named
 
 
 def _cycle_errors(index: dict[str, Entry], name: str, links: Links) -> list[Diagnostic]:

@@ -192,8 +192,13 @@ def _mermaid(run: Run) -> Done:
 def _link(run: Run) -> Done:
     validated = {id(e.document) for e in run.entries}
     failed = [d for d in run.documents if id(d) not in validated]  # did not load, or did not validate
-    graph, found = link.link(run.entries, failed, run.rejected, run.vocabulary)
-    return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found)
+    graph, found = link.link(run.entries, failed, run.rejected, run.vocabulary,
+                             run.memo.linked if run.memo is not None else None)
+    note = ""
+    if run.memo is not None:
+        run.memo.remade["link"] = run.memo.linked["walked"]
+        note = f"{run.memo.linked['walked']} records walked again"
+    return Done(graph, sum(len(edges) for edges in graph.outgoing.values()), found, note)
 
 
 def _score(run: Run) -> Done:

@@ -44,10 +44,17 @@ class Editing:
                [(p, page.data) for p, page in full.rendered.pages.items()]
         assert kept.rendered.counts == full.rendered.counts
         assert kept.scores == full.scores
+        # link's graph, with what it kept: every list and key in the same order
+        for table in ("outgoing", "incoming", "tags"):
+            assert list(getattr(kept.graph, table).items()) == list(getattr(full.graph, table).items()), table
+        assert list(kept.graph.entries) == list(full.graph.entries)
+        assert kept.diagnostics == full.diagnostics
         self.graph = full.graph
         self.parts = {stage: n for stage, n in self.memo.remade.items() if ":" in stage}
         self.related = self.memo.remade["related"]  # records whose related records were worked out again
-        return {stage: n for stage, n in self.memo.remade.items() if ":" not in stage and stage != "related"}
+        self.walked = self.memo.remade["link"]  # records whose edges link made again
+        return {stage: n for stage, n in self.memo.remade.items() if ":" not in stage
+                and stage not in ("related", "link")}
 
     def file(self, record_id: str) -> Path:
         return Path(self.graph.entries[record_id].document.path)
@@ -81,6 +88,47 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
 
 def test_nothing_changed_makes_nothing_again(base):
     assert base.check() == {"score": 0, "render": 0}
+    assert base.walked == 0
+
+
+def test_link_walks_again_only_the_records_edited_or_naming_what_changed(base):
+    """A summary or a name is walked again alone (edges carry no names); a new record and its
+    deletion touch only the records that name it (none); the graph each time equals a full
+    link's (Editing.check)."""
+    record_id = base.linked("organizations")
+    _edit(base.file(record_id), "\nname: ", "\nname: Renamed ")
+    base.check()
+    assert base.walked == 1
+    added = _added_expert(base)
+    base.check()
+    assert base.walked == 1
+    added.unlink()
+    base.check()
+    assert base.walked == 0
+
+
+def _errors(run) -> list[str]:
+    return [str(d) for d in run.diagnostics]
+
+
+def test_link_sees_a_record_that_others_name_go_and_come_back(base):
+    """The records that name a deleted record are walked again and report it, as a full link
+    does; with it back (or a second file of its id), the graph is a full link's again."""
+    record_id = base.linked("experts")
+    path = base.file(record_id)
+    text = path.read_text(encoding="utf-8")
+    path.unlink()
+    kept, full = base._run(base.memo), base._run(None)
+    assert not full.ok and _errors(kept) == _errors(full)
+    assert base.memo.remade["link"] >= len(base.graph.backlink_sources(record_id))
+    path.write_text(text, encoding="utf-8")
+    base.check()
+    twin = path.parent.parent / "organizations" / path.name
+    twin.write_text(text, encoding="utf-8")  # the same id in another kind: a duplicate, an error
+    kept, full = base._run(base.memo), base._run(None)
+    assert not full.ok and _errors(kept) == _errors(full)
+    twin.unlink()
+    base.check()
 
 
 def test_a_summary_edit_remakes_a_few_pages(base):
