@@ -70,6 +70,15 @@ def touches(read: dict[str, frozenset], changed: dict[str, set]) -> bool:
     return any(table in changed and not keys.isdisjoint(changed[table]) for table, keys in read.items())
 
 
+def _touches(read: dict[str, frozenset], live: list[tuple[str, set]]) -> bool:
+    """``touches`` with only the tables that changed (each computation of a base is asked)."""
+    for table, changed in live:
+        keys = read.get(table)
+        if keys is not None and not keys.isdisjoint(changed):
+            return True
+    return False
+
+
 class _Tracked(Mapping):
     """A read-only view of a mapping that notes each key read, and ALL when it is walked."""
 
@@ -369,12 +378,16 @@ class Memo:
             changed = view.changes(kept.view)
             self._compared = (view, id(kept.view), changed)
         items = list(items)
+        keys = [key(item) for item in items]
         if changed is None:
             stale = items
         else:
-            stale = [item for item in items if key(item) not in kept.made or touches(kept.made[key(item)][1], changed)]
+            live = [(table, keys_changed) for table, keys_changed in changed.items() if keys_changed]
+            before = kept.made
+            stale = [item for item, k in zip(items, keys)
+                     if (was := before.get(k)) is None or _touches(was[1], live)]
         made = dict(zip(map(key, stale), make(stale)))
-        kept.made = {k: made[k] if k in made else kept.made[k] for k in map(key, items)}
+        kept.made = {k: made[k] if k in made else kept.made[k] for k in keys}
         kept.view = view
         self.remade[stage] = len(stale)
         return {k: value for k, (value, _) in kept.made.items()}

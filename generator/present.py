@@ -343,13 +343,33 @@ def paged(path: str, items: list) -> list[tuple[str, list, str]]:
     return result
 
 
-def capped(items: list[str], total_note: str = "") -> str:
-    """A comma-separated list of at most LIST_CAP items, saying how many are left out and where they are."""
-    if not items:
+@dataclass(frozen=True)
+class Chunk:
+    """One page of a long list as a part of an emitter (``emitters.Emitter.parts``): the page,
+    the ids it lists in order, its pager and how many the whole list has. It is all the page
+    needs besides what it reads through the base, so kb serve makes a page again only when a
+    record it lists changed, or the list moved under it."""
+
+    path: str
+    ids: tuple[str, ...]
+    pager: str
+    total: int
+
+
+def chunks(path: str, ids: list[str]) -> list[Chunk]:
+    """The pages of a list of ids (``paged``) as parts."""
+    return [Chunk(page, tuple(chunk), pager, len(ids)) for page, chunk, pager in paged(path, ids)]
+
+
+def capped(items: list[str], total_note: str = "", total: int | None = None) -> str:
+    """A comma-separated list of at most LIST_CAP items, saying how many are left out and where they
+    are; ``total``: how many there are, when ``items`` holds only the first LIST_CAP."""
+    total = len(items) if total is None else total
+    if not total:
         return ""
     shown = ", ".join(items[:LIST_CAP])
-    if len(items) > LIST_CAP:
-        shown += f" … and {len(items) - LIST_CAP} more{total_note}"
+    if total > LIST_CAP:
+        shown += f" … and {total - LIST_CAP} more{total_note}"
     return shown
 
 

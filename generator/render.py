@@ -27,7 +27,7 @@ class EmitterFailed(Exception):
     """An emitter raised: says which one and on which record, with the error as its cause."""
 
 
-def _run(emitter: Emitter, base: Base, entry=None, part: str | None = None) -> list[Page]:
+def _run(emitter: Emitter, base: Base, entry=None, part=None) -> list[Page]:
     try:
         if emitter.each:
             return list(emitter.pages(base, entry))
@@ -35,7 +35,8 @@ def _run(emitter: Emitter, base: Base, entry=None, part: str | None = None) -> l
             return list(emitter.pages(base, part))
         return list(emitter.pages(base))
     except Exception as exc:
-        where = f" on {entry.document.path}" if entry is not None else (f" (part {part})" if part else "")
+        where = f" on {entry.document.path}" if entry is not None else \
+            (f" (part {getattr(part, 'path', part)})" if part is not None else "")
         raise EmitterFailed(f"emitter '{emitter.name}' failed{where}: {exc}") from exc
 
 
@@ -48,11 +49,12 @@ def _whole(emitter: Emitter, base: Base, memo: incremental.Memo | None, view) ->
     if memo is None:
         return [page for part in parts for page in _run(emitter, base, part=part)]
 
-    def tracked(part: str) -> tuple[list[Page], dict]:
+    def tracked(part) -> tuple[list[Page], dict]:
         reads = incremental.Reads()
         return _run(emitter, incremental.tracked_base(base, reads), part=part), reads.done()
 
-    made = memo.each(f"render:{emitter.name}", view, parts, lambda stale: [tracked(p) for p in stale], key=str)
+    made = memo.each(f"render:{emitter.name}", view, parts, lambda stale: [tracked(p) for p in stale],
+                     key=lambda part: part)
     return [page for part in parts for page in made[part]]
 
 

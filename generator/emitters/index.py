@@ -5,37 +5,36 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import Entry
-from ..kinds import KINDS, FieldSpec, Kind, field_of
+from ..kinds import KINDS, FieldSpec, field_of
 from ..models import choice_text
-from ..present import Base, Page, h, is_empty, paged, sort_key, template, url, value_html
+from ..present import Base, Chunk, Page, chunks, h, is_empty, sort_key, template, url, value_html
 
 
-def parts(base: Base) -> list[str]:
-    return list(KINDS)  # a part per kind: an edit changes the index of its own kind
+def parts(base: Base) -> list[Chunk]:
+    """A part per page of each kind's list (``<kind>/index.md``, then ``<kind>/index/2.md``...):
+    an edit makes again the pages that list its record."""
+    return [chunk for folder in KINDS
+            for chunk in chunks(f"{folder}/index.md",
+                                [e.id for e in sorted(base.graph.by_kind(folder), key=lambda e: e.name.lower())])]
 
 
-def part_pages(base: Base, part: str) -> list[Page]:
-    return kind_pages(base, KINDS[part])
-
-
-def kind_pages(base: Base, kind: Kind) -> list[Page]:
-    entries = sorted(base.graph.by_kind(kind.folder), key=lambda e: e.name.lower())
+def part_pages(base: Base, chunk: Chunk) -> list[Page]:
+    folder = chunk.path.split("/", 1)[0]
+    kind = KINDS[folder]
     specs = [field_of(kind.model, column) for column in kind.columns]
     columns = ["Name"] + [spec.label for spec in specs]
-    result = []
-    for page, chunk, pager in paged(f"{kind.folder}/index.md", entries):
-        rows = []
-        for entry in chunk:
-            cells = [(h(entry.name.lower()), base.links.a(page, entry.id))]
-            cells += [cell(base, entry, spec, page) for spec in specs]
-            rows.append({"tags": " ".join(entry.record.tags), "cells": cells})
-        root = url(page, "index.md")[:-len("index.html")]
-        result.append(Page(page, template("index.md.j2").render(
-            kind=kind, columns=columns, rows=rows, tags=sorted({t for e in chunk for t in e.record.tags}),
-            count=len(entries), pager=pager,
-            data_json=f"{root}data/{kind.folder}.json", data_csv=f"{root}data/{kind.folder}.csv",
-            schema=f"{root}schemas/{kind.folder}.schema.json")))
-    return result
+    page, listed = chunk.path, [base.graph.entries[record_id] for record_id in chunk.ids]
+    rows = []
+    for entry in listed:
+        cells = [(h(entry.name.lower()), base.links.a(page, entry.id))]
+        cells += [cell(base, entry, spec, page) for spec in specs]
+        rows.append({"tags": " ".join(entry.record.tags), "cells": cells})
+    root = url(page, "index.md")[:-len("index.html")]
+    return [Page(page, template("index.md.j2").render(
+        kind=kind, columns=columns, rows=rows, tags=sorted({t for e in listed for t in e.record.tags}),
+        count=chunk.total, pager=chunk.pager,
+        data_json=f"{root}data/{folder}.json", data_csv=f"{root}data/{folder}.csv",
+        schema=f"{root}schemas/{folder}.schema.json"))]
 
 
 def cell(base: Base, entry: Entry, spec: FieldSpec, page: str) -> tuple[str, str]:
