@@ -306,8 +306,10 @@ def score(graph: Graph, today: dt.date, memo: incremental.Memo | None = None, im
     (``kb serve``), only the records whose Score read something that changed since the memo's
     last run are scored again (``images``: the content's image files, see incremental)."""
     cited_kinds = {name for name, kind in KINDS.items() if kind.cited}
-    cited = {edge.target for edges in graph.outgoing.values() for edge in edges
-             if edge.target in graph.entries and graph.entries[edge.target].kind in cited_kinds}
+    # every edge ends at a record of the base (link makes no other): the cited records are those
+    # of a cited kind with an edge in
+    cited = {record_id for record_id, edges in graph.incoming.items()
+             if edges and record_id in graph.entries and graph.entries[record_id].kind in cited_kinds}
     links = Links(graph.entries)
 
     def one(entry: Entry, graph: Graph = graph, links: Links = links, cited=cited) -> Score:

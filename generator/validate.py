@@ -43,16 +43,17 @@ def validate(documents: Iterable[SourceDocument], vocabulary: Checked = Checked(
     reused = {}
     for document in documents:
         before = kept.get(document.path) if kept is not None else None
-        if before is not None and before[0] is document and before[1] == vocabulary and not _shows_images(document):
+        if before is not None and before[0] is document and before[1] == vocabulary and not before[4]:
             reused[document.path] = before
     scans = _scan_articles([document for document in documents if document.path not in reused])
     for document in documents:
         if document.path in reused:
-            entry, found = reused[document.path][2:]
+            entry, found = reused[document.path][2:4]
         else:
             entry, found = validate_document(document, context, scans.get(document.path))
-        if kept is not None:
-            now[document.path] = (document, vocabulary, entry, found)
+        if kept is not None:  # (whether it shows images: the same document, the same answer)
+            shows = reused[document.path][4] if document.path in reused else _shows_images(document)
+            now[document.path] = (document, vocabulary, entry, found, shows)
         problems.extend(found)
         (entries if isinstance(entry, Entry) else rejected).append(entry)
     if kept is not None:
