@@ -129,7 +129,11 @@ def draw(pages: dict[str, str], cache: Path, progress=None) -> Drawn:
     The Markdown itself keeps its blocks (portable to any engine); ``inline`` puts the drawings
     into the HTML that MkDocs makes of them. Each drawing passes the sanitizer once, here.
     """
-    diagrams = {diagram for text in pages.values() for diagram in found_in(text)}
+    return draw_found({diagram for text in pages.values() for diagram in found_in(text)}, cache, progress)
+
+
+def draw_found(diagrams: set[tuple[str, bool]], cache: Path, progress=None) -> Drawn:
+    """``draw`` of the (source, linked) diagrams found in the pages."""
     cache.mkdir(parents=True, exist_ok=True)
     missing = [d for d in sorted(diagrams) if not cached(cache, d).exists()]
     errors: dict[tuple[str, bool], str] = {}

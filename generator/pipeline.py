@@ -216,8 +216,8 @@ def _render(run: Run) -> Done:
 
 def _draw(run: Run) -> Done:
     """Every Mermaid block of the pages drawn into the cache (the Markdown keeps its blocks)."""
-    drawn = diagrams.draw({path: page.markdown for path, page in run.rendered.pages.items() if _marked(run, page)},
-                          run.cache, Progress("diagrams"))
+    found = {diagram for page in run.rendered.pages.values() for diagram in _diagrams_of(run, page)}
+    drawn = diagrams.draw_found(found, run.cache, Progress("diagrams"))
     # An editor's diagram that hangs Mermaid is an error at its file and line; any other failure
     # (a generated diagram's is the generator's fault) a warning, the browser trying again.
     authored, timed_out, problems = _authored(run.entries), set(drawn.timed_out), []
@@ -261,15 +261,21 @@ def _write(run: Run) -> Done:
     return Done((written, removed), len(written), note=note)
 
 
-def _marked(run: Run, page) -> bool:
-    """Whether a page has a diagram block; with kb serve's memo, a page that render took from the
-    memo (the very same bytes) is not searched again."""
+def _diagrams_of(run: Run, page) -> tuple:
+    """The diagram blocks of a page (``diagrams.found_in``); with kb serve's memo, a page that
+    render took from the memo (the very same bytes) is not searched again."""
     if run.memo is None:
-        return diagrams.MARK in page.data
+        return tuple(diagrams.found_in(page.markdown)) if diagrams.MARK in page.data else ()
     kept = run.memo.marked.get(page.path)
     if kept is None or kept[0] is not page.data:
-        kept = run.memo.marked[page.path] = (page.data, diagrams.MARK in page.data)
+        found = tuple(diagrams.found_in(page.markdown)) if diagrams.MARK in page.data else ()
+        kept = run.memo.marked[page.path] = (page.data, found)
     return kept[1]
+
+
+def _marked(run: Run, page) -> bool:
+    """Whether a page has a diagram block."""
+    return bool(_diagrams_of(run, page))
 
 
 def _inlined(run: Run, page) -> bytes:
@@ -300,13 +306,14 @@ def write_changed(out: Path, pages: dict[str, str | bytes], kept: dict | None = 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     now: dict = {}
+    folder = os.fspath(out)
     for relative, text in pages.items():
-        target = out / relative
         data = text.encode("utf-8") if isinstance(text, str) else text
         before = kept.get(relative) if kept is not None else None
-        if before is not None and before[0] is data and before[1] == _file_key(target):
+        if before is not None and before[0] is data and before[1] == _file_key(os.path.join(folder, relative)):
             now[relative] = before
             continue
+        target = out / relative
         try:
             same = target.read_bytes() == data
         except FileNotFoundError:
@@ -328,9 +335,9 @@ def write_changed(out: Path, pages: dict[str, str | bytes], kept: dict | None = 
     return written, removed
 
 
-def _file_key(path: Path) -> tuple | None:
+def _file_key(path: Path | str) -> tuple | None:
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns, info.st_ino
