@@ -10,8 +10,9 @@ the rest is taken as it was. The result is the same, byte for byte, as making ev
 (``tests/test_incremental.py`` checks it after edits of every sort).
 
 Some changes make everything again: another day, another vocabulary, a record moved to another
-kind (ranking related records reads the kinds of the records its neighbours' edges name),
-another image file (for the scores: the articles show images). A computation that walks a whole
+kind (ranking related records reads the kinds of the records its neighbours' edges name); another
+image file scores every record again (the articles show images). Score and render share one view
+(``render_view``): the comparison of a run's base with the one before is made once. A computation that walks a whole
 table (``for entry in entries``) depends on all of it. Only what a computation reads through the
 view is seen: an emitter must reach the base through ``base`` and the entry it is given, as every
 emitter does. load and validate keep their own results by file (see there), link each record's
@@ -43,13 +44,15 @@ class _All:
 
 
 ALL = _All()
+IMAGES = "files"  # the one key of the "images" table
 
 # The tables a computation reads. "entry": a record in full; "label": what a link to it shows
 # (its name and page); "out"/"in": its edges; "near": its neighbours; "tag": a tag's records;
 # "kind": the records of a kind (Graph.by_kind), in full; "score": its Score; "cited": whether
 # some record cites it; "related": its related records (Base.related, which render works out
-# first, each with what it read: see related_of).
-TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited", "related")
+# first, each with what it read: see related_of); "images": the content's image files (key
+# IMAGES: every Score reads them, since the articles show images).
+TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited", "related", "images")
 
 
 class Reads:
@@ -211,6 +214,17 @@ def tracked_base(base: Base, reads: Reads) -> Base:
     return view
 
 
+def render_view(memo: "Memo", graph: Graph, today, scores: dict) -> "View":
+    """The view render's computations are compared by: score's view of the same graph with the
+    scores added (its comparison with the run before extended by theirs), else one of its own."""
+    scored_graph, view = memo.scored
+    if scored_graph is not graph:
+        return View.of(graph, today, scores)
+    kept = memo.stages.get("related")  # the view render used last time: score's view then
+    memo.add_table(view, "score", dict(scores), kept.view if kept is not None else None)
+    return view
+
+
 def related_of(memo: "Memo", view: "View", graph: Graph) -> dict[str, dict]:
     """Every record's related records (``link.related``), each worked out again only when what it
     read changed, as a table of ``view`` (which the pages then read through ``Base.related``): a
@@ -262,11 +276,12 @@ class View:
             "kind": {},  # kind -> its records as by_kind lists them
             "score": dict(scores or {}),
             "cited": dict.fromkeys(cited or (), True),
+            "images": {IMAGES: images},
         }
         for record_id, entry in entries.items():
             tables["kind"].setdefault(entry.kind, []).append(tables["entry"][record_id])
         tables["kind"] = {kind: tuple(prints) for kind, prints in tables["kind"].items()}
-        return cls((today, graph.vocabulary, images), tables, graph.kinds())
+        return cls((today, graph.vocabulary), tables, graph.kinds())
 
     def changes(self, before: "View | None") -> dict[str, set] | None:
         """For each table, the keys whose answer differs from ``before``'s, with ALL in a table
@@ -280,6 +295,8 @@ class View:
         kinds, then = self.kinds, before.kinds
         if any(then.get(record_id, kind) != kind for record_id, kind in kinds.items()):
             return None
+        if self.tables.keys() - before.tables.keys():
+            return None  # (a run that stopped before render added its tables)
         changed: dict[str, set] = {}
         for table, now in self.tables.items():
             changed[table] = _changed_keys(now, before.tables[table])
@@ -342,12 +359,15 @@ class Memo:
     validated: dict = field(default_factory=dict)  # file -> what validate made of the document load gave
     linked: dict = field(default_factory=dict)  # record -> what link made of its entry (see link.link)
     written: dict = field(default_factory=dict)  # page -> the bytes its file held after write, and the file's times
-    marked: dict = field(default_factory=dict)  # page -> its bytes as render made them, and whether it has a diagram
+    marked: dict = field(default_factory=dict)  # page -> its bytes as render made them, and its diagram blocks
     inlined: dict = field(default_factory=dict)  # page -> those bytes, the diagram cache's time, the page with its drawings
     remade: dict[str, int] = field(default_factory=dict)  # stage -> pieces made again in the last run
     search: Delta = field(default_factory=Delta)  # the pages changed since the whole site was indexed
     exported: dict = field(default_factory=dict)  # export format -> what it made (generator/export)
     _compared: tuple = field(default=(None, None, None), repr=False)  # (view, id of the view before, changes)
+    # (graph, the view score compared it by): render adds the scores to that view, and the
+    # comparison score made serves render too
+    scored: tuple = field(default=(None, None), repr=False)
 
     def add_table(self, view: View, name: str, table: dict, before: View | None) -> None:
         """A table made from ``view`` (the related records) added to it: the comparison with

@@ -82,7 +82,7 @@ def render(graph: Graph, scores: dict, today: dt.date, memo: incremental.Memo | 
     if memo is None:
         made = processes.split_map(record_pages, entries)
     else:
-        view = incremental.View.of(graph, today, scores)
+        view = incremental.render_view(memo, graph, today, scores)
         base.related_of = incremental.related_of(memo, view, graph)
         by_id = memo.each("render", view, entries, lambda stale: processes.split_map(tracked, stale))
         made = [by_id[entry.id] for entry in entries]

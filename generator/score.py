@@ -319,6 +319,7 @@ def score(graph: Graph, today: dt.date, memo: incremental.Memo | None = None, im
     def tracked(entry: Entry) -> tuple[Score, dict]:
         reads = incremental.Reads()
         reads.tables["entry"].add(entry.id)
+        reads.tables["images"].add(incremental.IMAGES)  # what the articles show
         made = one(entry, incremental.tracked_graph(graph, reads), incremental.tracked_links(links, reads),
                    incremental.tracked_set(cited, reads, "cited"))
         return made, reads.done()
@@ -337,6 +338,7 @@ def score(graph: Graph, today: dt.date, memo: incremental.Memo | None = None, im
         return dict(zip(graph.entries, many(entries, one)))
     view = incremental.View.of(graph, today, cited=cited, images=images)
     made = memo.each("score", view, entries, lambda stale: many(stale, tracked))
+    memo.scored = (graph, view)
     return {record_id: made[record_id] for record_id in graph.entries}
 
 
