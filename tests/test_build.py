@@ -207,7 +207,7 @@ def test_every_link_in_the_site_leads_somewhere(project, monkeypatch):
         parser = _Links()
         parser.feed(page.read_text())
         parsed[page] = parser
-    assert (site / "quality" / "2.html").is_file() and (site / "sources" / "index" / "2.html").is_file()
+    assert (site / "quality" / "sources" / "2.html").is_file() and (site / "sources" / "index" / "2.html").is_file()
     assert list((site / "links").rglob("*.html"))  # pages of every record that links to a busy one
     checked, broken = 0, []
     for page, parser in parsed.items():

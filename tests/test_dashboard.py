@@ -62,12 +62,18 @@ def test_assessments_find_orphans_overdue_stale_and_uncited(write_records):
 def test_dashboard_lists_what_each_page_lacks(write_records):
     _, rendered = _render(write_records)
     page = rendered.pages["quality.md"].markdown
-    thin_row = next(line for line in page.splitlines() if "<tr><td>" in line and ">Thin topic</a>" in line)
+    topics = rendered.pages["quality/topics.md"].markdown
+    thin_row = next(line for line in topics.splitlines() if "<tr><td>" in line and ">Thin topic</a>" in line)
     # score 3/15 (one internal link, no bullets): quality 20, Draft; Adequate (40) needs 6 points
     assert "<td>3/15</td><td>20* (Draft)</td>" in thin_row
     assert "<td>Adequate: add an Overview section; add 1 diagram; add 1 external link</td>" in thin_row
-    drift_row = next(line for line in page.splitlines() if "<tr><td>" in line and ">Drift</a>" in line)
+    risks = rendered.pages["quality/risks.md"].markdown
+    drift_row = next(line for line in risks.splitlines() if "<tr><td>" in line and ">Drift</a>" in line)
     assert drift_row.endswith("<td>quality differs, overdue, stale</td></tr>")
+    assert '<a href="../quality.html">The quality dashboard</a>' in risks
+    # the first page: a row per kind, linking to its list, with how many of its pages carry a flag
+    assert '<tr><td><a href="quality/risks.html">Risk mechanisms</a></td><td>1</td><td>1</td></tr>' in page
+    assert '<tr><td><a href="quality/sources.html">Sources</a></td><td>2</td><td>1</td></tr>' in page
     overdue = page.split("## Past their review date", 1)[1].split("##", 1)[0]
     assert ">Drift</a>" in overdue and "2025-12-01" in overdue
     assert ">Lonely 2020</a>" in page.split("## Sources nobody cites", 1)[1].split("##", 1)[0]
@@ -80,18 +86,22 @@ def test_long_lists_are_split_into_pages_and_capped(monkeypatch, write_records):
     monkeypatch.setattr(present, "LIST_CAP", 1)
     _, rendered = _render(write_records)
     pages = rendered.pages
-    # 4 records: quality.md and quality/2.md, each with 2 rows and a pager naming both
-    assert [p for p in pages if p.startswith("quality")] == ["quality.md", "quality/2.md"]
-    first, second = pages["quality.md"].markdown, pages["quality/2.md"].markdown
+    # 3 sources (a third below): quality/sources.md and quality/sources/2.md, a pager naming both
+    files = dict(FILES, **{"sources/third.yaml": FILES["sources/lonely.yaml"].replace("lonely", "third")})
+    more = _render(lambda _: write_records(files))[1].pages
+    kinds = [p for p in more if p.startswith("quality")]
+    assert kinds[0] == "quality.md" and "quality/sources.md" in kinds and "quality/sources/2.md" in kinds
+    assert "quality/risks/2.md" not in kinds
+    first, second = more["quality/sources.md"].markdown, more["quality/sources/2.md"].markdown
+    assert first.count("<tr><td><a ") == 2 and second.count("<tr><td><a ") == 1
     for markdown in (first, second):
-        assert markdown.count("<tr><td><a ") == 2
-        assert "Page " in markdown and "(4 in all)" in markdown
-    assert '<a href="quality/2.html">3–4</a>' in first and '<strong aria-current="page">1–2</strong>' in first
-    assert '<a href="../quality.html">1–2</a>' in second
-    # the flagged lists stay on the first page, cut at LIST_CAP with the count of the rest
-    orphans = first.split("## Orphans", 1)[1].split("##", 1)[0]
-    assert "… and 1 more (the Flags column marks every one)" in orphans
-    assert "## Orphans" not in second
+        assert "Page " in markdown and "(3 in all)" in markdown
+    assert '<a href="../quality/sources/2.html">3–3</a>' in first and '<strong aria-current="page">1–2</strong>' in first
+    assert '<a href="../../quality/sources.html">1–2</a>' in second and '<a href="../../quality.html">' in second
+    # the flagged lists are on the first page alone, cut at LIST_CAP with the count of the rest
+    orphans = more["quality.md"].markdown.split("## Orphans", 1)[1].split("##", 1)[0]
+    assert "… and 2 more (the Flags column of its kind's list marks every one)" in orphans
+    assert "## Orphans" not in first
     # the index of sources: 2 records fit one page; links from a second page climb out of its folder
     assert "sources/index/2.md" not in pages and "risks/index.md" in pages
     monkeypatch.setattr(present, "PAGE_ROWS", 1)
