@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable
 
 from . import images
 from .core import Entry
+from . import link as linking
 from .link import Graph
 from .present import Base, Links, page_path
 from .search_index import Delta
@@ -51,8 +52,11 @@ IMAGES = "files"  # the one key of the "images" table
 # "kind": the records of a kind (Graph.by_kind), in full; "score": its Score; "cited": whether
 # some record cites it; "related": its related records (Base.related, which render works out
 # first, each with what it read: see related_of); "images": the content's image files (key
-# IMAGES: every Score reads them, since the articles show images).
-TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited", "related", "images")
+# IMAGES: every Score reads them, since the articles show images); "hub"/"tag_hub": only whether a
+# record's neighbours (a tag's records) are more than link.HUB_LIMIT, which related records skip
+# (Graph.small_neighbours): a new record next to a hub changes the hub's neighbours, not that.
+TABLES = ("entry", "label", "out", "in", "near", "tag", "kind", "score", "cited", "related", "images", "hub",
+          "tag_hub")
 
 
 class Reads:
@@ -129,6 +133,7 @@ class _TrackedGraph(Graph):
     def __init__(self, graph: Graph, reads: Reads):  # noqa: D107 (no dataclass __init__: a view)
         self._graph = graph
         self._near, self._labels, self._kinds_read = reads.tables["near"], reads.tables["label"], reads.tables["kind"]
+        self._hubs, self._tag_hubs, self._tags = reads.tables["hub"], reads.tables["tag_hub"], reads.tables["tag"]
         self.entries = _Tracked(graph.entries, reads.tables["entry"])
         self.outgoing = _Tracked(graph.outgoing, reads.tables["out"])
         self.incoming = _Tracked(graph.incoming, reads.tables["in"])
@@ -139,6 +144,16 @@ class _TrackedGraph(Graph):
     def neighbours(self, record_id: str) -> frozenset[str]:
         self._near.add(record_id)
         return self._graph.neighbours(record_id)
+
+    def small_neighbours(self, record_id: str, limit: int) -> frozenset[str] | None:
+        found = self._graph.small_neighbours(record_id, limit)
+        (self._near if found is not None else self._hubs).add(record_id)
+        return found
+
+    def small_tag(self, tag: str, limit: int) -> list[str] | None:
+        found = self._graph.small_tag(tag, limit)
+        (self._tags if found is not None else self._tag_hubs).add(tag)
+        return found
 
     def by_kind(self, kind: str) -> list[Entry]:
         self._kinds_read.add(kind)
@@ -303,6 +318,13 @@ class View:
         # A record's neighbours are the ends of its edges: they can change only where its edges did.
         changed["near"] = {key for key in changed["out"] | changed["in"]
                            if _ends(self.tables, key) != _ends(before.tables, key)}
+        # Whether a record (a tag) is a hub can change only where its neighbours (records) did.
+        limit = linking.HUB_LIMIT
+        changed["hub"] = {key for key in changed["near"]
+                          if (len(_ends(self.tables, key)) > limit) != (len(_ends(before.tables, key)) > limit)}
+        changed["tag_hub"] = {tag for tag in changed["tag"]
+                              if (len(self.tables["tag"].get(tag, ())) > limit)
+                              != (len(before.tables["tag"].get(tag, ())) > limit)}
         for keys in changed.values():
             if keys:
                 keys.add(ALL)

@@ -66,6 +66,17 @@ class Graph:
                 [e.target for e in self.outgoing.get(record_id, ())] + [e.source for e in self.incoming.get(record_id, ())])
         return found
 
+    def small_neighbours(self, record_id: str, limit: int) -> frozenset[str] | None:
+        """A record's neighbours, or None when it has more than ``limit`` (a hub, which says
+        little about likeness: ``related``). kb serve's memo notes only that it is a hub."""
+        found = self.neighbours(record_id)
+        return found if len(found) <= limit else None
+
+    def small_tag(self, tag: str, limit: int) -> list[str] | None:
+        """A tag's records, or None when more than ``limit`` carry it (``small_neighbours``)."""
+        members = self.tags.get(tag, ())
+        return members if len(members) <= limit else None
+
     def cited(self, record_id: str) -> list[str]:
         """The records of a cited kind (sources) this one links to, each once, in order of first
         mention: its numbered references, which ``[[cite:...]]`` numbers in its article."""
@@ -559,12 +570,12 @@ def related(graph: Graph, record_id: str, per_kind: int = 5) -> dict[str, list[s
     explicit += [e.source for e in graph.incoming.get(record_id, ()) if e.origin == "relation"]
     scores: Counter = Counter()
     for neighbour in graph.neighbours(record_id):
-        around = graph.neighbours(neighbour)
-        if len(around) <= HUB_LIMIT:
+        around = graph.small_neighbours(neighbour, HUB_LIMIT)
+        if around is not None:
             scores.update(around)  # one count per shared neighbour
     for tag in entry.record.tags:
-        members = graph.tags.get(tag, ())
-        if len(members) <= HUB_LIMIT:
+        members = graph.small_tag(tag, HUB_LIMIT)
+        if members is not None:
             scores.update(members)
     kinds = graph.kinds()
     result: dict[str, list[str]] = defaultdict(list)

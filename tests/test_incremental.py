@@ -197,6 +197,40 @@ def test_a_record_added_and_deleted(base):
     assert remade["render"] < base.related < base.records, (remade, base.related)
 
 
+@pytest.mark.parametrize("through", ["relations: [{type: related-to, target: hub}]", "tags: [shared]"])
+def test_a_record_that_stops_being_a_hub(tmp_path, monkeypatch, through):
+    """Related records skip a hub's neighbours (a tag's records, when many carry it), and the memo
+    notes only that it was one: when it falls back under the limit, who ranked through it must be
+    made again (and when it passes the limit, as its neighbours changed)."""
+    from generator import link
+
+    monkeypatch.setattr(load, "RACY_NS", 0)
+    monkeypatch.setattr(link, "HUB_LIMIT", 3)
+    content = tmp_path / "content"
+    (content / "risks").mkdir(parents=True)
+    (content / "sources").mkdir()
+    (content / "risks" / "hub.yaml").write_text(
+        "id: hub\nname: Hub\nsummary: A risk many sources name.\ndescription: It.\nevidence: Seen.\nseverity: high\n")
+    for name in "abcd":
+        (content / "sources" / f"{name}.yaml").write_text(
+            f"id: {name}\nname: Source {name.upper()} 2024\ntitle: {name}\nkind: paper\nsummary: Names the hub.\n"
+            f"{through}\n")
+    base = Editing(content)  # the hub has four neighbours: a's related records skip it
+    assert "Source B 2024" not in _related_of(base, "sources/a.md")
+    (content / "sources" / "d.yaml").unlink()  # three: no longer a hub
+    base.check()
+    assert "Source B 2024" in _related_of(base, "sources/a.md")
+    (content / "sources" / "d.yaml").write_text((content / "sources" / "c.yaml").read_text()
+                                                .replace("id: c", "id: d").replace("Source C", "Source D"))
+    base.check()
+    assert "Source B 2024" not in _related_of(base, "sources/a.md")
+
+
+def _related_of(base, page: str) -> str:
+    run = base._run(None)
+    return run.rendered.pages[page].markdown.split("Related", 1)[-1]
+
+
 def _added_expert(base) -> Path:
     template = base.file(base.of_kind("experts")[1])
     added = template.with_name("new-expert-for-the-test.yaml")
