@@ -59,6 +59,7 @@ REFRESH_DONE = re.compile(r"search index and data refreshed|search index and dat
 SEARCH_DONE = re.compile(r"search index refreshed|search index and data refreshed")  # the first comes when only changed pages are indexed
 DATA_DONE = re.compile(r"data/ refreshed but knowledge.sqlite|search index and data refreshed")
 TODAY = "2026-01-07"
+RACY_SECONDS = 2.5  # (generator/load.py's RACY_NS is 2 s)
 
 
 class Server:
@@ -240,6 +241,11 @@ def measure(project: Path, serve: str, edits: int, timeout: float, record: str |
     target = content / (record or f"risks/{sorted((content / 'risks').glob('*.yaml'))[0].name}")
     kind, record_id = target.parent.name, target.stem
     added: list[str] = []
+    # An editor's files are older than the few seconds within which load reads a file again on
+    # the next reload whatever its times say (load.RACY_NS): a base made just now would have
+    # thousands of them read again by the first reload, which no editor sees.
+    newest = max((path.stat().st_mtime for path in content.rglob("*") if path.is_file()), default=0.0)
+    time.sleep(max(0.0, newest + RACY_SECONDS - time.time()))
     port = free_port()
     server = Server(project, serve, port, env)
     result: dict = {"serve": serve, "project": str(project), "record": f"{kind}/{record_id}",
