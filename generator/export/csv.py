@@ -92,11 +92,13 @@ def _write(view: View, out: Path, kept: dict | None) -> list[Path]:
     # (the records' values by repr, which tells 0.0 from -0.0 and 1 from 1.0 as the cells do),
     # and whose file is as that export left it, is not written again
     written = []
+    reprs, seen = (kept.get("reprs", {}), {}) if kept is not None else ({}, {})
     for kind, entries in view.kinds.items():
         columns = columns_of(KINDS[kind], view.graph.vocabulary)
         path = out / f"{kind}.csv"
         if kept is not None:
-            rows = (columns, [(entry.id, repr(view.dumps[entry.id]), entry.document.body) for entry in entries])
+            rows = (columns, [(entry.id, _repr(view.dumps[entry.id], reprs.get(entry.id), seen, entry.id),
+                               entry.document.body) for entry in entries])
             if kept["rows"].get(kind) == rows and kept["files"].unchanged(path):
                 written.append(path)
                 continue
@@ -112,4 +114,14 @@ def _write(view: View, out: Path, kept: dict | None) -> list[Path]:
         if kept is not None:
             kept["files"].note(path)
             kept["rows"][kind] = rows
+    if kept is not None:
+        kept["reprs"] = seen
     return written
+
+
+def _repr(dump: dict, was: tuple | None, seen: dict, record_id: str) -> str:
+    """repr() of a record's dump, the one of the export before while the dump is the same object
+    (the View keeps a dump while its entry is the same)."""
+    text = was[1] if was is not None and was[0] is dump else repr(dump)
+    seen[record_id] = (dump, text)
+    return text

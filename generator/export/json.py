@@ -38,6 +38,8 @@ class Kept:
     files: WrittenFiles = field(default_factory=WrittenFiles)  # the files as the export left them
     relations: list | None = None  # all.json's edges
     relations_text: list[str] = field(default_factory=list)  # and their JSON
+    inputs: dict = field(default_factory=dict)  # (kind, id) -> what its JSON read (View.record_inputs)
+    edges: tuple | None = None  # the edges all.json's relations were made from, and the records' kinds
 
 
 def write(view: View, out: Path) -> list[Path]:
@@ -54,6 +56,7 @@ def write(view: View, out: Path) -> list[Path]:
 def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
     before = kept.records if kept is not None else {}
     texts: dict[tuple[str, str], tuple[str, str | None]] = {}
+    inputs: dict = {}
     files, folders, changed_any = [], [], False
     for kind, entries in view.kinds.items():
         folder = out / kind  # one file per record, <kind>/<id>.json: what each record page links to
@@ -61,9 +64,17 @@ def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
         ids = {entry.id for entry in entries}
         changed = any(key_kind == kind and key not in ids for key_kind, key in before)  # a record gone
         for entry in entries:
-            record, path = view.json_record(entry), folder / f"{entry.id}.json"
-            key, text = (kind, entry.id), compact(record)
+            key, path = (kind, entry.id), folder / f"{entry.id}.json"
             old = before.get(key)
+            if kept is not None:  # what the record's JSON reads, as it was: the same texts
+                inputs[key] = view.record_inputs(entry)
+                if old is not None and kept.inputs.get(key) == inputs[key]:
+                    texts[key] = old
+                    if not _as_written(kept, path):
+                        _written(kept, write_text(path, old[1]))
+                    continue
+            record = view.json_record(entry)
+            text = compact(record)
             if old is not None and old[0] == text:
                 texts[key] = old
                 if _as_written(kept, path):
@@ -87,8 +98,12 @@ def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
         files.append(path)
         folders.append(folder)
     # The one-file download is compact; the per-kind files are indented for reading.
-    relations = [view.edge_record(e) for e in view.edges]
-    same_relations = kept is not None and relations == kept.relations
+    edges = (tuple(view.edges), view.kinds_of_records) if kept is not None else None
+    if kept is not None and edges == kept.edges:  # the same edges between records of the same kinds
+        relations, same_relations = kept.relations, True
+    else:
+        relations = [view.edge_record(e) for e in view.edges]
+        same_relations = kept is not None and relations == kept.relations
     relations_text = kept.relations_text if same_relations else list(_relations_text(relations))
     path = out / "all.json"
     if changed_any or texts.keys() != before.keys() or not same_relations or not _as_written(kept, path):
@@ -96,6 +111,7 @@ def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
         _written(kept, write_pieces(path, all_json(pieces, relations_text)))
     if kept is not None:
         kept.records, kept.relations, kept.relations_text = texts, relations, relations_text
+        kept.inputs, kept.edges = inputs, edges
     return [*files, *folders, path]
 
 

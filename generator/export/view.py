@@ -39,12 +39,36 @@ class View:
         self.kinds: dict[str, list] = {
             kind: sorted(graph.by_kind(kind), key=lambda entry: entry.id) for kind in KINDS
         }
-        self.dumps = {entry.id: entry.record.model_dump(mode="json")
-                      for entries in self.kinds.values() for entry in entries}
+        # kb serve: each record's dump is kept with its entry, and made again only for an entry
+        # validate made anew (the same Entry: the same record)
+        before = kept.get("dumps", {}) if kept is not None else {}
+        self.dumps = {}
+        for entries in self.kinds.values():
+            for entry in entries:
+                was = before.get(entry.id)
+                self.dumps[entry.id] = was[1] if was is not None and was[0] is entry else \
+                    entry.record.model_dump(mode="json")
+        if kept is not None:
+            kept["dumps"] = {entry.id: (entry, self.dumps[entry.id])
+                             for entries in self.kinds.values() for entry in entries}
         self._kinds = {record_id: entry.kind for record_id, entry in graph.entries.items()}  # for every edge
         self.edges: list[Edge] = []
         for record_id in sorted(graph.entries):
             self.edges += list(dict.fromkeys(graph.outgoing.get(record_id, ())))
+
+    def record_inputs(self, entry) -> tuple:
+        """What ``json_record`` reads of a record: its entry, its edges both ways, and the kinds of
+        the records at their other ends (compared by the JSON export between exports)."""
+        outgoing = tuple(self.graph.outgoing.get(entry.id, ()))
+        incoming = tuple(self.graph.incoming.get(entry.id, ()))
+        kinds = self._kinds
+        return (entry, outgoing, incoming, tuple(kinds[e.target] for e in outgoing),
+                tuple(kinds[e.source] for e in incoming))
+
+    @property
+    def kinds_of_records(self) -> dict[str, str]:
+        """Record id -> kind, for every record."""
+        return self._kinds
 
     def kind_of(self, record_id: str) -> str:
         return self._kinds[record_id]
