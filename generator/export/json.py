@@ -68,7 +68,9 @@ def _write(view: View, out: Path, kept: Kept | None) -> list[Path]:
             old = before.get(key)
             if kept is not None:  # what the record's JSON reads, as it was: the same texts
                 inputs[key] = view.record_inputs(entry)
-                if old is not None and kept.inputs.get(key) == inputs[key]:
+                was = kept.inputs.get(key)
+                # the very entry (an equal one may differ: 1 and 1.0 are equal), the same edges
+                if old is not None and was is not None and was[0] is entry and was[1:] == inputs[key][1:]:
                     texts[key] = old
                     if not _as_written(kept, path):
                         _written(kept, write_text(path, old[1]))

@@ -58,7 +58,8 @@ class View:
 
     def record_inputs(self, entry) -> tuple:
         """What ``json_record`` reads of a record: its entry, its edges both ways, and the kinds of
-        the records at their other ends (compared by the JSON export between exports)."""
+        the records at their other ends (compared by the JSON export between exports, the entry
+        by identity)."""
         outgoing = tuple(self.graph.outgoing.get(entry.id, ()))
         incoming = tuple(self.graph.incoming.get(entry.id, ()))
         kinds = self._kinds
