@@ -296,7 +296,7 @@ class View:
         for record_id, entry in entries.items():
             tables["kind"].setdefault(entry.kind, []).append(tables["entry"][record_id])
         tables["kind"] = {kind: tuple(prints) for kind, prints in tables["kind"].items()}
-        return cls((today, graph.vocabulary), tables, graph.kinds())
+        return cls((today, graph.vocabulary, linking.HUB_LIMIT), tables, graph.kinds())
 
     def changes(self, before: "View | None") -> dict[str, set] | None:
         """For each table, the keys whose answer differs from ``before``'s, with ALL in a table
