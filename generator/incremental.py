@@ -74,11 +74,11 @@ class Reads:
 
 def touches(read: dict[str, frozenset], changed: dict[str, set]) -> bool:
     """Whether a computation that read ``read`` (Reads.done) read something in ``changed``."""
-    return any(table in changed and not keys.isdisjoint(changed[table]) for table, keys in read.items())
+    return _touches(read, [(table, keys) for table, keys in changed.items() if keys])
 
 
 def _touches(read: dict[str, frozenset], live: list[tuple[str, set]]) -> bool:
-    """``touches`` with only the tables that changed (each computation of a base is asked)."""
+    """``touches`` with the tables that changed listed once (Memo.each asks it of every computation)."""
     for table, changed in live:
         keys = read.get(table)
         if keys is not None and not keys.isdisjoint(changed):
