@@ -226,6 +226,7 @@ def tracked_base(base: Base, reads: Reads) -> Base:
     view.today = base.today
     view.links = _TrackedLinks(base.links, reads)
     view.related_of = _Tracked(base.related_of, reads.tables["related"]) if base.related_of is not None else None
+    view._by_name = None  # (worked out again through the views, if asked)
     return view
 
 

@@ -264,12 +264,14 @@ def _write(run: Run) -> Done:
 def _diagrams_of(run: Run, page) -> tuple:
     """The diagram blocks of a page (``diagrams.found_in``); with kb serve's memo, a page that
     render took from the memo (the very same bytes) is not searched again."""
-    if run.memo is None:
+    def found() -> tuple:
         return tuple(diagrams.found_in(page.markdown)) if diagrams.MARK in page.data else ()
+
+    if run.memo is None:
+        return found()
     kept = run.memo.marked.get(page.path)
     if kept is None or kept[0] is not page.data:
-        found = tuple(diagrams.found_in(page.markdown)) if diagrams.MARK in page.data else ()
-        kept = run.memo.marked[page.path] = (page.data, found)
+        kept = run.memo.marked[page.path] = (page.data, found())
     return kept[1]
 
 

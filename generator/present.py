@@ -23,7 +23,7 @@ import jinja2
 from pydantic import BaseModel
 
 from .core import NOT_IN_YAML, Entry
-from .kinds import FieldSpec, field_of
+from .kinds import KINDS, FieldSpec, field_of
 from .models import Column, choice_text, scale_text
 from .vocabulary import DEFAULT
 
@@ -174,6 +174,7 @@ class Base:
     # keeps them: a page is made again only when its related records changed, not whenever
     # something they were ranked from did); None: each page works out its own
     related_of: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _by_name: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.links = Links(self.graph.entries)
@@ -185,6 +186,15 @@ class Base:
         from .link import related
 
         return related(self.graph, record_id)
+
+    def by_name(self, kind: str) -> list[str]:
+        """The ids of a kind's records by name, as its index and the dashboard list them: worked
+        out for every kind in one walk of the base, once (the emitters' parts ask on every build)."""
+        if self._by_name is None:
+            self._by_name = {folder: [] for folder in KINDS}
+            for entry in sorted(self.graph.entries.values(), key=lambda e: e.name.lower()):  # (stable)
+                self._by_name[entry.kind].append(entry.id)
+        return self._by_name[kind]
 
 
 # ---------------------------------------------------------------------------- values

@@ -15,11 +15,7 @@ def parts(base: Base) -> list:
     """The first page, then a part per page of each kind's list (``quality/<kind>.md``, by name):
     an edit makes again the page that lists its record (and the first, which reads every score),
     and a new record moves the rows of its own kind's pages alone."""
-    result: list = [FIRST]
-    for folder in KINDS:
-        ordered = sorted(base.graph.by_kind(folder), key=lambda e: e.name.lower())
-        result += chunks(f"quality/{folder}.md", [entry.id for entry in ordered])
-    return result
+    return [FIRST] + [chunk for folder in KINDS for chunk in chunks(f"quality/{folder}.md", base.by_name(folder))]
 
 
 def part_pages(base: Base, part) -> list[Page]:
@@ -56,7 +52,8 @@ def _first(base: Base) -> Page:
                   [[f'<a href="{url(page, f"quality/{folder}.md")}">{h(kind.title)}</a>', str(counts[folder]),
                     str(flagged[folder])] for folder, kind in KINDS.items()])
     return Page(page, template("quality.md.j2").render(
-        title=front_matter_title("Quality dashboard"), heading="Quality dashboard", table=kinds, lists=lists, today=base.today.isoformat(), gap=QUALITY_WARNING_GAP))
+        title=front_matter_title("Quality dashboard"), heading="Quality dashboard", table=kinds, lists=lists,
+        today=base.today.isoformat(), gap=QUALITY_WARNING_GAP))
 
 
 def _kind_page(base: Base, chunk: Chunk) -> Page:
@@ -75,5 +72,5 @@ def _kind_page(base: Base, chunk: Chunk) -> Page:
             h(", ".join(score.flags))])
     listed = table(["Page", "Score", "Quality", "To reach the next band", "Flags"], rows)
     return Page(page, template("quality.md.j2").render(
-        title=front_matter_title(f"Quality: {kind.title}"), heading=h(f"Quality: {kind.title}"), singular=h(kind.singular), table=listed, lists=None, pager=chunk.pager,
-        first=url(page, FIRST)))
+        title=front_matter_title(f"Quality: {kind.title}"), heading=h(f"Quality: {kind.title}"),
+        singular=h(kind.singular), table=listed, lists=None, pager=chunk.pager, first=url(page, FIRST)))

@@ -13,9 +13,7 @@ from ..present import Base, Chunk, Page, chunks, h, is_empty, sort_key, template
 def parts(base: Base) -> list[Chunk]:
     """A part per page of each kind's list (``<kind>/index.md``, then ``<kind>/index/2.md``...):
     an edit makes again the pages that list its record."""
-    return [chunk for folder in KINDS
-            for chunk in chunks(f"{folder}/index.md",
-                                [e.id for e in sorted(base.graph.by_kind(folder), key=lambda e: e.name.lower())])]
+    return [chunk for folder in KINDS for chunk in chunks(f"{folder}/index.md", base.by_name(folder))]
 
 
 def part_pages(base: Base, chunk: Chunk) -> list[Page]:
